@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ioasid: top-level targets. The modules are built with kbuild against KDIR
+# (default: the project's debug test kernel, built and cached by
+# scripts/build-kernel); everything that needs a kernel runs in a QEMU VM.
+#
+#   make check     install what is missing, build, run the suite on the
+#                  project debug kernel and Debian's stock kernel, lint
+#   make run       boot the stock-kernel VM with ioasid.ko and run the demo
+#   make shell     the same VM with an interactive shell
+#   make modules   build the modules against KDIR (in place)
+#   make kernel    build the project kernel (FLAVOUR=debug|perf)
+#   make lint      checkpatch + sparse
+#   make setup     install packages and fetch the kernel (as root)
+
+FLAVOUR ?= debug
+SCRIPTS := $(CURDIR)/scripts
+
+# Resolved only when a target needs it.
+KDIR ?= $(shell $(SCRIPTS)/build-kernel $(FLAVOUR))
+
+all: modules
+
+setup:
+	$(SCRIPTS)/setup
+
+kernel: setup
+	$(SCRIPTS)/build-kernel $(FLAVOUR)
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/drivers/ioasid modules
+
+check:
+	$(SCRIPTS)/check
+
+run:
+	$(SCRIPTS)/run-demo demo
+
+shell:
+	$(SCRIPTS)/run-demo shell
+
+lint: setup
+	$(SCRIPTS)/lint $(CURDIR)/out/lint
+
+clean:
+	$(MAKE) -C drivers/ioasid -f /dev/null clean 2>/dev/null || true
+	find drivers -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
+		-o -name '*.symvers' -o -name '*.order' | xargs rm -f
+	rm -rf out
+
+.PHONY: all setup kernel modules check run shell lint clean

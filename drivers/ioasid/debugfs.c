@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid: a read-only debugfs view of the open contexts and their objects,
+ * read by tools/ioasid/ioasidctl. One line per item, "key value" pairs, so
+ * the format can grow without breaking the parser:
+ *
+ *   context <n> pid <pid> comm <comm> objects <count>
+ *     object <id> type <name> users <refs>
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "ioasid_private.h"
+
+static struct dentry *ioasid_debugfs_dir;
+
+static void ioasid_debugfs_show_ctx(struct seq_file *m, struct ioasid_ctx *ctx,
+				    unsigned int n)
+{
+	struct ioasid_obj *obj;
+	unsigned long index, count = 0;
+
+	/* Objects are freed only after being erased under this lock. */
+	xa_lock(&ctx->objects);
+	xa_for_each(&ctx->objects, index, obj)
+		count++;
+	seq_printf(m, "context %u pid %d comm %s objects %lu\n", n, ctx->pid,
+		   ctx->comm, count);
+	xa_for_each(&ctx->objects, index, obj)
+		seq_printf(m, "  object %u type %s users %u\n", obj->id,
+			   ioasid_obj_type_name(obj->type),
+			   refcount_read(&obj->users));
+	xa_unlock(&ctx->objects);
+}
+
+static int ioasid_contexts_show(struct seq_file *m, void *unused)
+{
+	struct ioasid_ctx *ctx;
+	unsigned int n = 0;
+
+	mutex_lock(&ioasid_ctx_list_lock);
+	list_for_each_entry(ctx, &ioasid_ctx_list, node)
+		ioasid_debugfs_show_ctx(m, ctx, n++);
+	mutex_unlock(&ioasid_ctx_list_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ioasid_contexts);
+
+void ioasid_debugfs_init(void)
+{
+	ioasid_debugfs_dir = debugfs_create_dir("ioasid", NULL);
+	debugfs_create_file("contexts", 0400, ioasid_debugfs_dir, NULL,
+			    &ioasid_contexts_fops);
+}
+
+void ioasid_debugfs_exit(void)
+{
+	debugfs_remove_recursive(ioasid_debugfs_dir);
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid: the /dev/ioasid misc device, its contexts, the object table of each
+ * context and the one ioctl dispatcher that enforces the uAPI contract.
+ */
+#define pr_fmt(fmt) "ioasid: " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ioasid_private.h"
+
+/* Protects ioasid_ctx_list, the open contexts (walked by debugfs). */
+DEFINE_MUTEX(ioasid_ctx_list_lock);
+LIST_HEAD(ioasid_ctx_list);
+
+struct ioasid_obj_ops {
+	const char *name;
+	void (*destroy)(struct ioasid_obj *obj);
+};
+
+static const struct ioasid_obj_ops ioasid_obj_ops[IOASID_OBJ_MAX] = {
+	[IOASID_OBJ_IOAS] = { .name = "ioas", .destroy = ioasid_ioas_destroy },
+};
+
+const char *ioasid_obj_type_name(enum ioasid_obj_type type)
+{
+	if (type <= IOASID_OBJ_NONE || type >= IOASID_OBJ_MAX)
+		return "?";
+	return ioasid_obj_ops[type].name;
+}
+
+/*
+ * Phase one of creating an object: allocate it and reserve its ID. The
+ * reserved entry reads as empty, so nothing can look the object up until
+ * ioasid_obj_publish(); until then ioasid_obj_abort() undoes this.
+ */
+struct ioasid_obj *__ioasid_obj_alloc(struct ioasid_ctx *ctx,
+				      enum ioasid_obj_type type, size_t size)
+{
+	struct ioasid_obj *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc == -EBUSY ? -ENOMEM : rc);
+	}
+	return obj;
+}
+
+/* Phase two: make a fully built object visible. Cannot fail. */
+void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
+{
+	void *old;
+
+	/* Replacing a reserved entry never allocates. */
+	old = xa_store(&ctx->objects, obj->id, obj, GFP_KERNEL);
+	WARN_ON(old);
+}
+
+/* Undo __ioasid_obj_alloc() for an object that was never published. */
+void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	kfree(obj);
+}
+
+/**
+ * ioasid_obj_get() - look up an object and take a user reference on it
+ * @ctx: the context
+ * @id: the ID user space passed
+ * @type: the type required, or IOASID_OBJ_ANY
+ *
+ * Return: the object, which the caller releases with ioasid_obj_put(), or
+ * ERR_PTR(-ENOENT) if @id names no published object of @type.
+ */
+struct ioasid_obj *ioasid_obj_get(struct ioasid_ctx *ctx, u32 id,
+				  enum ioasid_obj_type type)
+{
+	struct ioasid_obj *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || (type != IOASID_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+void ioasid_obj_put(struct ioasid_obj *obj)
+{
+	/* The table's own reference keeps this from reaching zero. */
+	WARN_ON(refcount_dec_and_test(&obj->users));
+}
+
+/*
+ * Remove @obj from the table if the table holds its only reference.
+ * Called with the table's xa_lock held.
+ */
+static bool ioasid_obj_unpublish_locked(struct ioasid_ctx *ctx,
+					struct ioasid_obj *obj)
+{
+	lockdep_assert_held(&ctx->objects.xa_lock);
+	if (!refcount_dec_if_one(&obj->users))
+		return false;
+	__xa_erase(&ctx->objects, obj->id);
+	return true;
+}
+
+static void ioasid_obj_destroy(struct ioasid_obj *obj)
+{
+	ioasid_obj_ops[obj->type].destroy(obj);
+}
+
+static int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_destroy *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	struct ioasid_obj *obj;
+	int rc = 0;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, cmd->id);
+	if (!obj)
+		rc = -ENOENT;
+	else if (!ioasid_obj_unpublish_locked(ctx, obj))
+		rc = -EBUSY;
+	xa_unlock(&ctx->objects);
+	if (rc)
+		return rc;
+	ioasid_obj_destroy(obj);
+	return 0;
+}
+
+static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd);
+
+struct ioasid_ioctl_op {
+	unsigned int min_size;
+	unsigned int size;
+	int (*execute)(struct ioasid_ucmd *ucmd);
+};
+
+#define IOASID_IOCTL_OP(_nr, _fn, _struct, _last)			\
+	[IOASID_CMD_##_nr - IOASID_CMD_BASE] = {			\
+		.min_size = offsetofend(struct _struct, _last),		\
+		.size = sizeof(struct _struct),				\
+		.execute = _fn,						\
+	}
+
+/* min_size is the end of the first version of each struct: never change it. */
+static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
+	IOASID_IOCTL_OP(GET_INFO, ioasid_get_info_ioctl, ioasid_get_info,
+			out_ioctl_mask),
+	IOASID_IOCTL_OP(DESTROY, ioasid_destroy_ioctl, ioasid_destroy, id),
+	IOASID_IOCTL_OP(IOAS_ALLOC, ioasid_ioas_alloc_ioctl, ioasid_ioas_alloc,
+			__reserved),
+};
+
+union ioasid_ucmd_buffer {
+	struct ioasid_get_info get_info;
+	struct ioasid_destroy destroy;
+	struct ioasid_ioas_alloc ioas_alloc;
+};
+
+static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_get_info *cmd = ucmd->cmd;
+	unsigned int i;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	cmd->out_version = IOASID_API_VERSION;
+	cmd->out_caps = IOASID_CAP_IOAS;
+	cmd->out_ioctl_mask = 0;
+	for (i = 0; i < ARRAY_SIZE(ioasid_ioctl_ops); i++)
+		if (ioasid_ioctl_ops[i].execute)
+			cmd->out_ioctl_mask |= BIT_ULL(i);
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/**
+ * ioasid_ucmd_respond() - copy a command's output back to user space
+ * @ucmd: the call
+ * @len: the kernel's size of the command struct
+ *
+ * Copies no more than user space declared in its size field.
+ *
+ * Return: 0, or -EFAULT.
+ */
+int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd, min_t(size_t, ucmd->user_size, len)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct ioasid_ucmd ucmd = { .ctx = filp->private_data,
+				    .ubuffer = (void __user *)arg };
+	const struct ioasid_ioctl_op *op;
+	union ioasid_ucmd_buffer buf;
+	unsigned int nr = _IOC_NR(cmd);
+	int rc;
+
+	if (nr < IOASID_CMD_BASE || nr >= IOASID_CMD_BASE + ARRAY_SIZE(ioasid_ioctl_ops) ||
+	    cmd != _IO(IOASID_TYPE, nr))
+		return -ENOTTY;
+	op = &ioasid_ioctl_ops[nr - IOASID_CMD_BASE];
+	if (!op->execute)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	/* Zero-fills what user space did not pass; E2BIG on a non-zero tail. */
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer, ucmd.user_size);
+	if (rc)
+		return rc;
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
+}
+
+static int ioasid_fops_open(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	ctx->file = filp;
+	ctx->pid = task_tgid_nr(current);
+	get_task_comm(ctx->comm, current);
+	filp->private_data = ctx;
+
+	mutex_lock(&ioasid_ctx_list_lock);
+	list_add_tail(&ctx->node, &ioasid_ctx_list);
+	mutex_unlock(&ioasid_ctx_list_lock);
+	return 0;
+}
+
+/*
+ * Destroy every object. Objects may hold references on each other, so take
+ * the ones nothing else uses, and repeat until the table is empty: each pass
+ * destroys at least the objects at the end of every dependency chain.
+ */
+static void ioasid_ctx_destroy_objects(struct ioasid_ctx *ctx)
+{
+	struct ioasid_obj *obj;
+	unsigned long index;
+	bool progress;
+
+	do {
+		progress = false;
+		xa_for_each(&ctx->objects, index, obj) {
+			bool gone;
+
+			xa_lock(&ctx->objects);
+			gone = ioasid_obj_unpublish_locked(ctx, obj);
+			xa_unlock(&ctx->objects);
+			if (gone) {
+				ioasid_obj_destroy(obj);
+				progress = true;
+			}
+		}
+	} while (progress);
+	/* Anything left is a reference leak: keep it rather than free it. */
+	WARN_ON(!xa_empty(&ctx->objects));
+}
+
+static int ioasid_fops_release(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx = filp->private_data;
+
+	mutex_lock(&ioasid_ctx_list_lock);
+	list_del(&ctx->node);
+	mutex_unlock(&ioasid_ctx_list_lock);
+
+	ioasid_ctx_destroy_objects(ctx);
+	xa_destroy(&ctx->objects);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations ioasid_fops = {
+	.owner = THIS_MODULE,
+	.open = ioasid_fops_open,
+	.release = ioasid_fops_release,
+	.unlocked_ioctl = ioasid_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice ioasid_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ioasid",
+	.fops = &ioasid_fops,
+	.nodename = "ioasid",
+	/* Root only by default; a udev rule may hand it to a VMM group. */
+	.mode = 0600,
+};
+
+static int __init ioasid_init(void)
+{
+	int rc;
+
+	rc = misc_register(&ioasid_misc);
+	if (rc)
+		return rc;
+	ioasid_debugfs_init();
+	return 0;
+}
+
+static void __exit ioasid_exit(void)
+{
+	ioasid_debugfs_exit();
+	misc_deregister(&ioasid_misc);
+}
+
+module_init(ioasid_init);
+module_exit(ioasid_exit);
+
+MODULE_DESCRIPTION("ioasid: I/O address spaces shared by VFIO and vDPA devices");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common paths for the ioasid scripts; sourced, never run.
+#
+# IOASID_CACHE holds everything built or downloaded outside the repository:
+# the resolved kernel version, the extracted Debian packages, the unpacked
+# linux-source tree and the project kernels (keyed by version, flavour and
+# config hash). Override it to keep several caches side by side.
+
+IOASID_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IOASID_CACHE=${IOASID_CACHE:-/var/cache/ioasid}
+IOASID_ENV=$IOASID_CACHE/current.env
+
+die() { echo "ioasid: $*" >&2; exit 1; }
+log() { echo "ioasid: $*" >&2; }
+
+# Load what scripts/setup resolved: KVER_DEB (Debian version), KVER (upstream),
+# KABI (e.g. 6.12.117+deb12), KREL (uname -r of the stock kernel), STOCK_ROOT,
+# STOCK_KDIR, STOCK_IMAGE, KSRC (pristine unpacked linux-source).
+load_env() {
+	[ -r "$IOASID_ENV" ] || die "no $IOASID_ENV: run scripts/setup first"
+	# shellcheck disable=SC1090
+	. "$IOASID_ENV"
+}
+
+# Directory of a project kernel build for a flavour (debug|perf).
+kernel_build_dir() {
+	local flavour=$1 hash
+	hash=$(cat "$IOASID_TOP/scripts/kconfig/base.config" \
+		"$IOASID_TOP/scripts/kconfig/$flavour.config" \
+		"$IOASID_TOP/scripts/build-kernel" | sha256sum | cut -c1-12)
+	echo "$IOASID_CACHE/kernel-$KVER-$flavour-$hash"
+}

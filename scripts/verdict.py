@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judge one test VM run.
+
+Reads the guest's test stream (TAP from the test programs and /init, on the
+VM's second serial port) and the kernel console log (first serial port), and
+prints one renumbered TAP stream:
+
+  ok <n> <label>.<program>.<test>        for every test result in the stream
+  ok <n> <label>.vm.completed            /init reached its end marker
+  ok <n> <label>.vm.programs_exited_0    every test program exited 0
+  ok <n> <label>.vm.no_kernel_splat      no BUG/WARNING/KASAN/lockdep/UBSAN/
+                                         oops/panic/hung task in the console
+  ok <n> <label>.vm.kmemleak_clean       (debug kernel) no leak reported
+
+A run fails when any line is "not ok". The counts are written to --counts as
+"passed failed skipped".
+"""
+import argparse
+import re
+import sys
+
+# Lines that make a run fail however the tests went. Lockdep reports start
+# with "WARNING: possible ..." or "INFO: ..." lines; KASAN and UBSAN with
+# their "BUG: KASAN:" / "UBSAN:" headers.
+SPLAT_PATTERNS = [
+    r"\bBUG: ",
+    r"\bWARNING: ",
+    r"\bKASAN: ",
+    r"\bUBSAN: ",
+    r"INFO: possible (circular|recursive) locking",
+    r"INFO: trying to register non-static key",
+    r"INFO: lockdep is turned off",
+    r"inconsistent lock state",
+    r"\bOops: ",
+    r"general protection fault",
+    r"Kernel panic",
+    r"INFO: task \S+ blocked for more than",
+    r"\bkernel BUG at\b",
+    r"Unable to handle kernel",
+    r"list_(add|del) corruption",
+]
+SPLAT_RE = re.compile("|".join(SPLAT_PATTERNS))
+TAP_RE = re.compile(r"^(not )?ok \d+ (\S+)(.*)$")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--tap", required=True, help="the guest's test stream")
+    ap.add_argument("--console", required=True, help="the kernel console log")
+    ap.add_argument("--start", type=int, default=0, help="number of the last TAP line printed before")
+    ap.add_argument("--counts", help="file to write 'passed failed skipped' to")
+    ap.add_argument("--kmemleak", action="store_true", help="the kernel has kmemleak: require its report")
+    args = ap.parse_args()
+
+    n = args.start
+    counts = {"pass": 0, "fail": 0, "skip": 0}
+
+    def emit(ok, name, comment=""):
+        nonlocal n
+        n += 1
+        skip = "# SKIP" in comment
+        counts["skip" if ok and skip else "pass" if ok else "fail"] += 1
+        print(f"{'' if ok else 'not '}ok {n} {args.label}.{name}{comment}")
+
+    try:
+        stream = open(args.tap, errors="replace").read().splitlines()
+    except OSError:
+        stream = []
+    try:
+        console = open(args.console, errors="replace").read().splitlines()
+    except OSError:
+        console = []
+
+    program = "init"
+    bad_exit = []
+    completed = False
+    in_leak = False
+    leaks = []
+    for line in stream:
+        line = line.rstrip("\r")
+        if line.startswith("IOASID-PROGRAM "):
+            program = line.split()[1]
+            continue
+        if line.startswith("IOASID-PROGRAM-EXIT "):
+            _, prog, code = line.split()[:3]
+            if code != "0":
+                bad_exit.append(f"{prog} exited {code}")
+            program = "init"
+            continue
+        if line.startswith("IOASID-VM-END"):
+            completed = True
+            continue
+        if line.startswith("IOASID-KMEMLEAK-BEGIN"):
+            in_leak = True
+            continue
+        if line.startswith("IOASID-KMEMLEAK-END"):
+            in_leak = False
+            continue
+        if in_leak:
+            leaks.append(line)
+            continue
+        m = TAP_RE.match(line)
+        if not m:
+            continue
+        name = m.group(2)
+        if program == "init" and name.startswith("init."):
+            name = name[len("init."):]
+        emit(m.group(1) is None, f"{program}.{name}", m.group(3))
+
+    emit(completed, "vm.completed", "" if completed else " # the VM did not reach /init's end marker")
+    emit(not bad_exit, "vm.programs_exited_0", "" if not bad_exit else " # " + "; ".join(bad_exit))
+    splats = [l for l in console if SPLAT_RE.search(l)]
+    emit(not splats, "vm.no_kernel_splat", "" if not splats else " # " + splats[0].strip()[:200])
+    if args.kmemleak:
+        leak_objs = [l for l in leaks if l.startswith("unreferenced object")]
+        ok = not leak_objs and "IOASID-KMEMLEAK-END" in stream
+        emit(ok, "vm.kmemleak_clean", "" if ok else f" # {len(leak_objs)} unreferenced objects or no report")
+        if leak_objs:
+            sys.stderr.write("\n".join(leaks[:80]) + "\n")
+    for l in splats[:5]:
+        sys.stderr.write(f"{args.label}: splat: {l.strip()}\n")
+
+    if args.counts:
+        with open(args.counts, "w") as f:
+            f.write(f"{counts['pass']} {counts['fail']} {counts['skip']}\n")
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

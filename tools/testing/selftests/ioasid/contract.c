@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The /dev/ioasid uAPI contract: contexts, GET_INFO, the size rules every
+ * ioctl follows, unknown ioctls and flags, DESTROY, object lifetime across
+ * close, module references, concurrency and allocation failures.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "kselftest_harness.h"
+#include "ioasid_utils.h"
+
+#define MODULE_REFCNT "/sys/module/ioasid/refcnt"
+
+/* One implemented command: how to build a valid argument for it. */
+struct cmd_desc {
+	const char *name;
+	unsigned long ioctl;
+	unsigned int size;	/* sizeof() of the struct in this header */
+	unsigned int min_size;	/* size of the first version */
+	/* Fill @buf with a valid argument; returns 0 or skips on error. */
+	int (*prepare)(int fd, void *buf);
+	/* Undo what a successful call created. */
+	void (*cleanup)(int fd, void *buf);
+};
+
+#define OFFSETOFEND(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+
+static int prep_get_info(int fd, void *buf)
+{
+	struct ioasid_get_info *cmd = buf;
+
+	cmd->size = sizeof(*cmd);
+	return 0;
+}
+
+static int prep_destroy(int fd, void *buf)
+{
+	struct ioasid_destroy *cmd = buf;
+
+	cmd->size = sizeof(*cmd);
+	return ioasid_ioas_alloc(fd, &cmd->id);
+}
+
+static int prep_ioas_alloc(int fd, void *buf)
+{
+	struct ioasid_ioas_alloc *cmd = buf;
+
+	cmd->size = sizeof(*cmd);
+	return 0;
+}
+
+static void cleanup_ioas_alloc(int fd, void *buf)
+{
+	struct ioasid_ioas_alloc *cmd = buf;
+
+	ioasid_destroy(fd, cmd->out_ioas_id);
+}
+
+static const struct cmd_desc cmds[] = {
+	{ "GET_INFO", IOASID_GET_INFO, sizeof(struct ioasid_get_info),
+	  OFFSETOFEND(struct ioasid_get_info, out_ioctl_mask), prep_get_info,
+	  NULL },
+	{ "DESTROY", IOASID_DESTROY, sizeof(struct ioasid_destroy),
+	  OFFSETOFEND(struct ioasid_destroy, id), prep_destroy, NULL },
+	{ "IOAS_ALLOC", IOASID_IOAS_ALLOC, sizeof(struct ioasid_ioas_alloc),
+	  OFFSETOFEND(struct ioasid_ioas_alloc, __reserved), prep_ioas_alloc,
+	  cleanup_ioas_alloc },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+#define TAIL 64
+
+FIXTURE(ctx) {
+	int fd;
+};
+
+FIXTURE_SETUP(ctx)
+{
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(ctx)
+{
+	close(self->fd);
+}
+
+TEST(open_close_many)
+{
+	static int fds[512];
+	int i, round;
+
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 512; i++) {
+			fds[i] = ioasid_open();
+			ASSERT_LE(0, fds[i]);
+		}
+		/* Each context is independent: IDs start over in each. */
+		for (i = 0; i < 512; i += 64) {
+			__u32 id;
+
+			ASSERT_EQ(0, ioasid_ioas_alloc(fds[i], &id));
+			ASSERT_EQ(1, id);
+		}
+		for (i = 0; i < 512; i++)
+			ASSERT_EQ(0, close(fds[i]));
+	}
+	ASSERT_EQ(-1, ioasid_debugfs_my_objects());
+}
+
+TEST_F(ctx, get_info)
+{
+	struct ioasid_get_info info = { .size = sizeof(info) };
+	__u64 expect_mask = 0;
+	unsigned int i;
+
+	info.out_version = 0xdead;
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
+	ASSERT_EQ(IOASID_API_VERSION, info.out_version);
+	ASSERT_EQ(IOASID_CAP_IOAS, info.out_caps);
+	ASSERT_EQ(sizeof(info), info.size);
+	for (i = 0; i < NCMDS; i++)
+		expect_mask |= 1ULL << (_IOC_NR(cmds[i].ioctl) - IOASID_CMD_BASE);
+	/* The mask reports exactly the commands this test knows work. */
+	ASSERT_EQ(expect_mask, info.out_ioctl_mask);
+}
+
+/* Every number the mask reports is implemented; every other is ENOTTY. */
+TEST_F(ctx, ioctl_mask_matches_dispatch)
+{
+	struct ioasid_get_info info = { .size = sizeof(info) };
+	__u32 zero_size = 0;
+	unsigned int nr;
+
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
+	for (nr = 0; nr < 64; nr++) {
+		unsigned long cmd = _IO(IOASID_TYPE, IOASID_CMD_BASE + nr);
+		int rc = ioasid_ioctl(self->fd, cmd, &zero_size);
+
+		if (info.out_ioctl_mask & (1ULL << nr)) {
+			ASSERT_EQ(-EINVAL, rc);
+		} else {
+			ASSERT_EQ(-ENOTTY, rc);
+		}
+	}
+}
+
+TEST_F(ctx, unknown_ioctl)
+{
+	__u32 arg[16] = { sizeof(arg) };
+
+	/* Below the command base, other types, and encoded direction/size. */
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, 0), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_BASE - 1), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_LAST), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE, 0xff), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IO(IOASID_TYPE + 1, IOASID_CMD_GET_INFO), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IOWR(IOASID_TYPE, IOASID_CMD_GET_INFO,
+							 struct ioasid_get_info), arg));
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, _IOR(IOASID_TYPE, IOASID_CMD_DESTROY, __u32), arg));
+	/* Generic file ioctls are not ours either. */
+	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, TCGETS, arg));
+}
+
+/* The size rules, for every implemented command. */
+TEST_F(ctx, size_contract)
+{
+	static __u8 buf[4096], ref[4096];
+	unsigned int i;
+
+	for (i = 0; i < NCMDS; i++) {
+		const struct cmd_desc *c = &cmds[i];
+		__u32 *size = (__u32 *)buf;
+
+		TH_LOG("%s", c->name);
+
+		/* size 0, one byte short of the first version */
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, c->prepare(self->fd, buf));
+		*size = 0;
+		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
+		*size = c->min_size - 1;
+		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
+		*size = 4;
+		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
+
+		/* exact size succeeds */
+		*size = c->size;
+		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
+		memcpy(ref, buf, c->size);
+		if (c->cleanup)
+			c->cleanup(self->fd, buf);
+
+		/* larger, zero-filled: same result and output as the base */
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, c->prepare(self->fd, buf));
+		*size = c->size + TAIL;
+		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
+		*size = c->size;
+		if (c->ioctl == IOASID_GET_INFO) {
+			ASSERT_EQ(0, memcmp(ref, buf, c->size));
+		}
+		/* nothing written beyond the kernel's struct */
+		for (unsigned int j = c->size; j < c->size + TAIL; j++)
+			ASSERT_EQ(0, buf[j]);
+		if (c->cleanup)
+			c->cleanup(self->fd, buf);
+
+		/* a page-sized argument is fine when zero */
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, c->prepare(self->fd, buf));
+		*size = sizeof(buf);
+		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
+		if (c->cleanup)
+			c->cleanup(self->fd, buf);
+
+		/* any non-zero byte beyond the kernel's struct: E2BIG */
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(0, c->prepare(self->fd, buf));
+		buf[c->size] = 1;
+		*size = c->size + 1;
+		ASSERT_EQ(-E2BIG, ioasid_ioctl(self->fd, c->ioctl, buf));
+		buf[c->size] = 0;
+		buf[c->size + TAIL - 1] = 0x80;
+		*size = c->size + TAIL;
+		ASSERT_EQ(-E2BIG, ioasid_ioctl(self->fd, c->ioctl, buf));
+		/* ... but a byte beyond the declared size is not looked at */
+		*size = c->size + TAIL - 1;
+		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
+		if (c->cleanup)
+			c->cleanup(self->fd, buf);
+
+		/* an unreadable argument */
+		ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, c->ioctl, NULL));
+	}
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+}
+
+/* Output that cannot be written back fails the call and creates nothing. */
+TEST_F(ctx, readonly_argument)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	struct ioasid_ioas_alloc *alloc;
+	struct ioasid_get_info *info;
+	void *page;
+
+	page = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	info = page;
+	info->size = sizeof(*info);
+	alloc = (void *)((char *)page + 256);
+	alloc->size = sizeof(*alloc);
+	ASSERT_EQ(0, mprotect(page, psz, PROT_READ));
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_GET_INFO, info));
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, alloc));
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+	/* The ID reserved by the failed call was released. */
+	ASSERT_EQ(0, mprotect(page, psz, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, alloc));
+	ASSERT_EQ(1, alloc->out_ioas_id);
+	munmap(page, psz);
+}
+
+TEST_F(ctx, unknown_flags_and_reserved)
+{
+	struct ioasid_get_info info = { .size = sizeof(info) };
+	struct ioasid_ioas_alloc alloc = { .size = sizeof(alloc) };
+	unsigned int bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		info.flags = 1U << bit;
+		ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
+		alloc.flags = 1U << bit;
+		ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
+	}
+	info.flags = 0;
+	info.__reserved = 1;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
+	alloc.flags = 0;
+	alloc.__reserved = 0x80000000;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+}
+
+TEST_F(ctx, destroy)
+{
+	__u32 a, b, c;
+
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, 0));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, 1));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, 0xffffffff));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, 0x7fffffff));
+
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &a));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &b));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &c));
+	ASSERT_NE(0, a);
+	ASSERT_NE(a, b);
+	ASSERT_NE(b, c);
+	ASSERT_EQ(3, ioasid_debugfs_my_objects());
+	ASSERT_EQ(1, ioasid_debugfs_count("object", " type ioas ") >= 3);
+
+	ASSERT_EQ(0, ioasid_destroy(self->fd, b));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, b));
+	ASSERT_EQ(2, ioasid_debugfs_my_objects());
+	/* A freed ID is reused by the next allocation. */
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &b));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, a));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, b));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, c));
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+}
+
+/* IDs are per context: one context cannot name another's objects. */
+TEST_F(ctx, ids_are_per_context)
+{
+	int other = ioasid_open();
+	__u32 id, oid;
+
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &id));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &id));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(other, id));
+	ASSERT_EQ(0, ioasid_ioas_alloc(other, &oid));
+	ASSERT_EQ(1, oid);
+	ASSERT_EQ(0, ioasid_destroy(other, oid));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, id));
+	close(other);
+}
+
+TEST(close_with_objects_alive)
+{
+	int fd, i, before;
+	__u32 id;
+
+	before = ioasid_debugfs_count("context", NULL);
+	ASSERT_LE(0, before);
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, ioasid_ioas_alloc(fd, &id));
+	ASSERT_EQ(1000, ioasid_debugfs_my_objects());
+	ASSERT_EQ(before + 1, ioasid_debugfs_count("context", NULL));
+	ASSERT_EQ(0, close(fd));
+	/* The context and its objects are gone (kmemleak checks the rest). */
+	ASSERT_EQ(-1, ioasid_debugfs_my_objects());
+	ASSERT_EQ(before, ioasid_debugfs_count("context", NULL));
+}
+
+/* The fd holds the module: it cannot be unloaded while a context is open. */
+TEST(module_refcount_while_open)
+{
+	long base, now;
+	int fd[3], i;
+
+	base = read_long_file(MODULE_REFCNT);
+	if (base < 0)
+		SKIP(return, "ioasid is built in (no %s)", MODULE_REFCNT);
+	for (i = 0; i < 3; i++) {
+		fd[i] = ioasid_open();
+		ASSERT_LE(0, fd[i]);
+		now = read_long_file(MODULE_REFCNT);
+		ASSERT_EQ(base + i + 1, now);
+	}
+	ASSERT_EQ(-1, syscall(SYS_delete_module, "ioasid", O_NONBLOCK));
+	ASSERT_EQ(EWOULDBLOCK, errno);
+	ASSERT_EQ(0, access(IOASID_DEV, F_OK));
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	ASSERT_EQ(base, read_long_file(MODULE_REFCNT));
+}
+
+TEST(device_node)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(IOASID_DEV, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	/* Root only by default. */
+	ASSERT_EQ(0600, st.st_mode & 0777);
+	ASSERT_EQ(0, st.st_uid);
+}
+
+/* An unprivileged opener is refused by the node's mode. */
+TEST(open_unprivileged)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(ioasid_open() < 0 && errno == EACCES ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+struct stress_arg {
+	int fd;
+	unsigned int seed;
+	int iterations;
+	int failures;
+};
+
+static void *stress_thread(void *p)
+{
+	struct stress_arg *a = p;
+	int i;
+
+	for (i = 0; i < a->iterations; i++) {
+		struct ioasid_get_info info = { .size = sizeof(info) };
+		__u32 id = rand_r(&a->seed) % 64 + 1;
+		int rc;
+
+		switch (rand_r(&a->seed) % 3) {
+		case 0:
+			rc = ioasid_ioas_alloc(a->fd, &id);
+			break;
+		case 1:
+			rc = ioasid_destroy(a->fd, id);
+			if (rc == -ENOENT || rc == -EBUSY)
+				rc = 0;
+			break;
+		default:
+			rc = ioasid_ioctl(a->fd, IOASID_GET_INFO, &info);
+			break;
+		}
+		if (rc)
+			a->failures++;
+	}
+	return NULL;
+}
+
+static void *debugfs_thread(void *p)
+{
+	volatile int *stop = p;
+
+	while (!*stop)
+		ioasid_debugfs_count("object", NULL);
+	return NULL;
+}
+
+/* Threads allocating and destroying on one context, a debugfs reader. */
+TEST_F(ctx, stress_alloc_destroy)
+{
+	struct stress_arg args[4];
+	pthread_t th[4], reader;
+	volatile int stop = 0;
+	__u32 id;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&reader, NULL, debugfs_thread, (void *)&stop));
+	for (i = 0; i < 4; i++) {
+		args[i] = (struct stress_arg){ .fd = self->fd, .seed = i + 1,
+					       .iterations = 3000 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, stress_thread, &args[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		ASSERT_EQ(0, args[i].failures);
+	}
+	stop = 1;
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	for (id = 1; id <= 4 * 3000 + 1; id++)
+		ioasid_destroy(self->fd, id);
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+}
+
+/* Concurrent close of a context while other threads still use it. */
+TEST(stress_close_while_busy)
+{
+	int round;
+
+	for (round = 0; round < 50; round++) {
+		struct stress_arg args[2];
+		pthread_t th[2];
+		int fd = ioasid_open(), i;
+
+		ASSERT_LE(0, fd);
+		for (i = 0; i < 2; i++) {
+			args[i] = (struct stress_arg){ .fd = fd, .seed = round * 2 + i,
+						       .iterations = 200 };
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, stress_thread, &args[i]));
+		}
+		/* The fd stays valid until the threads are done with it... */
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_join(th[i], NULL));
+		/* ...and closing with whatever they left behind frees it. */
+		ASSERT_EQ(0, close(fd));
+	}
+	ASSERT_EQ(-1, ioasid_debugfs_my_objects());
+}
+
+/*
+ * fail-nth over open and IOAS_ALLOC: every allocation on the way fails in
+ * turn; each call either succeeds or fails with ENOMEM, and a failed call
+ * leaves no object behind (kmemleak and the debugfs count check the rest).
+ */
+TEST(fail_nth_open_and_alloc)
+{
+	unsigned int nth, ok_opens = 0, ok_allocs = 0;
+	int fd;
+
+	if (!fail_nth_supported())
+		SKIP(return, "no fault injection in this kernel");
+	ASSERT_EQ(0, fail_nth_setup());
+
+	for (nth = 1; nth < 1000; nth++) {
+		ASSERT_EQ(0, fail_nth_arm(nth));
+		fd = ioasid_open();
+		if (fail_nth_pending() > 0) {
+			ASSERT_EQ(0, fail_nth_arm(0));
+			ASSERT_LE(0, fd);
+			close(fd);
+			break;
+		}
+		if (fd < 0) {
+			ASSERT_EQ(ENOMEM, errno);
+		} else {
+			ok_opens++;
+			close(fd);
+		}
+	}
+	ASSERT_LT(nth, 1000);
+	TH_LOG("open: %u injection points, %u tolerated", nth - 1, ok_opens);
+
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	for (nth = 1; nth < 1000; nth++) {
+		__u32 id = 0;
+		int rc, objs;
+
+		objs = ioasid_debugfs_my_objects();
+		ASSERT_EQ(0, fail_nth_arm(nth));
+		rc = ioasid_ioas_alloc(fd, &id);
+		if (fail_nth_pending() > 0) {
+			ASSERT_EQ(0, fail_nth_arm(0));
+			ASSERT_EQ(0, rc);
+			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
+			break;
+		}
+		ASSERT_EQ(0, fail_nth_arm(0));
+		if (rc) {
+			ASSERT_EQ(-ENOMEM, rc);
+			ASSERT_EQ(objs, ioasid_debugfs_my_objects());
+		} else {
+			ok_allocs++;
+			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
+		}
+	}
+	ASSERT_LT(nth, 1000);
+	TH_LOG("IOAS_ALLOC: %u injection points, %u tolerated", nth - 1, ok_allocs);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(-1, ioasid_debugfs_my_objects());
+}
+
+TEST_HARNESS_MAIN
