@@ -4,8 +4,11 @@
  * read by tools/ioasid/ioasidctl. One line per item, "key value" pairs, so
  * the format can grow without breaking the parser:
  *
- *   context <n> pid <pid> comm <comm> objects <count>
- *     object <id> type <name> users <refs>
+ *   context <n> pid <pid> objects <count> comm <comm, to the end of line>
+ *     object <id> type <name> users <refs> [type-specific pairs]
+ *
+ * IOAS: areas <n> mapped <bytes> domains <n>
+ * device: subsystem <name> dev <device name> ioas <attached IOAS or 0>
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -24,12 +27,15 @@ static void ioasid_debugfs_show_ctx(struct seq_file *m, struct ioasid_ctx *ctx,
 	xa_lock(&ctx->objects);
 	xa_for_each(&ctx->objects, index, obj)
 		count++;
-	seq_printf(m, "context %u pid %d comm %s objects %lu\n", n, ctx->pid,
-		   ctx->comm, count);
-	xa_for_each(&ctx->objects, index, obj)
-		seq_printf(m, "  object %u type %s users %u\n", obj->id,
+	seq_printf(m, "context %u pid %d objects %lu comm %s\n", n, ctx->pid,
+		   count, ctx->comm);
+	xa_for_each(&ctx->objects, index, obj) {
+		seq_printf(m, "  object %u type %s users %u", obj->id,
 			   ioasid_obj_type_name(obj->type),
 			   refcount_read(&obj->users));
+		ioasid_obj_show(m, obj);
+		seq_putc(m, '\n');
+	}
 	xa_unlock(&ctx->objects);
 }
 

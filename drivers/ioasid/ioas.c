@@ -1,11 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ioasid: I/O address spaces (IOAS) - the kernel-managed address spaces that
- * user space maps memory into and devices translate through.
+ * user space maps memory into and devices translate through. This file owns
+ * the IOAS ioctls and the life of areas; iova.c decides where areas may go,
+ * pages.c pins, domain.c mirrors areas into the domains.
  */
+#include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
+
+#define IOASID_MAP_PROT (IOASID_MAP_READ | IOASID_MAP_WRITE)
+
+static struct ioasid_ioas *ioasid_ioas_get(struct ioasid_ucmd *ucmd, u32 id)
+{
+	struct ioasid_obj *obj = ioasid_obj_get(ucmd->ctx, id, IOASID_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_ioas, obj);
+}
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
@@ -19,6 +35,12 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	ioas = ioasid_obj_alloc(ucmd->ctx, ioas, IOASID_OBJ_IOAS);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	mutex_init(&ioas->mutex);
+	ioas->areas = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&ioas->domains);
+	INIT_LIST_HEAD(&ioas->resv);
+	ioas->iova_alignment = PAGE_SIZE;
+	ioas->aperture_last = ULONG_MAX;
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
@@ -30,9 +52,461 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
+static void ioasid_area_free(struct ioasid_ioas *ioas, struct ioasid_area *area)
+{
+	WRITE_ONCE(ioas->nr_areas, ioas->nr_areas - 1);
+	WRITE_ONCE(ioas->mapped, ioas->mapped - (area->last - area->iova + 1));
+	ioasid_pages_put(area->pages);
+	kfree(area);
+}
+
+/* Remove one area from the domains and the tree, and drop its pages. */
+static void ioasid_area_remove(struct ioasid_ioas *ioas, struct ioasid_area *area)
+{
+	lockdep_assert_held(&ioas->mutex);
+	ioasid_area_unmap_domains(ioas, area);
+	interval_tree_remove(&area->node, &ioas->areas);
+	ioasid_area_free(ioas, area);
+}
+
+/* A piece of pinned memory to become an area: pages[pgoff, pgoff + npages). */
+struct ioasid_piece {
+	struct ioasid_pages *pages;
+	unsigned long pgoff;
+	unsigned long npages;
+};
+
+/*
+ * Insert pieces as consecutive areas from @iova on, and map them into every
+ * domain. Takes a pages reference for each area it keeps. All or nothing.
+ */
+static int ioasid_ioas_insert(struct ioasid_ioas *ioas, unsigned long iova,
+			      struct ioasid_piece *pieces, unsigned int n,
+			      int prot)
+{
+	unsigned int i;
+	int rc = 0;
+
+	lockdep_assert_held(&ioas->mutex);
+	for (i = 0; i < n; i++) {
+		struct ioasid_area *area;
+
+		area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+		if (!area) {
+			rc = -ENOMEM;
+			goto err;
+		}
+		area->iova = iova;
+		area->last = iova + pieces[i].npages * PAGE_SIZE - 1;
+		area->node.start = area->iova;
+		area->node.last = area->last;
+		area->pages = pieces[i].pages;
+		area->pgoff = pieces[i].pgoff;
+		area->prot = prot;
+		rc = ioasid_area_map_domains(ioas, area);
+		if (rc) {
+			kfree(area);
+			goto err;
+		}
+		interval_tree_insert(&area->node, &ioas->areas);
+		ioasid_pages_get(area->pages);
+		WRITE_ONCE(ioas->nr_areas, ioas->nr_areas + 1);
+		WRITE_ONCE(ioas->mapped, ioas->mapped + (area->last - area->iova + 1));
+		iova = area->last + 1;
+	}
+	return 0;
+
+err:
+	while (i--) {
+		struct ioasid_area *area;
+
+		iova -= pieces[i].npages * PAGE_SIZE;
+		area = ioasid_area_first(&ioas->areas, iova, iova);
+		ioasid_area_remove(ioas, area);
+	}
+	return rc;
+}
+
+/*
+ * Choose the IOVA of a new mapping: check a fixed one, or find a free one,
+ * preferring an alignment that lets the memory use huge IOPTEs (the
+ * alignment of @hint, up to the mapping's size) and falling back to the
+ * IOAS's own.
+ */
+static int ioasid_ioas_place(struct ioasid_ioas *ioas, u32 flags,
+			     unsigned long length, unsigned long hint,
+			     unsigned long *iova)
+{
+	unsigned long align;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	if (flags & IOASID_MAP_FIXED_IOVA)
+		return ioasid_iova_check(ioas, *iova, length);
+	if (!IS_ALIGNED(length, ioas->iova_alignment))
+		return -ERANGE;
+	align = min_t(unsigned long, roundup_pow_of_two(length), SZ_1G);
+	if (hint)
+		align = min(align, 1UL << __ffs(hint));
+	align = max(align, ioas->iova_alignment);
+	rc = ioasid_iova_alloc(ioas, length, align, iova);
+	if (rc && align > ioas->iova_alignment)
+		rc = ioasid_iova_alloc(ioas, length, ioas->iova_alignment, iova);
+	return rc;
+}
+
+static int ioasid_map_prot(u32 flags)
+{
+	return (flags & IOASID_MAP_READ ? IOMMU_READ : 0) |
+	       (flags & IOASID_MAP_WRITE ? IOMMU_WRITE : 0) | IOMMU_CACHE;
+}
+
+/* Flags and range checks common to MAP and COPY. */
+static int ioasid_map_validate(u32 flags, u64 length, u64 iova)
+{
+	u64 last;
+
+	if (flags & ~(IOASID_MAP_FIXED_IOVA | IOASID_MAP_PROT))
+		return -EOPNOTSUPP;
+	if (!(flags & IOASID_MAP_PROT) || !length ||
+	    !PAGE_ALIGNED(length) || length > ULONG_MAX)
+		return -EINVAL;
+	if ((flags & IOASID_MAP_FIXED_IOVA) &&
+	    (!PAGE_ALIGNED(iova) || check_add_overflow(iova, length - 1, &last) ||
+	     last > ULONG_MAX))
+		return -EINVAL;
+	return 0;
+}
+
+int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_map *cmd = ucmd->cmd;
+	struct ioasid_piece piece = {};
+	unsigned long iova = cmd->iova;
+	struct ioasid_ioas *ioas;
+	u64 ulast;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->iova);
+	if (rc)
+		return rc;
+	if (!PAGE_ALIGNED(cmd->user_va) ||
+	    check_add_overflow(cmd->user_va, cmd->length - 1, &ulast) ||
+	    ulast > ULONG_MAX)
+		return -EINVAL;
+
+	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/* Pin before taking the lock: it may take long and fault. */
+	piece.npages = cmd->length >> PAGE_SHIFT;
+	piece.pages = ioasid_pages_pin(cmd->user_va, piece.npages,
+				       cmd->flags & IOASID_MAP_WRITE);
+	if (IS_ERR(piece.pages)) {
+		rc = PTR_ERR(piece.pages);
+		goto out_put;
+	}
+
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_ioas_place(ioas, cmd->flags, cmd->length, cmd->user_va, &iova);
+	if (!rc)
+		rc = ioasid_ioas_insert(ioas, iova, &piece, 1,
+					ioasid_map_prot(cmd->flags));
+	if (!rc) {
+		cmd->iova = iova;
+		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc)
+			ioasid_area_remove(ioas, ioasid_area_first(&ioas->areas, iova, iova));
+	}
+	mutex_unlock(&ioas->mutex);
+	/* The areas hold their own references now. */
+	ioasid_pages_put(piece.pages);
+out_put:
+	ioasid_obj_put(&ioas->obj);
+	return rc;
+}
+
+/*
+ * Remove the areas in [iova, last]. Every area that intersects the range
+ * must lie inside it, or nothing is removed.
+ */
+static int ioasid_ioas_unmap(struct ioasid_ioas *ioas, unsigned long iova,
+			     unsigned long last, unsigned long *unmapped)
+{
+	struct ioasid_area *area, *next;
+
+	lockdep_assert_held(&ioas->mutex);
+	*unmapped = 0;
+	for_each_ioasid_area(area, &ioas->areas, iova, last)
+		if (area->iova < iova || area->last > last)
+			return -EINVAL;
+	for (area = ioasid_area_first(&ioas->areas, iova, last); area; area = next) {
+		next = ioasid_area_next(area, iova, last);
+		*unmapped += area->last - area->iova + 1;
+		ioasid_area_remove(ioas, area);
+		cond_resched();
+	}
+	return *unmapped ? 0 : -ENOENT;
+}
+
+int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_unmap *cmd = ucmd->cmd;
+	unsigned long iova, last, unmapped;
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved || (cmd->flags & ~IOASID_UNMAP_ALL))
+		return -EOPNOTSUPP;
+	if (cmd->flags & IOASID_UNMAP_ALL) {
+		if (cmd->iova || cmd->length)
+			return -EINVAL;
+		iova = 0;
+		last = ULONG_MAX;
+	} else {
+		u64 ulast;
+
+		if (!cmd->length || !PAGE_ALIGNED(cmd->iova | cmd->length) ||
+		    check_add_overflow(cmd->iova, cmd->length - 1, &ulast) ||
+		    ulast > ULONG_MAX)
+			return -EINVAL;
+		iova = cmd->iova;
+		last = ulast;
+	}
+
+	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_ioas_unmap(ioas, iova, last, &unmapped);
+	mutex_unlock(&ioas->mutex);
+	ioasid_obj_put(&ioas->obj);
+	if (rc)
+		return rc;
+	cmd->length = unmapped;
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/*
+ * Collect the pages behind [iova, last] of @ioas as pieces, each holding a
+ * pages reference. -ENOENT on a hole, -EPERM if @writable is asked of pages
+ * that were not pinned writable.
+ */
+static int ioasid_ioas_collect(struct ioasid_ioas *ioas, unsigned long iova,
+			       unsigned long last, bool writable,
+			       struct ioasid_piece **out, unsigned int *nout)
+{
+	struct ioasid_area *area, *prev = NULL;
+	struct ioasid_piece *pieces;
+	unsigned long next = iova;
+	unsigned int n = 0, i = 0;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	for_each_ioasid_area(area, &ioas->areas, iova, last) {
+		if (area->iova > next)
+			return -ENOENT;
+		if (writable && !area->pages->writable)
+			return -EPERM;
+		n++;
+		prev = area;
+		if (area->last >= last)
+			break;
+		next = area->last + 1;
+	}
+	if (!prev || prev->last < last)
+		return -ENOENT;
+
+	pieces = kvcalloc(n, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
+	if (!pieces)
+		return -ENOMEM;
+	for_each_ioasid_area(area, &ioas->areas, iova, last) {
+		unsigned long start = max(iova, area->iova);
+		unsigned long end = min(last, area->last);
+
+		if (WARN_ON(i >= n)) {
+			rc = -EINVAL;
+			goto err;
+		}
+		pieces[i].pages = area->pages;
+		pieces[i].pgoff = area->pgoff + ((start - area->iova) >> PAGE_SHIFT);
+		pieces[i].npages = (end - start + 1) >> PAGE_SHIFT;
+		ioasid_pages_get(area->pages);
+		i++;
+	}
+	*out = pieces;
+	*nout = i;
+	return 0;
+
+err:
+	while (i--)
+		ioasid_pages_put(pieces[i].pages);
+	kvfree(pieces);
+	return rc;
+}
+
+int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_copy *cmd = ucmd->cmd;
+	struct ioasid_ioas *src, *dst;
+	struct ioasid_piece *pieces;
+	unsigned long iova = cmd->dst_iova, unmapped;
+	unsigned int n, i;
+	u64 src_last;
+	int rc;
+
+	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->dst_iova);
+	if (rc)
+		return rc;
+	if (!PAGE_ALIGNED(cmd->src_iova) ||
+	    check_add_overflow(cmd->src_iova, cmd->length - 1, &src_last) ||
+	    src_last > ULONG_MAX)
+		return -EINVAL;
+
+	src = ioasid_ioas_get(ucmd, cmd->src_ioas_id);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = ioasid_ioas_get(ucmd, cmd->dst_ioas_id);
+	if (IS_ERR(dst)) {
+		rc = PTR_ERR(dst);
+		goto out_src;
+	}
+
+	/* One IOAS locked at a time; the pieces keep the pages alive. */
+	mutex_lock(&src->mutex);
+	rc = ioasid_ioas_collect(src, cmd->src_iova, src_last,
+				 cmd->flags & IOASID_MAP_WRITE, &pieces, &n);
+	mutex_unlock(&src->mutex);
+	if (rc)
+		goto out_dst;
+
+	mutex_lock(&dst->mutex);
+	rc = ioasid_ioas_place(dst, cmd->flags, cmd->length, cmd->src_iova, &iova);
+	if (!rc)
+		rc = ioasid_ioas_insert(dst, iova, pieces, n,
+					ioasid_map_prot(cmd->flags));
+	if (!rc) {
+		cmd->dst_iova = iova;
+		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc)
+			ioasid_ioas_unmap(dst, iova, iova + cmd->length - 1,
+					  &unmapped);
+	}
+	mutex_unlock(&dst->mutex);
+	for (i = 0; i < n; i++)
+		ioasid_pages_put(pieces[i].pages);
+	kvfree(pieces);
+out_dst:
+	ioasid_obj_put(&dst->obj);
+out_src:
+	ioasid_obj_put(&src->obj);
+	return rc;
+}
+
+int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_iova_ranges *cmd = ucmd->cmd;
+	struct ioasid_iova_range *ranges = NULL;
+	struct ioasid_ioas *ioas;
+	unsigned int max;
+	int n, rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/* Ranges are few (one per reserved region, plus one). */
+	max = min_t(u32, cmd->num_ranges, 4096);
+	if (max) {
+		ranges = kvcalloc(max, sizeof(*ranges), GFP_KERNEL);
+		if (!ranges) {
+			rc = -ENOMEM;
+			goto out_put;
+		}
+	}
+	mutex_lock(&ioas->mutex);
+	n = ioasid_iova_ranges(ioas, ranges, max);
+	cmd->out_iova_alignment = ioas->iova_alignment;
+	mutex_unlock(&ioas->mutex);
+	if (n < 0) {
+		rc = n;
+		goto out_free;
+	}
+	if (n > cmd->num_ranges) {
+		cmd->num_ranges = n;
+		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		rc = rc ?: -EMSGSIZE;
+		goto out_free;
+	}
+	if (n && copy_to_user(u64_to_user_ptr(cmd->ranges), ranges,
+			      n * sizeof(*ranges))) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	cmd->num_ranges = n;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kvfree(ranges);
+out_put:
+	ioasid_obj_put(&ioas->obj);
+	return rc;
+}
+
+int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_ioas_option *cmd = ucmd->cmd;
+	struct ioasid_ioas *ioas;
+	int rc = 0;
+
+	if (cmd->op != IOASID_OPTION_OP_SET && cmd->op != IOASID_OPTION_OP_GET)
+		return -EOPNOTSUPP;
+	if (cmd->option != IOASID_OPTION_HUGE_PAGES)
+		return -EOPNOTSUPP;
+	if (cmd->op == IOASID_OPTION_OP_SET && cmd->val > 1)
+		return -EINVAL;
+
+	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	if (cmd->op == IOASID_OPTION_OP_GET) {
+		cmd->val = !ioas->no_huge;
+	} else if (!RB_EMPTY_ROOT(&ioas->areas.rb_root) ||
+		   !list_empty(&ioas->domains)) {
+		rc = -EBUSY;
+	} else {
+		ioas->no_huge = !cmd->val;
+	}
+	mutex_unlock(&ioas->mutex);
+	ioasid_obj_put(&ioas->obj);
+	if (rc)
+		return rc;
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 void ioasid_ioas_destroy(struct ioasid_obj *obj)
 {
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
+	unsigned long unmapped;
 
+	/* No device is attached (they hold references), so no domain is left. */
+	mutex_lock(&ioas->mutex);
+	WARN_ON(!list_empty(&ioas->domains));
+	ioasid_ioas_unmap(ioas, 0, ULONG_MAX, &unmapped);
+	mutex_unlock(&ioas->mutex);
+	mutex_destroy(&ioas->mutex);
 	kfree(ioas);
+}
+
+void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj)
+{
+	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
+
+	seq_printf(m, " areas %lu mapped %lu domains %u", READ_ONCE(ioas->nr_areas),
+		   READ_ONCE(ioas->mapped), READ_ONCE(ioas->nr_domains));
 }

@@ -5,24 +5,34 @@
  *
  * Lock order (outer first):
  *   ioasid_ctx_list_lock   the list of open contexts (debugfs only)
- *   ctx->objects xa_lock   the object table; held only to look up, publish or
- *                          remove an entry, never across a call out
+ *   idev->lock             a device's attachment
+ *   ioas->mutex            an IOAS: its areas, reserved regions, domains
+ *   (iommu core locks)     taken inside iommu_attach_group() and friends
+ * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
+ * an entry (and by debugfs to print one), never across a call out.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
 
+#include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/interval_tree.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+#include <linux/ioasid.h>
 #include <uapi/linux/ioasid.h>
+
+struct iommu_group;
+struct seq_file;
 
 enum ioasid_obj_type {
 	IOASID_OBJ_NONE,
 	IOASID_OBJ_ANY = IOASID_OBJ_NONE,
 	IOASID_OBJ_IOAS,
+	IOASID_OBJ_DEVICE,
 	IOASID_OBJ_MAX,
 };
 
@@ -88,19 +98,200 @@ void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 struct ioasid_obj *ioasid_obj_get(struct ioasid_ctx *ctx, u32 id,
 				  enum ioasid_obj_type type);
 void ioasid_obj_put(struct ioasid_obj *obj);
+void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 const char *ioasid_obj_type_name(enum ioasid_obj_type type);
+void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* Contexts (main.c), walked by debugfs */
+bool ioasid_file_is_ctx(struct file *file);
 extern struct mutex ioasid_ctx_list_lock;
 extern struct list_head ioasid_ctx_list;
 
-/* I/O address spaces (ioas.c) */
+/**
+ * struct ioasid_pages - one pinned run of user memory (pages.c)
+ * @kref: one reference per area that maps (part of) it
+ * @mm: the mm charged for it (grabbed), so the charge returns there
+ * @pages: the pinned pages
+ * @npages: how many
+ * @writable: pinned with FOLL_WRITE
+ */
+struct ioasid_pages {
+	struct kref kref;
+	struct mm_struct *mm;
+	struct page **pages;
+	unsigned long npages;
+	bool writable;
+};
+
+struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
+				      bool writable);
+void ioasid_pages_get(struct ioasid_pages *pages);
+void ioasid_pages_put(struct ioasid_pages *pages);
+unsigned long ioasid_pages_run(struct ioasid_pages *pages, unsigned long index,
+			       unsigned long max, phys_addr_t *phys);
+
+/**
+ * struct ioasid_area - one mapping of an IOAS: IOVA range -> pinned pages
+ * @node: in ioas->areas; node.start and node.last are @iova and @last
+ * @iova: first IOVA
+ * @last: last IOVA (inclusive)
+ * @pages: the pages, referenced
+ * @pgoff: index in @pages of the page mapped at @iova
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ */
+struct ioasid_area {
+	struct interval_tree_node node;
+	unsigned long iova;
+	unsigned long last;
+	struct ioasid_pages *pages;
+	unsigned long pgoff;
+	int prot;
+};
+
+static inline unsigned long ioasid_area_npages(struct ioasid_area *area)
+{
+	return (area->last - area->iova + 1) >> PAGE_SHIFT;
+}
+
+/* The first area intersecting [start, last], lowest IOVA first. */
+static inline struct ioasid_area *
+ioasid_area_first(struct rb_root_cached *areas, unsigned long start,
+		  unsigned long last)
+{
+	struct interval_tree_node *node = interval_tree_iter_first(areas, start, last);
+
+	return node ? container_of(node, struct ioasid_area, node) : NULL;
+}
+
+static inline struct ioasid_area *
+ioasid_area_next(struct ioasid_area *area, unsigned long start,
+		 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, start, last);
+	return node ? container_of(node, struct ioasid_area, node) : NULL;
+}
+
+/* Every area intersecting [start, last], in IOVA order. */
+#define for_each_ioasid_area(area, areas, start, last)			\
+	for (area = ioasid_area_first(areas, start, last); area;	\
+	     area = ioasid_area_next(area, start, last))
+
+/**
+ * struct ioasid_resv - a reserved IOVA region of an attached device
+ * @node: in ioas->resv
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ * @owner: the device whose attachment reported it
+ */
+struct ioasid_resv {
+	struct list_head node;
+	unsigned long start;
+	unsigned long last;
+	const void *owner;
+};
+
+/**
+ * struct ioasid_domain - a paging domain an IOAS feeds (domain.c)
+ * @node: in ioas->domains
+ * @domain: the iommu_domain, allocated and freed by ioasid
+ * @users: devices attached through it
+ */
+struct ioasid_domain {
+	struct list_head node;
+	struct iommu_domain *domain;
+	unsigned int users;
+};
+
+/**
+ * struct ioasid_ioas - an I/O address space (ioas.c)
+ * @obj: the object header
+ * @mutex: protects every other member
+ * @areas: interval tree of struct ioasid_area; ranges never overlap.
+ *	Inserting and removing never allocates, so removal cannot fail.
+ * @domains: struct ioasid_domain, each holding every area
+ * @resv: struct ioasid_resv of attached devices; may overlap each other
+ * @iova_alignment: PAGE_SIZE or the largest smallest-page of @domains
+ * @aperture_start: first IOVA every domain translates
+ * @aperture_last: last IOVA every domain translates
+ * @no_huge: map every page with its own IOPTE
+ * @nr_areas: number of areas (debugfs reads it unlocked)
+ * @mapped: bytes mapped (debugfs reads it unlocked)
+ * @nr_domains: number of domains (debugfs reads it unlocked)
+ */
 struct ioasid_ioas {
 	struct ioasid_obj obj;
+	struct mutex mutex;
+	struct rb_root_cached areas;
+	struct list_head domains;
+	struct list_head resv;
+	unsigned long iova_alignment;
+	unsigned long aperture_start;
+	unsigned long aperture_last;
+	bool no_huge;
+	unsigned long nr_areas;
+	unsigned long mapped;
+	unsigned int nr_domains;
 };
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_ioas_destroy(struct ioasid_obj *obj);
+void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj);
+
+/* The IOVA space of an IOAS (iova.c); all with ioas->mutex held */
+int ioasid_iova_check(struct ioasid_ioas *ioas, unsigned long iova,
+		      unsigned long length);
+int ioasid_iova_alloc(struct ioasid_ioas *ioas, unsigned long length,
+		      unsigned long align, unsigned long *iova);
+int ioasid_iova_add_resv(struct ioasid_ioas *ioas, struct device *dev,
+			 struct iommu_group *group, const void *owner);
+void ioasid_iova_remove_resv(struct ioasid_ioas *ioas, const void *owner);
+int ioasid_iova_ranges(struct ioasid_ioas *ioas, struct ioasid_iova_range *out,
+		       unsigned int max);
+
+/* Domains fed by an IOAS (domain.c); all with ioas->mutex held */
+int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
+void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
+struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
+					   struct device *dev,
+					   struct iommu_group *group);
+void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
+			  struct iommu_group *group);
+
+/**
+ * struct ioasid_device - a device a subsystem registered (device.c)
+ * @obj: the object header; obj.id is the dev_id user space sees
+ * @ctx: the context, whose file this device holds a reference on
+ * @dev: the device
+ * @group: its iommu_group, referenced
+ * @pasid: IOASID_PASID_NONE (the RID)
+ * @ops: the registering subsystem's callbacks
+ * @data: the subsystem's cookie for @ops
+ * @lock: protects @ioas and @idom
+ * @ioas: the IOAS the device is attached to (a long-term obj reference)
+ * @idom: the domain it is attached through
+ */
+struct ioasid_device {
+	struct ioasid_obj obj;
+	struct ioasid_ctx *ctx;
+	struct device *dev;
+	struct iommu_group *group;
+	u32 pasid;
+	const struct ioasid_device_ops *ops;
+	void *data;
+	struct mutex lock;
+	struct ioasid_ioas *ioas;
+	struct ioasid_domain *idom;
+};
+
+void ioasid_device_destroy(struct ioasid_obj *obj);
+void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* debugfs (debugfs.c) */
 void ioasid_debugfs_init(void);

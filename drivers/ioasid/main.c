@@ -8,8 +8,10 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "ioasid_private.h"
 
@@ -17,13 +19,20 @@
 DEFINE_MUTEX(ioasid_ctx_list_lock);
 LIST_HEAD(ioasid_ctx_list);
 
+/* Woken when an object loses a user, for ioasid_obj_remove_wait(). */
+static DECLARE_WAIT_QUEUE_HEAD(ioasid_obj_wq);
+
 struct ioasid_obj_ops {
 	const char *name;
 	void (*destroy)(struct ioasid_obj *obj);
+	void (*show)(struct seq_file *m, struct ioasid_obj *obj);
 };
 
 static const struct ioasid_obj_ops ioasid_obj_ops[IOASID_OBJ_MAX] = {
-	[IOASID_OBJ_IOAS] = { .name = "ioas", .destroy = ioasid_ioas_destroy },
+	[IOASID_OBJ_IOAS] = { .name = "ioas", .destroy = ioasid_ioas_destroy,
+			      .show = ioasid_ioas_show },
+	[IOASID_OBJ_DEVICE] = { .name = "device", .destroy = ioasid_device_destroy,
+				.show = ioasid_device_show },
 };
 
 const char *ioasid_obj_type_name(enum ioasid_obj_type type)
@@ -102,6 +111,30 @@ void ioasid_obj_put(struct ioasid_obj *obj)
 {
 	/* The table's own reference keeps this from reaching zero. */
 	WARN_ON(refcount_dec_and_test(&obj->users));
+	if (wq_has_sleeper(&ioasid_obj_wq))
+		wake_up(&ioasid_obj_wq);
+}
+
+/**
+ * ioasid_obj_remove_wait() - remove an object whatever uses it
+ * @ctx: the context
+ * @obj: a published object; the caller holds no reference of its own
+ *
+ * Removes @obj from the table, so no new lookup finds it, then waits until
+ * every other user has put its reference. For objects whose removal may not
+ * fail (devices a subsystem unregisters). The caller then frees @obj.
+ */
+void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	wait_event(ioasid_obj_wq, refcount_read(&obj->users) == 1);
+}
+
+/* Print what is specific to the object's type (debugfs, under xa_lock). */
+void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj)
+{
+	if (ioasid_obj_ops[obj->type].show)
+		ioasid_obj_ops[obj->type].show(m, obj);
 }
 
 /*
@@ -165,12 +198,24 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOASID_IOCTL_OP(DESTROY, ioasid_destroy_ioctl, ioasid_destroy, id),
 	IOASID_IOCTL_OP(IOAS_ALLOC, ioasid_ioas_alloc_ioctl, ioasid_ioas_alloc,
 			__reserved),
+	IOASID_IOCTL_OP(MAP, ioasid_map_ioctl, ioasid_map, iova),
+	IOASID_IOCTL_OP(UNMAP, ioasid_unmap_ioctl, ioasid_unmap, length),
+	IOASID_IOCTL_OP(COPY, ioasid_copy_ioctl, ioasid_copy, src_iova),
+	IOASID_IOCTL_OP(IOVA_RANGES, ioasid_iova_ranges_ioctl,
+			ioasid_iova_ranges, out_iova_alignment),
+	IOASID_IOCTL_OP(IOAS_OPTION, ioasid_ioas_option_ioctl,
+			ioasid_ioas_option, val),
 };
 
 union ioasid_ucmd_buffer {
 	struct ioasid_get_info get_info;
 	struct ioasid_destroy destroy;
 	struct ioasid_ioas_alloc ioas_alloc;
+	struct ioasid_map map;
+	struct ioasid_unmap unmap;
+	struct ioasid_copy copy;
+	struct ioasid_iova_ranges iova_ranges;
+	struct ioasid_ioas_option ioas_option;
 };
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
@@ -303,6 +348,11 @@ static const struct file_operations ioasid_fops = {
 	.unlocked_ioctl = ioasid_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+bool ioasid_file_is_ctx(struct file *file)
+{
+	return file->f_op == &ioasid_fops;
+}
 
 static struct miscdevice ioasid_misc = {
 	.minor = MISC_DYNAMIC_MINOR,

@@ -43,7 +43,14 @@
  *          kernel or this device does not support
  * ENOENT   an ID names no object of the required type in this context
  * EBUSY    the object is in use (by another object or a concurrent call)
- * ENOMEM   out of memory
+ * ENOMEM   out of memory, or pinning would exceed RLIMIT_MEMLOCK
+ * EEXIST   the IOVA range overlaps an existing mapping
+ * EADDRINUSE the IOVA range overlaps a reserved region of an attached
+ *          device (an MSI window, a firmware region)
+ * ERANGE   the IOVA range lies outside what every attached device can
+ *          translate (its aperture or page-size alignment)
+ * ENOSPC   no free IOVA range of the requested length and alignment
+ * EMSGSIZE a user array is too small; the needed count is written back
  * ======== ==============================================================
  *
  * Later commands add meanings for their own inputs (documented at each
@@ -86,7 +93,8 @@ enum {
 
 /**
  * enum ioasid_caps - capability bits of ioasid_get_info.out_caps
- * @IOASID_CAP_IOAS: I/O address spaces can be allocated and destroyed
+ * @IOASID_CAP_IOAS: I/O address spaces: IOAS_ALLOC, MAP, UNMAP, COPY,
+ *	IOVA_RANGES and IOAS_OPTION
  *
  * A bit is reported only when the feature works in the running module.
  */
@@ -151,5 +159,210 @@ struct ioasid_ioas_alloc {
 };
 
 #define IOASID_IOAS_ALLOC	_IO(IOASID_TYPE, IOASID_CMD_IOAS_ALLOC)
+
+/**
+ * DOC: I/O address spaces and memory accounting
+ *
+ * An IOAS maps IOVA ranges to user memory. IOASID_MAP pins the user pages
+ * (FOLL_LONGTERM) once, when the mapping is made, and charges them once to
+ * the mapping process's locked_vm (VmLck in /proc/PID/status) against
+ * RLIMIT_MEMLOCK; CAP_IPC_LOCK lifts the limit but not the charge, as with
+ * mlock() and VFIO. Everything that later uses those pages - every
+ * iommu_domain the IOAS feeds, every IOAS they are copied into with
+ * IOASID_COPY - shares the one pin and the one charge. The pin and charge
+ * end when the last mapping that uses the pages is unmapped, its IOAS
+ * destroyed or the context closed; the charge goes back to the process that
+ * mapped, even when another process closes the file.
+ *
+ * Every IOVA and length is a multiple of the IOAS's IOVA alignment:
+ * PAGE_SIZE, or the smallest page size of a domain the IOAS feeds when that
+ * is larger (see IOASID_IOVA_RANGES); user addresses are PAGE_SIZE aligned.
+ * Unmapping works on whole mappings: a range that cuts through one is
+ * refused.
+ */
+
+/**
+ * enum ioasid_map_flags - flags of IOASID_MAP and IOASID_COPY
+ * @IOASID_MAP_FIXED_IOVA: map at the IOVA given; otherwise the kernel picks
+ *	a free IOVA (aligned for the largest IOPTEs the memory allows) and
+ *	writes it back
+ * @IOASID_MAP_READ: devices may read the memory
+ * @IOASID_MAP_WRITE: devices may write the memory
+ */
+enum ioasid_map_flags {
+	IOASID_MAP_FIXED_IOVA = 1 << 0,
+	IOASID_MAP_READ = 1 << 1,
+	IOASID_MAP_WRITE = 1 << 2,
+};
+
+/**
+ * struct ioasid_map - ioctl(IOASID_MAP)
+ * @size: sizeof(struct ioasid_map)
+ * @flags: enum ioasid_map_flags; READ, WRITE or both
+ * @ioas_id: the IOAS
+ * @__reserved: must be 0
+ * @user_va: start of the user memory
+ * @length: bytes, non-zero
+ * @iova: with IOASID_MAP_FIXED_IOVA the IOVA to map at; on return the IOVA
+ *	the memory is mapped at
+ *
+ * Pins the memory and maps it into every domain the IOAS feeds. Errors:
+ * EINVAL (no READ/WRITE, zero length, misaligned or wrapping values),
+ * ENOENT (@ioas_id), EEXIST, EADDRINUSE, ERANGE, ENOSPC, EFAULT (memory not
+ * mapped in the process), ENOMEM. On error nothing is mapped, pinned or
+ * charged.
+ */
+struct ioasid_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOASID_MAP		_IO(IOASID_TYPE, IOASID_CMD_MAP)
+
+/**
+ * enum ioasid_unmap_flags - flags of IOASID_UNMAP
+ * @IOASID_UNMAP_ALL: unmap everything; @iova and @length must be 0
+ */
+enum ioasid_unmap_flags {
+	IOASID_UNMAP_ALL = 1 << 0,
+};
+
+/**
+ * struct ioasid_unmap - ioctl(IOASID_UNMAP)
+ * @size: sizeof(struct ioasid_unmap)
+ * @flags: enum ioasid_unmap_flags
+ * @ioas_id: the IOAS
+ * @__reserved: must be 0
+ * @iova: start of the range
+ * @length: length of the range; on return the bytes unmapped
+ *
+ * Removes every mapping inside [@iova, @iova + @length) from the IOAS and
+ * from every domain it feeds, and releases pages nothing else uses. Every
+ * mapping the range touches must lie wholly inside it: a range that would
+ * split a mapping fails with EINVAL and unmaps nothing. ENOENT when the
+ * range holds no mapping.
+ */
+struct ioasid_unmap {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define IOASID_UNMAP		_IO(IOASID_TYPE, IOASID_CMD_UNMAP)
+
+/**
+ * struct ioasid_copy - ioctl(IOASID_COPY)
+ * @size: sizeof(struct ioasid_copy)
+ * @flags: enum ioasid_map_flags, for the new mapping
+ * @dst_ioas_id: the IOAS to map into
+ * @src_ioas_id: the IOAS the memory is mapped in now (may be @dst_ioas_id)
+ * @length: bytes
+ * @dst_iova: as ioasid_map.iova
+ * @src_iova: start of the source range; [@src_iova, @src_iova + @length)
+ *	must be mapped without holes (it may span several mappings)
+ *
+ * Maps the memory behind a source range into the destination IOAS, sharing
+ * the pages already pinned and charged: nothing is pinned or charged again.
+ * ENOENT if the source range has a hole; EPERM if @flags asks for WRITE on
+ * memory that was not mapped writable; otherwise the errors of IOASID_MAP.
+ */
+struct ioasid_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+
+#define IOASID_COPY		_IO(IOASID_TYPE, IOASID_CMD_COPY)
+
+/**
+ * struct ioasid_iova_range - an inclusive IOVA range
+ * @start: first IOVA
+ * @last: last IOVA
+ */
+struct ioasid_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct ioasid_iova_ranges - ioctl(IOASID_IOVA_RANGES)
+ * @size: sizeof(struct ioasid_iova_ranges)
+ * @ioas_id: the IOAS
+ * @num_ranges: in: how many struct ioasid_iova_range @ranges has room for;
+ *	out: how many there are
+ * @__reserved: must be 0
+ * @ranges: user pointer to an array of struct ioasid_iova_range
+ * @out_iova_alignment: the alignment every IOVA and length must have
+ *
+ * The IOVA ranges MAP may use: the intersection of the apertures of all
+ * domains the IOAS feeds, minus the reserved regions of attached devices, in
+ * ascending order. The answer changes whenever a device attaches or
+ * detaches. When @num_ranges is too small the call fails with EMSGSIZE and,
+ * as the only output of a failed call, writes the needed @num_ranges back.
+ */
+struct ioasid_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_ranges;
+	__u32 __reserved;
+	__aligned_u64 ranges;
+	__aligned_u64 out_iova_alignment;
+};
+
+#define IOASID_IOVA_RANGES	_IO(IOASID_TYPE, IOASID_CMD_IOVA_RANGES)
+
+/**
+ * enum ioasid_option - options of IOASID_IOAS_OPTION
+ * @IOASID_OPTION_HUGE_PAGES: 1 (the default) lets domains use IOPTEs larger
+ *	than PAGE_SIZE where memory is physically contiguous; 0 maps every
+ *	page with its own IOPTE. Can be changed only while the IOAS is empty
+ *	(EBUSY otherwise) and no device is attached.
+ */
+enum ioasid_option {
+	IOASID_OPTION_HUGE_PAGES = 1,
+};
+
+/**
+ * enum ioasid_option_op - operations of IOASID_IOAS_OPTION
+ * @IOASID_OPTION_OP_SET: set the option to @val
+ * @IOASID_OPTION_OP_GET: write the option's value to @val
+ */
+enum ioasid_option_op {
+	IOASID_OPTION_OP_SET = 0,
+	IOASID_OPTION_OP_GET = 1,
+};
+
+/**
+ * struct ioasid_ioas_option - ioctl(IOASID_IOAS_OPTION)
+ * @size: sizeof(struct ioasid_ioas_option)
+ * @op: enum ioasid_option_op
+ * @option: enum ioasid_option
+ * @ioas_id: the IOAS
+ * @val: the value
+ *
+ * EOPNOTSUPP for an unknown @op or @option, EINVAL for a value the option
+ * does not take.
+ */
+struct ioasid_ioas_option {
+	__u32 size;
+	__u32 op;
+	__u32 option;
+	__u32 ioas_id;
+	__aligned_u64 val;
+};
+
+#define IOASID_IOAS_OPTION	_IO(IOASID_TYPE, IOASID_CMD_IOAS_OPTION)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -22,20 +22,36 @@ struct cmd_desc {
 	unsigned long ioctl;
 	unsigned int size;	/* sizeof() of the struct in this header */
 	unsigned int min_size;	/* size of the first version */
-	/* Fill @buf with a valid argument; returns 0 or skips on error. */
+	/* Fill @buf with a valid argument; returns 0 or -errno. */
 	int (*prepare)(int fd, void *buf);
-	/* Undo what a successful call created. */
-	void (*cleanup)(int fd, void *buf);
 };
 
 #define OFFSETOFEND(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 
+/* IOAS IDs prepare() and successful calls created; destroyed after each. */
+static __u32 tracked[8];
+static unsigned int ntracked;
+
+static int track_new_ioas(int fd, __u32 *id)
+{
+	int rc = ioasid_ioas_alloc(fd, id);
+
+	if (!rc)
+		tracked[ntracked++] = *id;
+	return rc;
+}
+
+static void drop_tracked(int fd)
+{
+	while (ntracked)
+		ioasid_destroy(fd, tracked[--ntracked]);
+}
+
+static char page[4096] __attribute__((aligned(4096)));
+
 static int prep_get_info(int fd, void *buf)
 {
-	struct ioasid_get_info *cmd = buf;
-
-	cmd->size = sizeof(*cmd);
 	return 0;
 }
 
@@ -43,34 +59,89 @@ static int prep_destroy(int fd, void *buf)
 {
 	struct ioasid_destroy *cmd = buf;
 
-	cmd->size = sizeof(*cmd);
-	return ioasid_ioas_alloc(fd, &cmd->id);
+	return track_new_ioas(fd, &cmd->id);
 }
 
 static int prep_ioas_alloc(int fd, void *buf)
 {
-	struct ioasid_ioas_alloc *cmd = buf;
-
-	cmd->size = sizeof(*cmd);
 	return 0;
 }
 
-static void cleanup_ioas_alloc(int fd, void *buf)
+static int prep_map(int fd, void *buf)
 {
-	struct ioasid_ioas_alloc *cmd = buf;
+	struct ioasid_map *cmd = buf;
 
-	ioasid_destroy(fd, cmd->out_ioas_id);
+	cmd->flags = IOASID_MAP_FIXED_IOVA | IOASID_MAP_READ | IOASID_MAP_WRITE;
+	cmd->user_va = (uintptr_t)page;
+	cmd->length = sizeof(page);
+	cmd->iova = 1 << 20;
+	return track_new_ioas(fd, &cmd->ioas_id);
 }
 
+static int prep_unmap(int fd, void *buf)
+{
+	struct ioasid_unmap *cmd = buf;
+	int rc = track_new_ioas(fd, &cmd->ioas_id);
+
+	cmd->iova = 1 << 20;
+	cmd->length = sizeof(page);
+	return rc ?: ioasid_map_fixed(fd, cmd->ioas_id, page, sizeof(page), cmd->iova);
+}
+
+static int prep_copy(int fd, void *buf)
+{
+	struct ioasid_copy *cmd = buf;
+	int rc;
+
+	rc = track_new_ioas(fd, &cmd->src_ioas_id) ?:
+	     track_new_ioas(fd, &cmd->dst_ioas_id) ?:
+	     ioasid_map_fixed(fd, cmd->src_ioas_id, page, sizeof(page), 1 << 20);
+	cmd->flags = IOASID_MAP_READ;
+	cmd->length = sizeof(page);
+	cmd->src_iova = 1 << 20;
+	return rc;
+}
+
+static struct ioasid_iova_range ranges[4];
+
+static int prep_iova_ranges(int fd, void *buf)
+{
+	struct ioasid_iova_ranges *cmd = buf;
+
+	cmd->num_ranges = 4;
+	cmd->ranges = (uintptr_t)ranges;
+	return track_new_ioas(fd, &cmd->ioas_id);
+}
+
+static int prep_ioas_option(int fd, void *buf)
+{
+	struct ioasid_ioas_option *cmd = buf;
+
+	cmd->op = IOASID_OPTION_OP_GET;
+	cmd->option = IOASID_OPTION_HUGE_PAGES;
+	return track_new_ioas(fd, &cmd->ioas_id);
+}
+
+/* After a successful call: destroy what IOAS_ALLOC created. */
+static void after_success(int fd, unsigned long ioc, void *buf)
+{
+	if (ioc == IOASID_IOAS_ALLOC)
+		ioasid_destroy(fd, ((struct ioasid_ioas_alloc *)buf)->out_ioas_id);
+}
+
+#define CMD(_name, _struct, _last, _prep)				\
+	{ #_name, IOASID_##_name, sizeof(struct _struct),		\
+	  OFFSETOFEND(struct _struct, _last), _prep }
+
 static const struct cmd_desc cmds[] = {
-	{ "GET_INFO", IOASID_GET_INFO, sizeof(struct ioasid_get_info),
-	  OFFSETOFEND(struct ioasid_get_info, out_ioctl_mask), prep_get_info,
-	  NULL },
-	{ "DESTROY", IOASID_DESTROY, sizeof(struct ioasid_destroy),
-	  OFFSETOFEND(struct ioasid_destroy, id), prep_destroy, NULL },
-	{ "IOAS_ALLOC", IOASID_IOAS_ALLOC, sizeof(struct ioasid_ioas_alloc),
-	  OFFSETOFEND(struct ioasid_ioas_alloc, __reserved), prep_ioas_alloc,
-	  cleanup_ioas_alloc },
+	CMD(GET_INFO, ioasid_get_info, out_ioctl_mask, prep_get_info),
+	CMD(DESTROY, ioasid_destroy, id, prep_destroy),
+	CMD(IOAS_ALLOC, ioasid_ioas_alloc, __reserved, prep_ioas_alloc),
+	CMD(MAP, ioasid_map, iova, prep_map),
+	CMD(UNMAP, ioasid_unmap, length, prep_unmap),
+	CMD(COPY, ioasid_copy, src_iova, prep_copy),
+	CMD(IOVA_RANGES, ioasid_iova_ranges, out_iova_alignment, prep_iova_ranges),
+	CMD(IOAS_OPTION, ioasid_ioas_option, val, prep_ioas_option),
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -124,6 +195,7 @@ TEST_F(ctx, get_info)
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 	ASSERT_EQ(IOASID_API_VERSION, info.out_version);
 	ASSERT_EQ(IOASID_CAP_IOAS, info.out_caps);
+	/* Every command this test knows is implemented, and no other. */
 	ASSERT_EQ(sizeof(info), info.size);
 	for (i = 0; i < NCMDS; i++)
 		expect_mask |= 1ULL << (_IOC_NR(cmds[i].ioctl) - IOASID_CMD_BASE);
@@ -168,77 +240,79 @@ TEST_F(ctx, unknown_ioctl)
 	ASSERT_EQ(-ENOTTY, ioasid_ioctl(self->fd, TCGETS, arg));
 }
 
+/* Prepare a fresh argument of @c into @buf with the given size. */
+static int prepare(int fd, const struct cmd_desc *c, __u8 *buf, size_t bufsize,
+		   __u32 size)
+{
+	int rc;
+
+	drop_tracked(fd);
+	memset(buf, 0, bufsize);
+	rc = c->prepare(fd, buf);
+	*(__u32 *)buf = size;
+	return rc;
+}
+
 /* The size rules, for every implemented command. */
 TEST_F(ctx, size_contract)
 {
 	static __u8 buf[4096], ref[4096];
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < NCMDS; i++) {
 		const struct cmd_desc *c = &cmds[i];
-		__u32 *size = (__u32 *)buf;
 
 		TH_LOG("%s", c->name);
 
-		/* size 0, one byte short of the first version */
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, c->prepare(self->fd, buf));
-		*size = 0;
+		/* size 0, 4, one byte short of the first version */
+		ASSERT_EQ(0, prepare(self->fd, c, buf, sizeof(buf), 0));
 		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
-		*size = c->min_size - 1;
+		*(__u32 *)buf = 4;
 		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
-		*size = 4;
+		*(__u32 *)buf = c->min_size - 1;
 		ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, c->ioctl, buf));
 
 		/* exact size succeeds */
-		*size = c->size;
+		ASSERT_EQ(0, prepare(self->fd, c, buf, sizeof(buf), c->size));
 		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
 		memcpy(ref, buf, c->size);
-		if (c->cleanup)
-			c->cleanup(self->fd, buf);
+		after_success(self->fd, c->ioctl, buf);
 
-		/* larger, zero-filled: same result and output as the base */
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, c->prepare(self->fd, buf));
-		*size = c->size + TAIL;
+		/* larger, zero-filled: same result as the base */
+		ASSERT_EQ(0, prepare(self->fd, c, buf, sizeof(buf), c->size + TAIL));
 		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
-		*size = c->size;
+		ASSERT_EQ(c->size + TAIL, *(__u32 *)buf);
 		if (c->ioctl == IOASID_GET_INFO) {
+			*(__u32 *)buf = c->size;
 			ASSERT_EQ(0, memcmp(ref, buf, c->size));
 		}
 		/* nothing written beyond the kernel's struct */
-		for (unsigned int j = c->size; j < c->size + TAIL; j++)
+		for (j = c->size; j < c->size + TAIL; j++)
 			ASSERT_EQ(0, buf[j]);
-		if (c->cleanup)
-			c->cleanup(self->fd, buf);
+		after_success(self->fd, c->ioctl, buf);
 
 		/* a page-sized argument is fine when zero */
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, c->prepare(self->fd, buf));
-		*size = sizeof(buf);
+		ASSERT_EQ(0, prepare(self->fd, c, buf, sizeof(buf), sizeof(buf)));
 		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
-		if (c->cleanup)
-			c->cleanup(self->fd, buf);
+		after_success(self->fd, c->ioctl, buf);
 
 		/* any non-zero byte beyond the kernel's struct: E2BIG */
-		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, c->prepare(self->fd, buf));
+		ASSERT_EQ(0, prepare(self->fd, c, buf, sizeof(buf), c->size + 1));
 		buf[c->size] = 1;
-		*size = c->size + 1;
 		ASSERT_EQ(-E2BIG, ioasid_ioctl(self->fd, c->ioctl, buf));
 		buf[c->size] = 0;
 		buf[c->size + TAIL - 1] = 0x80;
-		*size = c->size + TAIL;
+		*(__u32 *)buf = c->size + TAIL;
 		ASSERT_EQ(-E2BIG, ioasid_ioctl(self->fd, c->ioctl, buf));
 		/* ... but a byte beyond the declared size is not looked at */
-		*size = c->size + TAIL - 1;
+		*(__u32 *)buf = c->size + TAIL - 1;
 		ASSERT_EQ(0, ioasid_ioctl(self->fd, c->ioctl, buf));
-		if (c->cleanup)
-			c->cleanup(self->fd, buf);
+		after_success(self->fd, c->ioctl, buf);
 
 		/* an unreadable argument */
 		ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, c->ioctl, NULL));
 	}
+	drop_tracked(self->fd);
 	ASSERT_EQ(0, ioasid_debugfs_my_objects());
 }
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <linux/ioasid.h>
+#include "ioasid_mock.h"
 
 #define IOASID_DEV "/dev/ioasid"
 #define IOASID_DEBUGFS "/sys/kernel/debug/ioasid/contexts"
@@ -47,6 +49,195 @@ static inline int ioasid_destroy(int fd, __u32 id)
 	struct ioasid_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioasid_ioctl(fd, IOASID_DESTROY, &cmd);
+}
+
+static inline int ioasid_map(int fd, __u32 ioas, void *va, size_t len,
+			     __u64 *iova, __u32 flags)
+{
+	struct ioasid_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = *iova,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_MAP, &cmd);
+
+	if (!rc)
+		*iova = cmd.iova;
+	return rc;
+}
+
+#define MAP_RW (IOASID_MAP_READ | IOASID_MAP_WRITE)
+#define MAP_FIXED_RW (IOASID_MAP_FIXED_IOVA | MAP_RW)
+
+static inline int ioasid_map_fixed(int fd, __u32 ioas, void *va, size_t len,
+				   __u64 iova)
+{
+	return ioasid_map(fd, ioas, va, len, &iova, MAP_FIXED_RW);
+}
+
+/* Returns 0 or -errno; *unmapped gets the bytes unmapped. */
+static inline int ioasid_unmap(int fd, __u32 ioas, __u64 iova, __u64 len,
+			       __u64 *unmapped)
+{
+	struct ioasid_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_UNMAP, &cmd);
+
+	if (!rc && unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static inline int ioasid_unmap_all(int fd, __u32 ioas, __u64 *unmapped)
+{
+	struct ioasid_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = IOASID_UNMAP_ALL,
+		.ioas_id = ioas,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_UNMAP, &cmd);
+
+	if (!rc && unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static inline int ioasid_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
+			      __u64 len, __u64 *dst_iova, __u32 flags)
+{
+	struct ioasid_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = len,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_COPY, &cmd);
+
+	if (!rc)
+		*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+/* The VmLck of this process, in KiB. */
+static inline long vm_locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+#define IOASID_MOCK_DEV "/dev/ioasid_mock"
+
+static inline int mock_open(void)
+{
+	return open(IOASID_MOCK_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static inline int mock_dev_add(int mfd, int ioasid_fd, __u32 flags,
+			       __u32 *mock_id, __u32 *dev_id)
+{
+	struct ioasid_mock_dev_add cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioasid_fd = ioasid_fd,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_DEV_ADD, &cmd);
+
+	if (!rc) {
+		*mock_id = cmd.out_mock_id;
+		if (dev_id)
+			*dev_id = cmd.out_dev_id;
+	}
+	return rc;
+}
+
+static inline int mock_dev_cmd(int mfd, unsigned long ioc, __u32 mock_id,
+			       __u32 pt_id)
+{
+	struct ioasid_mock_dev cmd = {
+		.size = sizeof(cmd),
+		.mock_id = mock_id,
+		.pt_id = pt_id,
+	};
+
+	return ioasid_ioctl(mfd, ioc, &cmd);
+}
+
+#define mock_attach(mfd, id, pt) mock_dev_cmd(mfd, IOASID_MOCK_ATTACH, id, pt)
+#define mock_detach(mfd, id) mock_dev_cmd(mfd, IOASID_MOCK_DETACH, id, 0)
+#define mock_dev_del(mfd, id) mock_dev_cmd(mfd, IOASID_MOCK_DEV_DEL, id, 0)
+
+/* 0 when the device's domain maps [iova, iova + len) to @va. */
+static inline int mock_check_map(int mfd, __u32 mock_id, __u64 iova, void *va,
+				 __u64 len, __u64 *huge)
+{
+	struct ioasid_mock_check_map cmd = {
+		.size = sizeof(cmd),
+		.mock_id = mock_id,
+		.iova = iova,
+		.length = len,
+		.uptr = (uintptr_t)va,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_CHECK_MAP, &cmd);
+
+	if (!rc && huge)
+		*huge = cmd.out_huge_ioptes;
+	return rc;
+}
+
+/* The largest FOLL_PIN count of the pages of [va, va + len), or -errno. */
+static inline long mock_pin_max(int mfd, void *va, __u64 len)
+{
+	struct ioasid_mock_pin_count cmd = {
+		.size = sizeof(cmd),
+		.uptr = (uintptr_t)va,
+		.length = len,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_PIN_COUNT, &cmd);
+
+	return rc ? rc : (long)cmd.out_max;
+}
+
+static inline int mock_domain_info(int mfd, __u32 mock_id,
+				   struct ioasid_mock_domain_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->mock_id = mock_id;
+	return ioasid_ioctl(mfd, IOASID_MOCK_DOMAIN_INFO, info);
+}
+
+static inline int write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/ioasid/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 /* Count lines of the debugfs view that start with @prefix after spaces. */

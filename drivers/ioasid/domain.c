@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid: the paging domains an IOAS feeds. Every domain of an IOAS holds
+ * every area of it. A device whose IOMMU cannot use an existing domain gets
+ * a new one, filled with every existing area (the replay) before the device
+ * is attached; a domain whose last device leaves is emptied and freed. Pages
+ * are never unpinned here: that happens only when an area goes (ioas.c).
+ */
+#include <linux/iommu.h>
+#include <linux/slab.h>
+
+#include "ioasid_private.h"
+
+/*
+ * Map an area into one domain, one iommu_map() per physically contiguous
+ * run so the IOMMU driver can pick its largest IOPTEs - unless the IOAS
+ * forbids huge IOPTEs, then one per page.
+ */
+static int ioasid_area_map_domain(struct ioasid_ioas *ioas,
+				  struct ioasid_area *area,
+				  struct iommu_domain *domain)
+{
+	unsigned long npages = ioasid_area_npages(area), done = 0;
+	int rc;
+
+	while (done < npages) {
+		unsigned long n;
+		phys_addr_t phys;
+
+		n = ioasid_pages_run(area->pages, area->pgoff + done,
+				     ioas->no_huge ? 1 : npages - done, &phys);
+		rc = iommu_map(domain, area->iova + done * PAGE_SIZE, phys,
+			       n * PAGE_SIZE, area->prot, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err;
+		done += n;
+		cond_resched();
+	}
+	return 0;
+
+err:
+	if (done)
+		iommu_unmap(domain, area->iova, done * PAGE_SIZE);
+	return rc;
+}
+
+static void ioasid_area_unmap_domain(struct ioasid_area *area,
+				     struct iommu_domain *domain)
+{
+	size_t len = area->last - area->iova + 1;
+
+	WARN_ON(iommu_unmap(domain, area->iova, len) != len);
+}
+
+/**
+ * ioasid_area_map_domains() - map a new area into every domain of its IOAS
+ * @ioas: the IOAS, locked
+ * @area: the area
+ *
+ * Return: 0, or the error of the domain that failed; the area is then in
+ * no domain.
+ */
+int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area)
+{
+	struct ioasid_domain *idom;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	list_for_each_entry(idom, &ioas->domains, node) {
+		rc = ioasid_area_map_domain(ioas, area, idom->domain);
+		if (rc)
+			goto err;
+	}
+	return 0;
+
+err:
+	list_for_each_entry_continue_reverse(idom, &ioas->domains, node)
+		ioasid_area_unmap_domain(area, idom->domain);
+	return rc;
+}
+
+/**
+ * ioasid_area_unmap_domains() - remove an area from every domain
+ * @ioas: the IOAS, locked
+ * @area: the area
+ */
+void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area)
+{
+	struct ioasid_domain *idom;
+
+	lockdep_assert_held(&ioas->mutex);
+	list_for_each_entry(idom, &ioas->domains, node)
+		ioasid_area_unmap_domain(area, idom->domain);
+}
+
+/* Remove the areas below @end (all when ULONG_MAX) from @domain. */
+static void ioasid_domain_unfill(struct ioasid_ioas *ioas,
+				 struct iommu_domain *domain, unsigned long end)
+{
+	struct ioasid_area *area;
+
+	if (!end)
+		return;
+	for_each_ioasid_area(area, &ioas->areas, 0, end - 1)
+		ioasid_area_unmap_domain(area, domain);
+}
+
+/* The replay: map every area of the IOAS into a new domain. */
+static int ioasid_domain_fill(struct ioasid_ioas *ioas, struct iommu_domain *domain)
+{
+	struct ioasid_area *area;
+	int rc;
+
+	for_each_ioasid_area(area, &ioas->areas, 0, ULONG_MAX) {
+		rc = ioasid_area_map_domain(ioas, area, domain);
+		if (rc) {
+			ioasid_domain_unfill(ioas, domain, area->iova);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Can @domain hold every existing area and keep the IOAS's rules? */
+static int ioasid_domain_compatible(struct ioasid_ioas *ioas,
+				    struct iommu_domain *domain)
+{
+	unsigned long align = 1UL << __ffs(domain->pgsize_bitmap);
+	unsigned long start = domain->geometry.aperture_start;
+	unsigned long end = domain->geometry.aperture_end;
+	struct ioasid_area *area;
+
+	if (domain->geometry.force_aperture) {
+		if (start && ioasid_area_first(&ioas->areas, 0, start - 1))
+			return -ERANGE;
+		if (end != ULONG_MAX &&
+		    ioasid_area_first(&ioas->areas, end + 1, ULONG_MAX))
+			return -ERANGE;
+	}
+	if (align <= ioas->iova_alignment)
+		return 0;
+	for_each_ioasid_area(area, &ioas->areas, 0, ULONG_MAX)
+		if (!IS_ALIGNED(area->iova | (area->last + 1), align))
+			return -ERANGE;
+	return 0;
+}
+
+/* Recompute what the domains allow: alignment and the common aperture. */
+static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
+{
+	struct ioasid_domain *idom;
+
+	ioas->iova_alignment = PAGE_SIZE;
+	ioas->aperture_start = 0;
+	ioas->aperture_last = ULONG_MAX;
+	list_for_each_entry(idom, &ioas->domains, node) {
+		struct iommu_domain *domain = idom->domain;
+
+		ioas->iova_alignment = max(ioas->iova_alignment,
+					   1UL << __ffs(domain->pgsize_bitmap));
+		if (!domain->geometry.force_aperture)
+			continue;
+		ioas->aperture_start = max_t(unsigned long, ioas->aperture_start,
+					     domain->geometry.aperture_start);
+		ioas->aperture_last = min_t(unsigned long, ioas->aperture_last,
+					    domain->geometry.aperture_end);
+	}
+	WRITE_ONCE(ioas->nr_domains, list_count_nodes(&ioas->domains));
+}
+
+/**
+ * ioasid_domain_attach() - attach a device's group to a domain of an IOAS
+ * @ioas: the IOAS, locked
+ * @dev: the device
+ * @group: its group, DMA-owned by the caller
+ *
+ * Tries every existing domain first; a domain the IOMMU driver refuses with
+ * -EINVAL is incompatible with the device and skipped. If none fits, a new
+ * paging domain is allocated, checked against the existing areas, filled
+ * with them, and only then attached. The device's reserved regions are
+ * carved out of the IOAS first; on any failure everything is as before.
+ *
+ * Return: the domain the device is attached through, or an ERR_PTR():
+ * -EADDRINUSE (a reserved region is mapped), -ERANGE (an area lies outside
+ * the new domain's aperture or alignment), or the IOMMU driver's error.
+ */
+struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
+					   struct device *dev,
+					   struct iommu_group *group)
+{
+	struct ioasid_domain *idom;
+	struct iommu_domain *domain;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	rc = ioasid_iova_add_resv(ioas, dev, group, group);
+	if (rc)
+		return ERR_PTR(rc);
+
+	list_for_each_entry(idom, &ioas->domains, node) {
+		rc = iommu_attach_group(idom->domain, group);
+		if (!rc) {
+			idom->users++;
+			return idom;
+		}
+		if (rc != -EINVAL)
+			goto err_resv;
+	}
+
+	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
+	if (!idom) {
+		rc = -ENOMEM;
+		goto err_resv;
+	}
+	domain = iommu_paging_domain_alloc(dev);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto err_free;
+	}
+	rc = ioasid_domain_compatible(ioas, domain);
+	if (rc)
+		goto err_domain;
+	rc = ioasid_domain_fill(ioas, domain);
+	if (rc)
+		goto err_domain;
+	rc = iommu_attach_group(domain, group);
+	if (rc)
+		goto err_unfill;
+
+	idom->domain = domain;
+	idom->users = 1;
+	list_add_tail(&idom->node, &ioas->domains);
+	ioasid_ioas_recalc(ioas);
+	return idom;
+
+err_unfill:
+	ioasid_domain_unfill(ioas, domain, ULONG_MAX);
+err_domain:
+	iommu_domain_free(domain);
+err_free:
+	kfree(idom);
+err_resv:
+	ioasid_iova_remove_resv(ioas, group);
+	return ERR_PTR(rc);
+}
+
+/**
+ * ioasid_domain_detach() - detach a group; free the domain if it was the last
+ * @ioas: the IOAS, locked
+ * @idom: the domain the group is attached through
+ * @group: the group; it is left in its blocking domain
+ */
+void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
+			  struct iommu_group *group)
+{
+	lockdep_assert_held(&ioas->mutex);
+	iommu_detach_group(idom->domain, group);
+	ioasid_iova_remove_resv(ioas, group);
+	if (--idom->users)
+		return;
+	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
+	iommu_domain_free(idom->domain);
+	list_del(&idom->node);
+	kfree(idom);
+	ioasid_ioas_recalc(ioas);
+}

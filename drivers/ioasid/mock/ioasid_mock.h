@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ioasid_mock: the control surface of the test-only mock IOMMU
+ * (/dev/ioasid_mock). Shared by the mock module and the selftests; never part
+ * of the production uAPI, never loaded outside the test VM.
+ *
+ * The mock registers two IOMMU instances with the real iommu core. A mock
+ * device is a platform device behind one of them; its domains are real
+ * iommu_domains whose page table is an xarray the tests can read back.
+ * Every ioctl follows the ioasid size contract (leading __u32 size).
+ */
+#ifndef _IOASID_MOCK_H
+#define _IOASID_MOCK_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define IOASID_MOCK_TYPE	0xB9
+#define IOASID_MOCK_CMD_BASE	0x80
+
+/* The granule of mock IOPTEs: half a CPU page, to exercise alignment. */
+#define IOASID_MOCK_PAGE_SHIFT	11
+#define IOASID_MOCK_PAGE_SIZE	(1UL << IOASID_MOCK_PAGE_SHIFT)
+/* The huge IOPTE of IOASID_MOCK_DEV_HUGE devices. */
+#define IOASID_MOCK_HUGE_SIZE	(1UL << 21)
+/* The minimum IOPTE of IOASID_MOCK_DEV_BIG_PGSIZE devices. */
+#define IOASID_MOCK_BIG_PGSIZE	(1UL << 14)
+/* The reserved region IOASID_MOCK_DEV_RESV devices report. */
+#define IOASID_MOCK_RESV_START	0x8000000UL
+#define IOASID_MOCK_RESV_LAST	0x80fffffUL
+/* The aperture of IOASID_MOCK_DEV_SMALL_APERTURE devices: [0, 4 GiB). */
+#define IOASID_MOCK_SMALL_APERTURE_LAST 0xffffffffUL
+/* The aperture of every other mock domain: 48 bits. */
+#define IOASID_MOCK_APERTURE_LAST ((1ULL << 48) - 1)
+
+enum {
+	IOASID_MOCK_CMD_DEV_ADD = IOASID_MOCK_CMD_BASE,
+	IOASID_MOCK_CMD_DEV_DEL,
+	IOASID_MOCK_CMD_ATTACH,
+	IOASID_MOCK_CMD_DETACH,
+	IOASID_MOCK_CMD_CHECK_MAP,
+	IOASID_MOCK_CMD_PIN_COUNT,
+	IOASID_MOCK_CMD_DOMAIN_INFO,
+	IOASID_MOCK_CMD_FLOOR_MAP,
+};
+
+/**
+ * enum ioasid_mock_dev_flags - what a mock device's IOMMU looks like
+ * @IOASID_MOCK_DEV_HUGE: its domains also support 2 MiB IOPTEs
+ * @IOASID_MOCK_DEV_INSTANCE2: behind the second mock IOMMU instance, whose
+ *	domains the first instance's devices cannot attach to (and back)
+ * @IOASID_MOCK_DEV_RESV: reports the reserved region IOASID_MOCK_RESV_*
+ * @IOASID_MOCK_DEV_BIG_PGSIZE: its domains' smallest IOPTE is 16 KiB
+ * @IOASID_MOCK_DEV_SMALL_APERTURE: its domains translate only [0, 4 GiB)
+ *
+ * A domain is compatible with a device (attach succeeds) only when it was
+ * allocated for a device with the same flags; otherwise attach fails with
+ * -EINVAL, which is what makes ioasid allocate a second domain.
+ */
+enum ioasid_mock_dev_flags {
+	IOASID_MOCK_DEV_HUGE = 1 << 0,
+	IOASID_MOCK_DEV_INSTANCE2 = 1 << 1,
+	IOASID_MOCK_DEV_RESV = 1 << 2,
+	IOASID_MOCK_DEV_BIG_PGSIZE = 1 << 3,
+	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
+};
+
+/**
+ * struct ioasid_mock_dev_add - create a mock device and register it
+ * @size: sizeof(struct ioasid_mock_dev_add)
+ * @flags: enum ioasid_mock_dev_flags
+ * @ioasid_fd: an open /dev/ioasid; the device is registered with its context
+ *	through the consumer kAPI (get_ioasid_from_file,
+ *	register_device_to_pasid)
+ * @out_mock_id: the handle for the other mock commands
+ * @out_dev_id: the dev_id the ioasid context gave the device
+ * @__reserved: must be 0
+ *
+ * The device lives until IOASID_MOCK_DEV_DEL or until the /dev/ioasid_mock
+ * file that created it is closed.
+ */
+struct ioasid_mock_dev_add {
+	__u32 size;
+	__u32 flags;
+	__s32 ioasid_fd;
+	__u32 out_mock_id;
+	__u32 out_dev_id;
+	__u32 __reserved;
+};
+
+#define IOASID_MOCK_DEV_ADD	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DEV_ADD)
+
+/**
+ * struct ioasid_mock_dev - a command naming one mock device
+ * @size: sizeof(struct ioasid_mock_dev)
+ * @mock_id: from IOASID_MOCK_DEV_ADD
+ * @pt_id: IOASID_MOCK_ATTACH only: the ioasid object to attach to
+ * @__reserved: must be 0
+ *
+ * IOASID_MOCK_DEV_DEL unregisters and destroys the device.
+ * IOASID_MOCK_ATTACH calls ioasid_device_attach(), IOASID_MOCK_DETACH
+ * ioasid_device_detach(); they return what those return.
+ */
+struct ioasid_mock_dev {
+	__u32 size;
+	__u32 mock_id;
+	__u32 pt_id;
+	__u32 __reserved;
+};
+
+#define IOASID_MOCK_DEV_DEL	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DEV_DEL)
+#define IOASID_MOCK_ATTACH	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ATTACH)
+#define IOASID_MOCK_DETACH	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DETACH)
+
+/**
+ * struct ioasid_mock_check_map - compare a device's domain with user memory
+ * @size: sizeof(struct ioasid_mock_check_map)
+ * @mock_id: the device; its currently attached domain is read
+ * @iova: start of the range, PAGE_SIZE aligned
+ * @length: length of the range, PAGE_SIZE aligned
+ * @uptr: user memory that must back [iova, iova + length)
+ * @out_ioptes: number of IOPTEs that cover the range
+ * @out_huge_ioptes: how many of them are IOASID_MOCK_HUGE_SIZE
+ *
+ * Succeeds when every CPU page of @uptr is what the domain translates the
+ * corresponding IOVA to. ENOENT if some IOVA is not mapped (or the device is
+ * not attached), EINVAL if some IOVA maps to other memory.
+ */
+struct ioasid_mock_check_map {
+	__u32 size;
+	__u32 mock_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+	__aligned_u64 out_ioptes;
+	__aligned_u64 out_huge_ioptes;
+};
+
+#define IOASID_MOCK_CHECK_MAP	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_CHECK_MAP)
+
+/**
+ * struct ioasid_mock_pin_count - how often user pages are pinned (FOLL_PIN)
+ * @size: sizeof(struct ioasid_mock_pin_count)
+ * @__reserved: must be 0
+ * @uptr: start, PAGE_SIZE aligned
+ * @length: length, PAGE_SIZE aligned
+ * @out_min: the smallest pin count of a page in the range
+ * @out_max: the largest pin count of a page in the range
+ */
+struct ioasid_mock_pin_count {
+	__u32 size;
+	__u32 __reserved;
+	__aligned_u64 uptr;
+	__aligned_u64 length;
+	__aligned_u64 out_min;
+	__aligned_u64 out_max;
+};
+
+#define IOASID_MOCK_PIN_COUNT	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_PIN_COUNT)
+
+/**
+ * struct ioasid_mock_domain_info - the domain a mock device is attached to
+ * @size: sizeof(struct ioasid_mock_domain_info)
+ * @mock_id: the device
+ * @out_domain_serial: a number naming the domain (0 when blocked/detached);
+ *	two devices report the same number when they share a domain
+ * @out_ioptes: IOPTEs in that domain
+ * @out_mapped: bytes mapped in that domain
+ * @out_domains: mock paging domains that exist right now (all devices)
+ */
+struct ioasid_mock_domain_info {
+	__u32 size;
+	__u32 mock_id;
+	__aligned_u64 out_domain_serial;
+	__aligned_u64 out_ioptes;
+	__aligned_u64 out_mapped;
+	__aligned_u64 out_domains;
+};
+
+#define IOASID_MOCK_DOMAIN_INFO	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DOMAIN_INFO)
+
+/**
+ * struct ioasid_mock_floor_map - the benchmark floor
+ * @size: sizeof(struct ioasid_mock_floor_map)
+ * @flags: 0 to pin and map, IOASID_MOCK_FLOOR_UNMAP to unmap and unpin what
+ *	the last map on this device pinned
+ * @mock_id: a mock device (its flags choose the domain's page sizes)
+ * @__reserved: must be 0
+ * @uptr: user memory to pin (map only)
+ * @length: bytes (map only)
+ * @iova: where to map (map only)
+ *
+ * Pins with pin_user_pages_fast(FOLL_LONGTERM | FOLL_WRITE) and maps each
+ * physically contiguous run with one iommu_map() into a private domain
+ * allocated for the device (never attached): the least any IOAS
+ * implementation has to do, with none of the bookkeeping. Test-only, for
+ * `make bench`. EBUSY if a floor map of this device is still in place.
+ */
+struct ioasid_mock_floor_map {
+	__u32 size;
+	__u32 flags;
+	__u32 mock_id;
+	__u32 __reserved;
+	__aligned_u64 uptr;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOASID_MOCK_FLOOR_UNMAP	(1 << 0)
+#define IOASID_MOCK_FLOOR_MAP	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FLOOR_MAP)
+
+#endif /* _IOASID_MOCK_H */

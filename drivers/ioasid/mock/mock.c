@@ -1,0 +1,1374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid_mock: a test-only mock IOMMU and its control surface,
+ * /dev/ioasid_mock (the contract is ioasid_mock.h). Never loaded outside the
+ * test VM.
+ *
+ * Two mock IOMMU instances are registered with the real iommu core, each
+ * named by its own software-node fwnode. A mock device is a platform device
+ * whose dev->iommu points at one of those fwnodes, so the core probes it with
+ * the mock ops even when another IOMMU driver (intel-iommu) is present. The
+ * control surface registers each mock device with an ioasid context through
+ * the consumer kAPI (include/linux/ioasid.h) and lets the tests read back
+ * what ioasid programmed into the device's domain.
+ *
+ * Lock order (outer first):
+ *   mock_file->lock (rwsem)   the device table of one open file; held for
+ *                             write to add or delete devices, for read by
+ *                             every command on one device
+ *   mock_dev->floor_lock      the benchmark floor state of one device
+ *   group->mutex              iommu core; held around probe, release and
+ *                             attach_dev
+ *   mock_iommu_dev->lock      which domain a device is attached to
+ *   mock_domain->ptes.xa_lock a domain's page table and its counters
+ */
+#define pr_fmt(fmt) "ioasid_mock: " fmt
+
+#include <linux/atomic.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/ioasid.h>
+#include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/platform_device.h>
+#include <linux/property.h>
+#include <linux/rwsem.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/version.h>
+#include <linux/xarray.h>
+
+#include "ioasid_mock.h"
+
+/*
+ * mock_dev_iommu_init() builds dev->iommu the way the 6.12 iommu core's
+ * dev_iommu_get() and iommu_fwspec_init() do. Re-check it before building
+ * for any other kernel.
+ */
+#if LINUX_VERSION_MAJOR != 6 || LINUX_VERSION_PATCHLEVEL != 12
+#error "ioasid_mock mirrors iommu core internals of Linux 6.12 only"
+#endif
+
+/* The IOPTE encoding below needs 64-bit xarray value entries. */
+static_assert(BITS_PER_LONG == 64);
+
+#define MOCK_NR_IOMMUS	2
+
+#define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
+			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
+			 IOASID_MOCK_DEV_SMALL_APERTURE)
+
+/* Pages handled per batch by the commands that read user memory. */
+#define MOCK_BATCH		(PAGE_SIZE / sizeof(struct page *))
+/* Pages pinned per pin_user_pages_fast() call by the benchmark floor. */
+#define MOCK_FLOOR_PIN_CHUNK	16384
+
+/*
+ * An IOPTE is an xarray value entry at index (first IOVA >> domain shift):
+ * bits 0-5 hold its IOMMU_* prot bits, bit 6 is set for a huge
+ * (IOASID_MOCK_HUGE_SIZE) IOPTE and the rest is the physical address >>
+ * IOASID_MOCK_PAGE_SHIFT. A huge IOPTE sits at the index of its (aligned)
+ * first IOVA and no other IOPTE may sit inside its range, so the IOPTE
+ * covering an IOVA is either at the index of the IOVA's huge-aligned start
+ * (if huge) or at the IOVA's own index.
+ */
+#define MOCK_PTE_PROT_MASK	GENMASK(5, 0)
+#define MOCK_PTE_HUGE		BIT(6)
+#define MOCK_PTE_PFN_SHIFT	7
+
+/**
+ * struct mock_iommu - one mock IOMMU instance
+ * @iommu: the core's view
+ * @fwnode: the software node naming this instance in device fwspecs
+ */
+struct mock_iommu {
+	struct iommu_device iommu;
+	struct fwnode_handle *fwnode;
+};
+
+/**
+ * struct mock_iommu_dev - what a mock IOMMU knows about a probed device
+ * @mi: the instance the device is behind
+ * @flags: enum ioasid_mock_dev_flags, from the device's fwspec
+ * @lock: protects @domain; held by readers for as long as they use it
+ * @domain: the mock paging domain the device is attached to, NULL when it
+ *	is blocked. A domain cannot be freed while a device is attached to
+ *	it, and detaching takes @lock, so holding @lock keeps it alive.
+ */
+struct mock_iommu_dev {
+	struct mock_iommu *mi;
+	u32 flags;
+	spinlock_t lock;
+	struct mock_domain *domain;
+};
+
+/**
+ * struct mock_domain - a mock paging domain
+ * @domain: the core's view
+ * @mi: the instance of the device the domain was allocated for
+ * @flags: the flags of that device; attach requires the same @mi and @flags
+ * @serial: names the domain in IOASID_MOCK_DOMAIN_INFO; never reused
+ * @shift: log2 of the smallest IOPTE size; an IOPTE at IOVA x has index
+ *	x >> @shift
+ * @huge: the domain also has IOASID_MOCK_HUGE_SIZE IOPTEs
+ * @users: devices attached to the domain
+ * @ptes: the page table, see MOCK_PTE_*; its xa_lock also protects the
+ *	counters below
+ * @nr_ioptes: IOPTEs in @ptes
+ * @nr_huge: how many of them are huge
+ * @mapped: bytes they map
+ */
+struct mock_domain {
+	struct iommu_domain domain;
+	struct mock_iommu *mi;
+	u32 flags;
+	u64 serial;
+	unsigned int shift;
+	bool huge;
+	atomic_t users;
+	struct xarray ptes;
+	u64 nr_ioptes;
+	u64 nr_huge;
+	u64 mapped;
+};
+
+/* A decoded IOPTE. */
+struct mock_pte {
+	unsigned long iova;
+	size_t size;
+	phys_addr_t phys;
+	int prot;
+	bool huge;
+};
+
+static struct mock_iommu mock_iommus[MOCK_NR_IOMMUS];
+static atomic64_t mock_domain_serial = ATOMIC64_INIT(0);
+/* Mock paging domains that exist right now. */
+static atomic_long_t mock_nr_domains = ATOMIC_LONG_INIT(0);
+
+static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_domain, domain);
+}
+
+static struct mock_iommu *mock_iommu_from_fwnode(struct fwnode_handle *fwnode)
+{
+	unsigned int i;
+
+	for (i = 0; i < MOCK_NR_IOMMUS; i++)
+		if (fwnode && mock_iommus[i].fwnode == fwnode)
+			return &mock_iommus[i];
+	return NULL;
+}
+
+/* Page table */
+
+static unsigned long mock_pte_encode(phys_addr_t phys, int prot, bool huge)
+{
+	return (unsigned long)(phys >> IOASID_MOCK_PAGE_SHIFT) << MOCK_PTE_PFN_SHIFT |
+	       (huge ? MOCK_PTE_HUGE : 0) | (prot & MOCK_PTE_PROT_MASK);
+}
+
+static bool mock_pte_decode(struct mock_domain *md, unsigned long index,
+			    void *entry, struct mock_pte *pte)
+{
+	unsigned long val;
+
+	if (!xa_is_value(entry))
+		return false;
+	val = xa_to_value(entry);
+	pte->iova = index << md->shift;
+	pte->huge = val & MOCK_PTE_HUGE;
+	pte->size = pte->huge ? IOASID_MOCK_HUGE_SIZE : 1UL << md->shift;
+	pte->phys = (phys_addr_t)(val >> MOCK_PTE_PFN_SHIFT) << IOASID_MOCK_PAGE_SHIFT;
+	pte->prot = val & MOCK_PTE_PROT_MASK;
+	return true;
+}
+
+/*
+ * Find the IOPTE that translates @iova. Safe without the xa_lock (xa_load()
+ * takes the RCU read lock), although a concurrent map or unmap may then be
+ * seen half done.
+ */
+static bool mock_pte_lookup(struct mock_domain *md, unsigned long iova,
+			    struct mock_pte *pte)
+{
+	unsigned long index;
+	void *entry;
+
+	if (md->huge) {
+		index = ALIGN_DOWN(iova, IOASID_MOCK_HUGE_SIZE) >> md->shift;
+		entry = xa_load(&md->ptes, index);
+		if (xa_is_value(entry) && (xa_to_value(entry) & MOCK_PTE_HUGE))
+			return mock_pte_decode(md, index, entry, pte);
+	}
+	index = iova >> md->shift;
+	return mock_pte_decode(md, index, xa_load(&md->ptes, index), pte);
+}
+
+/* Whether no IOPTE translates any of [iova, iova + size). */
+static bool mock_range_free(struct mock_domain *md, unsigned long iova,
+			    size_t size)
+{
+	unsigned long index = iova >> md->shift;
+	unsigned long last = (iova + size - 1) >> md->shift;
+	struct mock_pte pte;
+
+	lockdep_assert_held(&md->ptes.xa_lock);
+	if (mock_pte_lookup(md, iova, &pte))
+		return false;
+	return !xa_find(&md->ptes, &index, last, XA_PRESENT);
+}
+
+static bool mock_in_aperture(struct iommu_domain *domain, unsigned long iova,
+			     size_t size)
+{
+	unsigned long last;
+
+	if (!size || check_add_overflow(iova, size - 1, &last))
+		return false;
+	return iova >= domain->geometry.aperture_start &&
+	       last <= domain->geometry.aperture_end;
+}
+
+/* Paging domains */
+
+static int mock_domain_attach_dev(struct iommu_domain *domain,
+				  struct device *dev);
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped);
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather);
+static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova);
+static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain);
+static void mock_domain_free(struct iommu_domain *domain);
+
+static const struct iommu_domain_ops mock_paging_ops = {
+	.attach_dev = mock_domain_attach_dev,
+	.map_pages = mock_domain_map_pages,
+	.unmap_pages = mock_domain_unmap_pages,
+	.iova_to_phys = mock_domain_iova_to_phys,
+	.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
+	.free = mock_domain_free,
+};
+
+/* Record that the device of @mid now translates through @md (NULL: blocked). */
+static void mock_dev_set_domain(struct mock_iommu_dev *mid,
+				struct mock_domain *md)
+{
+	struct mock_domain *old;
+
+	spin_lock(&mid->lock);
+	old = mid->domain;
+	if (old != md) {
+		if (md)
+			atomic_inc(&md->users);
+		if (old)
+			atomic_dec(&old->users);
+		mid->domain = md;
+	}
+	spin_unlock(&mid->lock);
+}
+
+static int mock_domain_attach_dev(struct iommu_domain *domain,
+				  struct device *dev)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct mock_domain *md = to_mock_domain(domain);
+
+	/* How ioasid learns that a device needs a domain of its own. */
+	if (md->mi != mid->mi || md->flags != mid->flags)
+		return -EINVAL;
+	mock_dev_set_domain(mid, md);
+	return 0;
+}
+
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	bool huge = pgsize == IOASID_MOCK_HUGE_SIZE;
+	XA_STATE(xas, &md->ptes, 0);
+	size_t total, done = 0;
+	int rc = 0;
+
+	if (WARN_ON(!is_power_of_2(pgsize) || !(pgsize & domain->pgsize_bitmap) ||
+		    !IS_ALIGNED(iova | paddr, pgsize)) ||
+	    WARN_ON(check_mul_overflow(pgsize, pgcount, &total) ||
+		    !mock_in_aperture(domain, iova, total)))
+		return -EINVAL;
+
+	/*
+	 * Check and store each IOPTE under the xa_lock; when the xarray needs
+	 * memory, drop the lock, allocate with the caller's gfp and check the
+	 * IOPTE again.
+	 */
+	do {
+		xas_lock(&xas);
+		while (done < pgcount) {
+			unsigned long cur = iova + done * pgsize;
+
+			/* Mapping over an IOPTE is an ioasid bug. */
+			if (WARN_ON(!mock_range_free(md, cur, pgsize))) {
+				rc = -EEXIST;
+				break;
+			}
+			xas_set(&xas, cur >> md->shift);
+			xas_store(&xas, xa_mk_value(mock_pte_encode(paddr + done * pgsize,
+								    prot, huge)));
+			if (xas_error(&xas))
+				break;
+			md->nr_ioptes++;
+			md->nr_huge += huge;
+			md->mapped += pgsize;
+			done++;
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp));
+
+	*mapped = done * pgsize;
+	return rc ?: xas_error(&xas);
+}
+
+/*
+ * Unmap the IOPTEs in [iova, iova + pgsize * pgcount), which must neither
+ * start nor end inside an IOPTE: splitting one WARNs and stops there. Like
+ * real hardware the walk also stops at the first IOVA that is not mapped.
+ * Returns the bytes unmapped, so a short return tells the caller where it
+ * stopped.
+ */
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	size_t total, unmapped = 0;
+	struct mock_pte pte;
+
+	if (WARN_ON(check_mul_overflow(pgsize, pgcount, &total) || !total ||
+		    iova + (total - 1) < iova))
+		return 0;
+
+	xa_lock(&md->ptes);
+	while (unmapped < total &&
+	       mock_pte_lookup(md, iova + unmapped, &pte)) {
+		/* Would split an IOPTE: an ioasid bug. */
+		if (WARN_ON(pte.iova != iova + unmapped ||
+			    pte.size > total - unmapped))
+			break;
+		__xa_erase(&md->ptes, pte.iova >> md->shift);
+		md->nr_ioptes--;
+		md->nr_huge -= pte.huge;
+		md->mapped -= pte.size;
+		unmapped += pte.size;
+	}
+	xa_unlock(&md->ptes);
+	return unmapped;
+}
+
+static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	struct mock_pte pte;
+
+	if (!mock_pte_lookup(md, iova, &pte))
+		return 0;
+	return pte.phys + (iova - pte.iova);
+}
+
+static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	/* Mock IOPTEs are always coherent. */
+	return true;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	/* Freeing a domain still in use, or still mapping, is an ioasid bug. */
+	WARN_ON(atomic_read(&md->users));
+	WARN_ON(!xa_empty(&md->ptes));
+	xa_destroy(&md->ptes);
+	atomic_long_dec(&mock_nr_domains);
+	kfree(md);
+}
+
+static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+{
+	struct mock_iommu_dev *mid = dev ? dev_iommu_priv_get(dev) : NULL;
+	unsigned long granule = IOASID_MOCK_PAGE_SIZE;
+	struct mock_domain *md;
+
+	/* The legacy bus-wide allocation passes no device. */
+	if (!mid)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL_ACCOUNT);
+	if (!md)
+		return ERR_PTR(-ENOMEM);
+	md->mi = mid->mi;
+	md->flags = mid->flags;
+	if (md->flags & IOASID_MOCK_DEV_BIG_PGSIZE)
+		granule = IOASID_MOCK_BIG_PGSIZE;
+	md->shift = ilog2(granule);
+	md->huge = md->flags & IOASID_MOCK_DEV_HUGE;
+	md->domain.ops = &mock_paging_ops;
+	md->domain.pgsize_bitmap = granule | (md->huge ? IOASID_MOCK_HUGE_SIZE : 0);
+	md->domain.geometry.aperture_start = 0;
+	if (md->flags & IOASID_MOCK_DEV_SMALL_APERTURE)
+		md->domain.geometry.aperture_end = IOASID_MOCK_SMALL_APERTURE_LAST;
+	else
+		md->domain.geometry.aperture_end = IOASID_MOCK_APERTURE_LAST;
+	md->domain.geometry.force_aperture = true;
+	xa_init_flags(&md->ptes, XA_FLAGS_ACCOUNT);
+	md->serial = atomic64_inc_return(&mock_domain_serial);
+	atomic_long_inc(&mock_nr_domains);
+	return &md->domain;
+}
+
+/* The blocked domain: also the default and the release domain. */
+
+static int mock_blocked_attach_dev(struct iommu_domain *domain,
+				   struct device *dev)
+{
+	mock_dev_set_domain(dev_iommu_priv_get(dev), NULL);
+	return 0;
+}
+
+static const struct iommu_domain_ops mock_blocked_ops = {
+	.attach_dev = mock_blocked_attach_dev,
+};
+
+static struct iommu_domain mock_blocked_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_blocked_ops,
+};
+
+/* The IOMMU driver */
+
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct mock_iommu_dev *mid;
+	struct mock_iommu *mi;
+
+	mi = fwspec ? mock_iommu_from_fwnode(fwspec->iommu_fwnode) : NULL;
+	if (!mi || fwspec->num_ids != 1)
+		return ERR_PTR(-ENODEV);
+
+	mid = kzalloc(sizeof(*mid), GFP_KERNEL);
+	if (!mid)
+		return ERR_PTR(-ENOMEM);
+	mid->mi = mi;
+	mid->flags = fwspec->ids[0];
+	spin_lock_init(&mid->lock);
+	dev_iommu_priv_set(dev, mid);
+	return &mi->iommu;
+}
+
+static void mock_release_device(struct device *dev)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+
+	/* The core attached the release (blocked) domain first. */
+	WARN_ON(mid->domain);
+	kfree(mid);
+}
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct iommu_resv_region *region;
+
+	if (!(mid->flags & IOASID_MOCK_DEV_RESV))
+		return;
+	region = iommu_alloc_resv_region(IOASID_MOCK_RESV_START,
+					 IOASID_MOCK_RESV_LAST - IOASID_MOCK_RESV_START + 1,
+					 0, IOMMU_RESV_RESERVED, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.capable = mock_capable,
+	.domain_alloc_paging = mock_domain_alloc_paging,
+	.probe_device = mock_probe_device,
+	.release_device = mock_release_device,
+	.device_group = generic_device_group,
+	.get_resv_regions = mock_get_resv_regions,
+	.default_domain_ops = &mock_paging_ops,
+	/*
+	 * Mock devices never use the DMA API: they start blocked, go back to
+	 * blocked when their owner releases them and are blocked before the
+	 * core releases them.
+	 */
+	.default_domain = &mock_blocked_domain,
+	.blocked_domain = &mock_blocked_domain,
+	.release_domain = &mock_blocked_domain,
+};
+
+static int mock_iommu_register(struct mock_iommu *mi, unsigned int index)
+{
+	int rc;
+
+	mi->fwnode = fwnode_create_software_node(NULL, NULL);
+	if (IS_ERR(mi->fwnode))
+		return PTR_ERR(mi->fwnode);
+	/* A fwnode of its own keeps the mock from claiming other devices. */
+	mi->iommu.fwnode = mi->fwnode;
+
+	rc = iommu_device_sysfs_add(&mi->iommu, NULL, NULL, "ioasid_mock%u",
+				    index);
+	if (rc)
+		goto err_fwnode;
+	rc = iommu_device_register(&mi->iommu, &mock_ops, NULL);
+	if (rc)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mi->iommu);
+err_fwnode:
+	fwnode_remove_software_node(mi->fwnode);
+	return rc;
+}
+
+static void mock_iommu_unregister(struct mock_iommu *mi)
+{
+	iommu_device_unregister(&mi->iommu);
+	iommu_device_sysfs_remove(&mi->iommu);
+	fwnode_remove_software_node(mi->fwnode);
+}
+
+/*
+ * Give @dev the firmware description that makes the iommu core probe it with
+ * @mi when it is added: what 6.12's dev_iommu_get() and iommu_fwspec_init()
+ * build. Their lock (iommu_probe_device_lock, not exported) protects
+ * dev->iommu from concurrent probes; before platform_device_add() nothing
+ * else can see the device. The fwspec's one ID carries the device's flags.
+ */
+static int mock_dev_iommu_init(struct device *dev, struct mock_iommu *mi,
+			       u32 flags)
+{
+	struct iommu_fwspec *fwspec;
+	struct dev_iommu *param;
+
+	param = kzalloc(sizeof(*param), GFP_KERNEL);
+	if (!param)
+		return -ENOMEM;
+	fwspec = kzalloc(struct_size(fwspec, ids, 1), GFP_KERNEL);
+	if (!fwspec) {
+		kfree(param);
+		return -ENOMEM;
+	}
+	mutex_init(&param->lock);
+	fwspec->iommu_fwnode = fwnode_handle_get(mi->fwnode);
+	fwspec->num_ids = 1;
+	fwspec->ids[0] = flags;
+	param->fwspec = fwspec;
+	dev->iommu = param;
+	return 0;
+}
+
+/* Undo mock_dev_iommu_init() for a device that was never added. */
+static void mock_dev_iommu_free(struct device *dev)
+{
+	struct dev_iommu *param = dev->iommu;
+
+	dev->iommu = NULL;
+	fwnode_handle_put(param->fwspec->iommu_fwnode);
+	kfree(param->fwspec);
+	mutex_destroy(&param->lock);
+	kfree(param);
+}
+
+/*
+ * Create a platform device behind the mock instance @flags selects. Once it
+ * is added the core owns dev->iommu and frees it when the device goes away.
+ */
+static struct platform_device *mock_pdev_create(u32 flags)
+{
+	struct mock_iommu *mi;
+	struct platform_device *pdev;
+	int rc;
+
+	mi = &mock_iommus[flags & IOASID_MOCK_DEV_INSTANCE2 ? 1 : 0];
+	pdev = platform_device_alloc("ioasid_mock", PLATFORM_DEVID_AUTO);
+	if (!pdev)
+		return ERR_PTR(-ENOMEM);
+	rc = mock_dev_iommu_init(&pdev->dev, mi, flags);
+	if (rc)
+		goto err_put;
+	rc = platform_device_add(pdev);
+	if (rc)
+		goto err_iommu;
+
+	/* The core probes from a bus notifier and does not report failure. */
+	if (!pdev->dev.iommu || pdev->dev.iommu->iommu_dev != &mi->iommu) {
+		platform_device_unregister(pdev);
+		return ERR_PTR(-ENODEV);
+	}
+	return pdev;
+
+err_iommu:
+	/* device_add() fails before the core's probe can see dev->iommu. */
+	if (pdev->dev.iommu)
+		mock_dev_iommu_free(&pdev->dev);
+err_put:
+	platform_device_put(pdev);
+	return ERR_PTR(rc);
+}
+
+/* The control surface */
+
+enum {
+	/* The ioasid context unregistered the device on its own. */
+	MOCK_DEV_UNREGISTERED,
+};
+
+/**
+ * struct mock_dev - a device created by IOASID_MOCK_DEV_ADD
+ * @id: its mock_id, the index in mock_file->devices
+ * @pdev: the platform device behind a mock IOMMU
+ * @ctx: the ioasid context it is registered with (referenced)
+ * @idev: the ioasid handle of the registration
+ * @state: MOCK_DEV_* bits
+ * @floor_lock: protects the floor_* members
+ * @floor_domain: private paging domain of the benchmark floor (never
+ *	attached), allocated on first use
+ * @floor_pages: pages the current floor map pinned, NULL when none
+ * @floor_npages: how many
+ * @floor_iova: where they are mapped
+ */
+struct mock_dev {
+	u32 id;
+	struct platform_device *pdev;
+	struct ioasid_ctx *ctx;
+	struct ioasid_device *idev;
+	unsigned long state;
+	struct mutex floor_lock;
+	struct iommu_domain *floor_domain;
+	struct page **floor_pages;
+	unsigned long floor_npages;
+	unsigned long floor_iova;
+};
+
+/**
+ * struct mock_file - one open of /dev/ioasid_mock
+ * @lock: held for write to add or remove devices, for read while a command
+ *	uses one, so commands on devices run concurrently
+ * @devices: mock_id -> struct mock_dev
+ */
+struct mock_file {
+	struct rw_semaphore lock;
+	struct xarray devices;
+};
+
+/* One ioctl call being executed; @cmd is the kernel copy of the argument. */
+struct mock_ucmd {
+	struct mock_file *mf;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+static int mock_respond(struct mock_ucmd *ucmd, size_t len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, len)))
+		return -EFAULT;
+	return 0;
+}
+
+static struct mock_dev *mock_dev_find(struct mock_ucmd *ucmd, u32 mock_id)
+{
+	struct mock_dev *mdev;
+
+	lockdep_assert_held(&ucmd->mf->lock);
+	mdev = xa_load(&ucmd->mf->devices, mock_id);
+	return mdev ?: ERR_PTR(-ENOENT);
+}
+
+/* Valid while the device exists: the core frees it on release. */
+static struct mock_iommu_dev *mock_dev_iommu(struct mock_dev *mdev)
+{
+	return dev_iommu_priv_get(&mdev->pdev->dev);
+}
+
+static void mock_ioasid_unregistered(struct ioasid_device *idev, void *data)
+{
+	struct mock_dev *mdev = data;
+
+	set_bit(MOCK_DEV_UNREGISTERED, &mdev->state);
+}
+
+static const struct ioasid_device_ops mock_ioasid_ops = {
+	.name = "mock",
+	.unregistered = mock_ioasid_unregistered,
+};
+
+/* Take a reference (no FOLL_PIN) on each of the @n user pages at @uaddr. */
+static int mock_get_user_pages(unsigned long uaddr, unsigned long n,
+			       struct page **pages)
+{
+	unsigned long got = 0;
+	int rc;
+
+	while (got < n) {
+		rc = get_user_pages_fast(uaddr + got * PAGE_SIZE, n - got, 0,
+					 pages + got);
+		if (rc <= 0) {
+			while (got)
+				put_page(pages[--got]);
+			return rc ?: -EFAULT;
+		}
+		got += rc;
+	}
+	return 0;
+}
+
+static void mock_put_user_pages(struct page **pages, unsigned long n)
+{
+	while (n)
+		put_page(pages[--n]);
+}
+
+/* A PAGE_SIZE aligned, non-empty range that does not wrap. */
+static bool mock_range_valid(u64 start, u64 length)
+{
+	u64 last;
+
+	return length && PAGE_ALIGNED(start | length) &&
+	       !check_add_overflow(start, length - 1, &last) &&
+	       last <= ULONG_MAX;
+}
+
+static void mock_floor_release(struct mock_dev *mdev);
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	mutex_lock(&mdev->floor_lock);
+	mock_floor_release(mdev);
+	if (mdev->floor_domain)
+		iommu_domain_free(mdev->floor_domain);
+	mdev->floor_domain = NULL;
+	mutex_unlock(&mdev->floor_lock);
+
+	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
+		ioasid_unregister_device(mdev->idev);
+	platform_device_unregister(mdev->pdev);
+	ioasid_ctx_put(mdev->ctx);
+	mutex_destroy(&mdev->floor_lock);
+	kfree(mdev);
+}
+
+static int mock_dev_add(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_dev_add *cmd = ucmd->cmd;
+	struct mock_file *mf = ucmd->mf;
+	struct mock_dev *mdev;
+	struct file *file;
+	int rc;
+
+	lockdep_assert_held_write(&mf->lock);
+	if ((cmd->flags & ~MOCK_DEV_FLAGS) || cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
+	if (!mdev)
+		return -ENOMEM;
+	mutex_init(&mdev->floor_lock);
+
+	file = fget(cmd->ioasid_fd);
+	if (!file) {
+		rc = -EBADF;
+		goto err_free;
+	}
+	/* The context reference keeps the file alive from here on. */
+	mdev->ctx = get_ioasid_from_file(file);
+	fput(file);
+	if (IS_ERR(mdev->ctx)) {
+		rc = PTR_ERR(mdev->ctx);
+		goto err_free;
+	}
+
+	mdev->pdev = mock_pdev_create(cmd->flags);
+	if (IS_ERR(mdev->pdev)) {
+		rc = PTR_ERR(mdev->pdev);
+		goto err_ctx;
+	}
+
+	mdev->idev = register_device_to_pasid(mdev->ctx, IOASID_PASID_NONE,
+					      &mdev->pdev->dev, NULL,
+					      &mock_ioasid_ops, mdev,
+					      &cmd->out_dev_id);
+	if (IS_ERR(mdev->idev)) {
+		rc = PTR_ERR(mdev->idev);
+		goto err_pdev;
+	}
+
+	rc = xa_alloc(&mf->devices, &mdev->id, mdev, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto err_unregister;
+
+	cmd->out_mock_id = mdev->id;
+	rc = mock_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_erase;
+	return 0;
+
+err_erase:
+	xa_erase(&mf->devices, mdev->id);
+err_unregister:
+	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
+		ioasid_unregister_device(mdev->idev);
+err_pdev:
+	platform_device_unregister(mdev->pdev);
+err_ctx:
+	ioasid_ctx_put(mdev->ctx);
+err_free:
+	mutex_destroy(&mdev->floor_lock);
+	kfree(mdev);
+	return rc;
+}
+
+static int mock_dev_del(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_dev *cmd = ucmd->cmd;
+	struct mock_dev *mdev;
+
+	lockdep_assert_held_write(&ucmd->mf->lock);
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	mdev = xa_erase(&ucmd->mf->devices, cmd->mock_id);
+	if (!mdev)
+		return -ENOENT;
+	mock_dev_destroy(mdev);
+	return 0;
+}
+
+static int mock_attach(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_dev *cmd = ucmd->cmd;
+	struct mock_dev *mdev;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	if (test_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
+		return -ENODEV;
+	return ioasid_device_attach(mdev->idev, cmd->pt_id);
+}
+
+static int mock_detach(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_dev *cmd = ucmd->cmd;
+	struct mock_dev *mdev;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	if (test_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
+		return -ENODEV;
+	ioasid_device_detach(mdev->idev);
+	return 0;
+}
+
+/* What IOASID_MOCK_CHECK_MAP has seen so far. */
+struct mock_check {
+	u64 serial;
+	unsigned long last_pte;
+	u64 ioptes;
+	u64 huge;
+};
+
+/*
+ * Check that the device's domain translates the @n CPU pages at @iova to
+ * @pages. Holds mid->lock, so the domain stays attached and alive; the
+ * lookups themselves need no lock.
+ */
+static int mock_check_batch(struct mock_iommu_dev *mid, struct mock_check *chk,
+			    unsigned long iova, struct page **pages,
+			    unsigned long n)
+{
+	unsigned long i, off, step;
+	struct mock_domain *md;
+	struct mock_pte pte;
+	int rc = 0;
+
+	spin_lock(&mid->lock);
+	md = mid->domain;
+	if (!md) {
+		rc = -ENOENT;
+		goto out;
+	}
+	/* Attached elsewhere since the last batch: the test raced itself. */
+	if (chk->serial && chk->serial != md->serial) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	chk->serial = md->serial;
+
+	/* Look at every IOPTE granule inside every CPU page. */
+	step = min_t(unsigned long, PAGE_SIZE, 1UL << md->shift);
+	for (i = 0; i < n; i++) {
+		for (off = 0; off < PAGE_SIZE; off += step) {
+			unsigned long cur = iova + i * PAGE_SIZE + off;
+
+			if (!mock_pte_lookup(md, cur, &pte)) {
+				rc = -ENOENT;
+				goto out;
+			}
+			if (pte.phys + (cur - pte.iova) !=
+			    page_to_phys(pages[i]) + off) {
+				rc = -EINVAL;
+				goto out;
+			}
+			/* IOPTEs do not overlap: a new start is a new IOPTE. */
+			if (!chk->ioptes || pte.iova != chk->last_pte) {
+				chk->ioptes++;
+				chk->huge += pte.huge;
+				chk->last_pte = pte.iova;
+			}
+		}
+	}
+out:
+	spin_unlock(&mid->lock);
+	return rc;
+}
+
+static int mock_check_map(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_check_map *cmd = ucmd->cmd;
+	struct mock_check chk = {};
+	unsigned long npages, done, n;
+	struct mock_iommu_dev *mid;
+	struct mock_dev *mdev;
+	struct page **pages;
+	int rc = 0;
+
+	if (!mock_range_valid(cmd->iova, cmd->length) ||
+	    !mock_range_valid(cmd->uptr, cmd->length))
+		return -EINVAL;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	mid = mock_dev_iommu(mdev);
+
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	npages = cmd->length >> PAGE_SHIFT;
+	for (done = 0; done < npages; done += n) {
+		n = min(npages - done, MOCK_BATCH);
+		/* Get the pages first: no user memory access under mid->lock. */
+		rc = mock_get_user_pages(cmd->uptr + done * PAGE_SIZE, n, pages);
+		if (rc)
+			break;
+		rc = mock_check_batch(mid, &chk, cmd->iova + done * PAGE_SIZE,
+				      pages, n);
+		mock_put_user_pages(pages, n);
+		if (rc)
+			break;
+		cond_resched();
+	}
+	free_page((unsigned long)pages);
+	if (rc)
+		return rc;
+
+	cmd->out_ioptes = chk.ioptes;
+	cmd->out_huge_ioptes = chk.huge;
+	return mock_respond(ucmd, sizeof(*cmd));
+}
+
+/* How many times @page is pinned with FOLL_PIN. */
+static u64 mock_pin_count(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	/* Large folios count pins exactly (test-only use of _pincount). */
+	if (folio_has_pincount(folio))
+		return atomic_read(&folio->_pincount);
+	/* Our own reference adds 1, which the division drops. */
+	return folio_ref_count(folio) / GUP_PIN_COUNTING_BIAS;
+}
+
+static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_pin_count *cmd = ucmd->cmd;
+	u64 min_pins = U64_MAX, max_pins = 0;
+	unsigned long npages, done, n, i;
+	struct page **pages;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!mock_range_valid(cmd->uptr, cmd->length))
+		return -EINVAL;
+
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	npages = cmd->length >> PAGE_SHIFT;
+	for (done = 0; done < npages; done += n) {
+		n = min(npages - done, MOCK_BATCH);
+		rc = mock_get_user_pages(cmd->uptr + done * PAGE_SIZE, n, pages);
+		if (rc)
+			break;
+		for (i = 0; i < n; i++) {
+			u64 pins = mock_pin_count(pages[i]);
+
+			min_pins = min(min_pins, pins);
+			max_pins = max(max_pins, pins);
+		}
+		mock_put_user_pages(pages, n);
+		cond_resched();
+	}
+	free_page((unsigned long)pages);
+	if (rc)
+		return rc;
+
+	cmd->out_min = min_pins;
+	cmd->out_max = max_pins;
+	return mock_respond(ucmd, sizeof(*cmd));
+}
+
+static int mock_domain_info(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_domain_info *cmd = ucmd->cmd;
+	struct mock_iommu_dev *mid;
+	struct mock_domain *md;
+	struct mock_dev *mdev;
+
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	mid = mock_dev_iommu(mdev);
+
+	cmd->out_domain_serial = 0;
+	cmd->out_ioptes = 0;
+	cmd->out_mapped = 0;
+	spin_lock(&mid->lock);
+	md = mid->domain;
+	if (md) {
+		xa_lock(&md->ptes);
+		cmd->out_domain_serial = md->serial;
+		cmd->out_ioptes = md->nr_ioptes;
+		cmd->out_mapped = md->mapped;
+		xa_unlock(&md->ptes);
+	}
+	spin_unlock(&mid->lock);
+	cmd->out_domains = atomic_long_read(&mock_nr_domains);
+	return mock_respond(ucmd, sizeof(*cmd));
+}
+
+/* Unmap and unpin what the last floor map of @mdev pinned, if anything. */
+static void mock_floor_release(struct mock_dev *mdev)
+{
+	size_t length = mdev->floor_npages << PAGE_SHIFT;
+
+	lockdep_assert_held(&mdev->floor_lock);
+	if (!mdev->floor_pages)
+		return;
+	WARN_ON(iommu_unmap(mdev->floor_domain, mdev->floor_iova, length) !=
+		length);
+	unpin_user_pages(mdev->floor_pages, mdev->floor_npages);
+	kvfree(mdev->floor_pages);
+	mdev->floor_pages = NULL;
+	mdev->floor_npages = 0;
+}
+
+/*
+ * The least an IOAS implementation has to do to map user memory: pin it and
+ * map each physically contiguous run with one iommu_map().
+ */
+static int mock_floor_map_pages(struct mock_dev *mdev, unsigned long uptr,
+				unsigned long length, unsigned long iova)
+{
+	unsigned long npages = length >> PAGE_SHIFT;
+	unsigned long pinned, i, end;
+	struct iommu_domain *domain;
+	struct page **pages;
+	int rc;
+
+	lockdep_assert_held(&mdev->floor_lock);
+	if (mdev->floor_pages)
+		return -EBUSY;
+
+	if (!mdev->floor_domain) {
+		domain = iommu_paging_domain_alloc(&mdev->pdev->dev);
+		if (IS_ERR(domain))
+			return PTR_ERR(domain);
+		mdev->floor_domain = domain;
+	}
+	domain = mdev->floor_domain;
+
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	for (pinned = 0; pinned < npages; pinned += rc) {
+		rc = pin_user_pages_fast(uptr + pinned * PAGE_SIZE,
+					 min(npages - pinned, MOCK_FLOOR_PIN_CHUNK),
+					 FOLL_LONGTERM | FOLL_WRITE,
+					 pages + pinned);
+		if (rc <= 0) {
+			rc = rc ?: -EFAULT;
+			goto err_unpin;
+		}
+	}
+
+	for (i = 0; i < npages; i = end) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+
+		for (end = i + 1; end < npages &&
+		     page_to_pfn(pages[end]) == pfn + (end - i); end++)
+			;
+		rc = iommu_map(domain, iova + i * PAGE_SIZE, PFN_PHYS(pfn),
+			       (end - i) * PAGE_SIZE, IOMMU_READ | IOMMU_WRITE,
+			       GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err_unmap;
+		cond_resched();
+	}
+
+	mdev->floor_pages = pages;
+	mdev->floor_npages = npages;
+	mdev->floor_iova = iova;
+	return 0;
+
+err_unmap:
+	if (i)
+		WARN_ON(iommu_unmap(domain, iova, i * PAGE_SIZE) !=
+			i * PAGE_SIZE);
+err_unpin:
+	unpin_user_pages(pages, pinned);
+	kvfree(pages);
+	return rc;
+}
+
+static int mock_floor_map(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_floor_map *cmd = ucmd->cmd;
+	struct mock_dev *mdev;
+	int rc;
+
+	if ((cmd->flags & ~IOASID_MOCK_FLOOR_UNMAP) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!(cmd->flags & IOASID_MOCK_FLOOR_UNMAP) &&
+	    (!mock_range_valid(cmd->uptr, cmd->length) ||
+	     !mock_range_valid(cmd->iova, cmd->length)))
+		return -EINVAL;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+
+	mutex_lock(&mdev->floor_lock);
+	if (cmd->flags & IOASID_MOCK_FLOOR_UNMAP) {
+		rc = mdev->floor_pages ? 0 : -ENOENT;
+		mock_floor_release(mdev);
+	} else {
+		rc = mock_floor_map_pages(mdev, cmd->uptr, cmd->length,
+					  cmd->iova);
+	}
+	mutex_unlock(&mdev->floor_lock);
+	return rc;
+}
+
+struct mock_ioctl_op {
+	unsigned int min_size;
+	unsigned int size;
+	bool exclusive;
+	int (*execute)(struct mock_ucmd *ucmd);
+};
+
+#define MOCK_IOCTL_OP(_nr, _fn, _struct, _last, _exclusive)		\
+	[IOASID_MOCK_CMD_##_nr - IOASID_MOCK_CMD_BASE] = {		\
+		.min_size = offsetofend(struct _struct, _last),		\
+		.size = sizeof(struct _struct),				\
+		.exclusive = _exclusive,				\
+		.execute = _fn,						\
+	}
+
+/* min_size is the end of the first version of each struct: never change it. */
+static const struct mock_ioctl_op mock_ioctl_ops[] = {
+	MOCK_IOCTL_OP(DEV_ADD, mock_dev_add, ioasid_mock_dev_add, __reserved,
+		      true),
+	MOCK_IOCTL_OP(DEV_DEL, mock_dev_del, ioasid_mock_dev, __reserved, true),
+	MOCK_IOCTL_OP(ATTACH, mock_attach, ioasid_mock_dev, __reserved, false),
+	MOCK_IOCTL_OP(DETACH, mock_detach, ioasid_mock_dev, __reserved, false),
+	MOCK_IOCTL_OP(CHECK_MAP, mock_check_map, ioasid_mock_check_map,
+		      out_huge_ioptes, false),
+	MOCK_IOCTL_OP(PIN_COUNT, mock_pin_count_ioctl, ioasid_mock_pin_count,
+		      out_max, false),
+	MOCK_IOCTL_OP(DOMAIN_INFO, mock_domain_info, ioasid_mock_domain_info,
+		      out_domains, false),
+	MOCK_IOCTL_OP(FLOOR_MAP, mock_floor_map, ioasid_mock_floor_map, iova,
+		      false),
+};
+
+union mock_ucmd_buffer {
+	struct ioasid_mock_dev_add dev_add;
+	struct ioasid_mock_dev dev;
+	struct ioasid_mock_check_map check_map;
+	struct ioasid_mock_pin_count pin_count;
+	struct ioasid_mock_domain_info domain_info;
+	struct ioasid_mock_floor_map floor_map;
+};
+
+static long mock_fops_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct mock_ucmd ucmd = { .mf = filp->private_data,
+				  .ubuffer = (void __user *)arg };
+	const struct mock_ioctl_op *op;
+	union mock_ucmd_buffer buf;
+	unsigned int nr = _IOC_NR(cmd);
+	int rc;
+
+	if (nr < IOASID_MOCK_CMD_BASE ||
+	    nr >= IOASID_MOCK_CMD_BASE + ARRAY_SIZE(mock_ioctl_ops) ||
+	    cmd != _IO(IOASID_MOCK_TYPE, nr))
+		return -ENOTTY;
+	op = &mock_ioctl_ops[nr - IOASID_MOCK_CMD_BASE];
+	if (!op->execute)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	/* Zero-fills what user space did not pass; E2BIG on a non-zero tail. */
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	ucmd.cmd = &buf;
+
+	if (op->exclusive)
+		down_write(&ucmd.mf->lock);
+	else
+		down_read(&ucmd.mf->lock);
+	rc = op->execute(&ucmd);
+	if (op->exclusive)
+		up_write(&ucmd.mf->lock);
+	else
+		up_read(&ucmd.mf->lock);
+	return rc;
+}
+
+static int mock_fops_open(struct inode *inode, struct file *filp)
+{
+	struct mock_file *mf;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	if (!mf)
+		return -ENOMEM;
+	init_rwsem(&mf->lock);
+	xa_init_flags(&mf->devices, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	filp->private_data = mf;
+	return 0;
+}
+
+static int mock_fops_release(struct inode *inode, struct file *filp)
+{
+	struct mock_file *mf = filp->private_data;
+	struct mock_dev *mdev;
+	unsigned long index;
+
+	/* Probed devices pin this module: destroy them all before rmmod. */
+	down_write(&mf->lock);
+	xa_for_each(&mf->devices, index, mdev) {
+		xa_erase(&mf->devices, index);
+		mock_dev_destroy(mdev);
+	}
+	up_write(&mf->lock);
+	xa_destroy(&mf->devices);
+	kfree(mf);
+	return 0;
+}
+
+static const struct file_operations mock_fops = {
+	.owner = THIS_MODULE,
+	.open = mock_fops_open,
+	.release = mock_fops_release,
+	.unlocked_ioctl = mock_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice mock_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ioasid_mock",
+	.fops = &mock_fops,
+	.nodename = "ioasid_mock",
+	.mode = 0600,
+};
+
+static int __init mock_init(void)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < MOCK_NR_IOMMUS; i++) {
+		rc = mock_iommu_register(&mock_iommus[i], i);
+		if (rc)
+			goto err_iommus;
+	}
+	rc = misc_register(&mock_misc);
+	if (rc)
+		goto err_iommus;
+	return 0;
+
+err_iommus:
+	while (i--)
+		mock_iommu_unregister(&mock_iommus[i]);
+	return rc;
+}
+
+static void __exit mock_exit(void)
+{
+	unsigned int i = MOCK_NR_IOMMUS;
+
+	misc_deregister(&mock_misc);
+	while (i--)
+		mock_iommu_unregister(&mock_iommus[i]);
+}
+
+module_init(mock_init);
+module_exit(mock_exit);
+
+MODULE_DESCRIPTION("ioasid: test-only mock IOMMU (/dev/ioasid_mock)");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(IOASID);
