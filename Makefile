@@ -11,6 +11,7 @@
 #   make modules   build the modules against KDIR (in place)
 #   make kernel    build the project kernel (FLAVOUR=debug|perf)
 #   make lint      checkpatch + sparse
+#   make bench     the benchmark, on the non-debug project kernel
 #   make setup     install packages and fetch the kernel (as root)
 
 FLAVOUR ?= debug
@@ -42,10 +43,13 @@ shell:
 lint: setup
 	$(SCRIPTS)/lint $(CURDIR)/out/lint
 
+bench:
+	$(SCRIPTS)/bench
+
 clean:
 	$(MAKE) -C drivers/ioasid -f /dev/null clean 2>/dev/null || true
 	find drivers -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
 		-o -name '*.symvers' -o -name '*.order' | xargs rm -f
 	rm -rf out
 
-.PHONY: all setup kernel modules check run shell lint clean
+.PHONY: all setup kernel modules check run shell lint bench clean

@@ -118,7 +118,7 @@ struct ioasid_mock_dev {
  * @mock_id: the device; its currently attached domain is read
  * @iova: start of the range, PAGE_SIZE aligned
  * @length: length of the range, PAGE_SIZE aligned
- * @uptr: user memory that must back [iova, iova + length)
+ * @uptr: user memory that must back [iova, iova + length), PAGE_SIZE aligned
  * @out_ioptes: number of IOPTEs that cover the range
  * @out_huge_ioptes: how many of them are IOASID_MOCK_HUGE_SIZE
  *
@@ -194,7 +194,11 @@ struct ioasid_mock_domain_info {
  * physically contiguous run with one iommu_map() into a private domain
  * allocated for the device (never attached): the least any IOAS
  * implementation has to do, with none of the bookkeeping. Test-only, for
- * `make bench`. EBUSY if a floor map of this device is still in place.
+ * `make bench`. @uptr, @length and @iova must be PAGE_SIZE aligned (EINVAL);
+ * on IOASID_MOCK_DEV_BIG_PGSIZE devices iommu_map() also needs every
+ * physically contiguous run 16 KiB aligned. EBUSY if a floor map of this
+ * device is still in place; IOASID_MOCK_FLOOR_UNMAP fails with ENOENT when
+ * there is none.
  */
 struct ioasid_mock_floor_map {
 	__u32 size;

@@ -28,6 +28,11 @@ static void *alloc_buf(size_t len, size_t align)
 	if (p == MAP_FAILED)
 		return NULL;
 	a = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	/*
+	 * Small pages: a THP's pin count is per folio, so counting pins of
+	 * part of one would count the whole folio's.
+	 */
+	madvise(a, len, MADV_NOHUGEPAGE);
 	memset(a, 0x5a, len);
 	return a;
 }
