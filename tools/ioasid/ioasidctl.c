@@ -87,10 +87,18 @@ static const char *field(const char *line, const char *key, char *buf, size_t le
 	return buf;
 }
 
+/* The text after "key " up to the end of the line. */
+static const char *rest(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? p + strlen(key) : "";
+}
+
 static int cmd_show(void)
 {
 	char *dbg = find_debugfs(), path[512], line[512];
-	char a[64], b[64], c[64], d[64];
+	char a[64], b[64], c[64];
 	int contexts = 0;
 	FILE *f;
 
@@ -107,21 +115,27 @@ static int cmd_show(void)
 		return 1;
 	}
 	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
 		if (!strncmp(line, "context ", 8)) {
 			char tmp[520];
 
 			snprintf(tmp, sizeof(tmp), " %s", line);
-			printf("%scontext %s  pid %s  comm %s  objects %s\n",
+			printf("%scontext %s  pid %s  objects %s  comm %s\n",
 			       contexts ? "\n" : "", field(tmp, "context", a, sizeof(a)),
 			       field(tmp, "pid", b, sizeof(b)),
-			       field(tmp, "comm", c, sizeof(c)),
-			       field(tmp, "objects", d, sizeof(d)));
-			printf("  %-8s %-10s %s\n", "ID", "TYPE", "USERS");
+			       field(tmp, "objects", c, sizeof(c)),
+			       rest(line, " comm "));
+			printf("  %-6s %-8s %-6s %s\n", "ID", "TYPE", "USERS", "DETAILS");
 			contexts++;
 		} else if (strstr(line, "object ")) {
-			printf("  %-8s %-10s %s\n", field(line, "object", a, sizeof(a)),
+			/* Type-specific pairs follow the users count. */
+			const char *details = rest(line, " users ");
+
+			details += strcspn(details, " ");
+			details += strspn(details, " ");
+			printf("  %-6s %-8s %-6s %s\n", field(line, "object", a, sizeof(a)),
 			       field(line, "type", b, sizeof(b)),
-			       field(line, "users", c, sizeof(c)));
+			       field(line, "users", c, sizeof(c)), details);
 		}
 	}
 	fclose(f);
