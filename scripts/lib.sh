@@ -15,7 +15,8 @@ log() { echo "ioasid: $*" >&2; }
 
 # Load what scripts/setup resolved: KVER_DEB (Debian version), KVER (upstream),
 # KABI (e.g. 6.12.117+deb12), KREL (uname -r of the stock kernel), STOCK_ROOT,
-# STOCK_KDIR, STOCK_IMAGE, KSRC (pristine unpacked linux-source).
+# STOCK_KDIR, STOCK_IMAGE, STOCK_MODDIR (its lib/modules/<KREL>), KSRC (pristine
+# unpacked linux-source).
 load_env() {
 	[ -r "$IOASID_ENV" ] || die "no $IOASID_ENV: run scripts/setup first"
 	# shellcheck disable=SC1090
@@ -29,4 +30,9 @@ kernel_build_dir() {
 		"$IOASID_TOP/scripts/kconfig/$flavour.config" \
 		"$IOASID_TOP/scripts/build-kernel" | sha256sum | cut -c1-12)
 	echo "$IOASID_CACHE/kernel-$KVER-$flavour-$hash"
+}
+
+# Module tree (lib/modules/<release>) of a project kernel build directory.
+kernel_modtree() {
+	echo "$1/modroot/lib/modules/$(cat "$1/include/config/kernel.release")"
 }

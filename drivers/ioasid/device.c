@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ioasid: the consumer kAPI. A subsystem that owns a device (VFIO, vDPA, the
- * test mock) turns a /dev/ioasid file into a context, registers the device
- * with it, and attaches it to I/O address spaces. The attach path is written
- * here once; subsystems only wrap it.
+ * ioasid: devices. A subsystem that owns a device (VFIO, vDPA, the test
+ * mock) turns a /dev/ioasid file into a context, registers the device with
+ * it, and from then on the device is attached - by its RID or by PASIDs - to
+ * I/O address spaces, by user space (IOASID_ATTACH) or by the subsystem (the
+ * kAPI). The attach path is written here once; subsystems only wrap it.
  */
 #define pr_fmt(fmt) "ioasid: " fmt
 
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/module.h>
-#include <linux/msi.h>
-#include <linux/pci.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
 
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+
 static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "UNSAFE: register devices whose MSIs the platform cannot isolate (a device could then raise arbitrary interrupts)");
+
+/* Protects every (device, PASID) attachment and the list of them. */
+static DEFINE_MUTEX(ioasid_attach_lock);
+static LIST_HEAD(ioasid_dev_pasids);
 
 /**
  * get_ioasid_from_file() - the IOASID context behind an open /dev/ioasid
@@ -49,24 +54,44 @@ void ioasid_ctx_put(struct ioasid_ctx *ctx)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_ctx_put, IOASID);
 
+/* What a paging domain for @dev offers, for IOASID_DEVICE_INFO. */
+static void ioasid_device_probe_domain(struct ioasid_device *idev)
+{
+	struct iommu_domain *domain = iommu_paging_domain_alloc(idev->dev);
+
+	if (IS_ERR(domain))
+		return;
+	idev->pgsize_bitmap = domain->pgsize_bitmap;
+	if (domain->geometry.force_aperture) {
+		idev->aperture_start = domain->geometry.aperture_start;
+		idev->aperture_end = domain->geometry.aperture_end;
+	} else {
+		idev->aperture_end = ULONG_MAX;
+	}
+	iommu_domain_free(domain);
+}
+
 /**
  * register_device_to_pasid() - hand a device to an IOASID context
  * @ctx: the context, from get_ioasid_from_file()
- * @pasid: IOASID_PASID_NONE (the whole device); PASIDs are not supported yet
+ * @pasid: IOASID_PASID_NONE for the whole device; otherwise the one PASID of
+ *	@dev this registration may attach (a sub-device of @dev when @ops has
+ *	IOASID_OPS_SUBDEV)
  * @dev: the device; it must have an IOMMU group
- * @domain: NULL: the context allocates and manages the device's domains.
- *	Subsystem-owned domains are not supported yet.
- * @ops: the subsystem's callbacks and name; must outlive the registration
- * @data: passed back to @ops
+ * @domain: must be NULL: the context allocates and manages the domains
+ *	(subsystem-owned domains are not supported yet, -EOPNOTSUPP)
+ * @ops: the subsystem's name and flags; must outlive the registration
+ * @data: the subsystem's cookie
  * @dev_id: returns the ID user space names the device by
  *
- * Claims DMA ownership of @dev for the context: the device is blocked from
- * DMA until it is attached. The device is refused when its IOMMU cannot
- * enforce cache coherency (-EINVAL), when the platform cannot isolate its
- * MSIs and the module parameter allow_unsafe_interrupts is not set (-EPERM),
- * or when another owner (a kernel driver using the DMA API, another
- * context) has it (-EBUSY). The registration holds a reference on the
- * context until ioasid_unregister_device().
+ * Unless @ops has IOASID_OPS_DMA_OWNED, claims DMA ownership of @dev for the
+ * context: the device is blocked from DMA until attached. Refuses devices
+ * whose IOMMU cannot enforce cache coherency (-EINVAL), whose platform
+ * cannot isolate MSIs unless the module parameter allow_unsafe_interrupts
+ * is set (-EPERM), that another owner has (-EBUSY), a PASID the device
+ * cannot use (-EINVAL), or a PASID on a device without PASID support
+ * (-EOPNOTSUPP). The registration holds a reference on the context until
+ * ioasid_unregister_device().
  *
  * Return: the registration handle, or an ERR_PTR().
  */
@@ -76,16 +101,25 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 					       const struct ioasid_device_ops *ops,
 					       void *data, u32 *dev_id)
 {
+	bool owned = ops && (ops->flags & IOASID_OPS_DMA_OWNED);
 	struct ioasid_device *idev;
 	struct iommu_group *group;
 	int rc;
 
-	if (pasid != IOASID_PASID_NONE || domain)
+	if (domain)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!ops || !ops->name)
+	if (!ops || !ops->name || (ops->flags & ~(IOASID_OPS_DMA_OWNED | IOASID_OPS_SUBDEV)))
+		return ERR_PTR(-EINVAL);
+	if ((ops->flags & IOASID_OPS_SUBDEV) && pasid == IOASID_PASID_NONE)
 		return ERR_PTR(-EINVAL);
 	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
 		return ERR_PTR(-EINVAL);
+	if (pasid != IOASID_PASID_NONE) {
+		if (!dev->iommu || !dev->iommu->max_pasids)
+			return ERR_PTR(-EOPNOTSUPP);
+		if (pasid == IOMMU_NO_PASID || pasid >= dev->iommu->max_pasids)
+			return ERR_PTR(-EINVAL);
+	}
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);
@@ -94,9 +128,11 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 		rc = -EPERM;
 		goto err_group;
 	}
-	rc = iommu_device_claim_dma_owner(dev, ctx);
-	if (rc)
-		goto err_group;
+	if (!owned) {
+		rc = iommu_device_claim_dma_owner(dev, ctx);
+		if (rc)
+			goto err_group;
+	}
 
 	idev = ioasid_obj_alloc(ctx, idev, IOASID_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
@@ -109,7 +145,9 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	idev->pasid = pasid;
 	idev->ops = ops;
 	idev->data = data;
-	mutex_init(&idev->lock);
+	xa_init(&idev->attached);
+	idev->max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
+	ioasid_device_probe_domain(idev);
 	/* The subsystem's handle is a user of the object, as the table is. */
 	refcount_inc(&idev->obj.users);
 	get_file(ctx->file);
@@ -118,32 +156,312 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	return idev;
 
 err_owner:
-	iommu_device_release_dma_owner(dev);
+	if (!owned)
+		iommu_device_release_dma_owner(dev);
 err_group:
 	iommu_group_put(group);
 	return ERR_PTR(rc);
 }
 EXPORT_SYMBOL_NS_GPL(register_device_to_pasid, IOASID);
 
+/* Which PASID a call names: the registration's own for a bound one. */
+static int ioasid_device_check_pasid(struct ioasid_device *idev, u32 pasid)
+{
+	if (idev->pasid != IOASID_PASID_NONE)
+		return pasid == idev->pasid ? 0 : -EINVAL;
+	if (pasid == IOASID_PASID_NONE)
+		return 0;
+	if (!idev->max_pasids)
+		return -EOPNOTSUPP;
+	if (pasid == IOMMU_NO_PASID || pasid >= idev->max_pasids)
+		return -EINVAL;
+	return 0;
+}
+
+static struct ioasid_dev_pasid *ioasid_dev_pasid_find(struct device *dev, u32 pasid)
+{
+	struct ioasid_dev_pasid *dp;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	list_for_each_entry(dp, &ioasid_dev_pasids, node)
+		if (dp->dev == dev && dp->pasid == pasid)
+			return dp;
+	return NULL;
+}
+
+static void ioasid_device_set_pt(struct ioasid_device *idev, u32 pasid, u32 pt_id)
+{
+	if (pasid == IOASID_PASID_NONE || pasid == idev->pasid)
+		WRITE_ONCE(idev->rid_pt_id, pt_id);
+}
+
+/* A new attachment of (idev->dev, pasid) to @ioas, taking over @ioas's reference. */
+static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
+				struct ioasid_ioas *ioas)
+{
+	struct ioasid_dev_pasid *dp;
+	struct ioasid_domain *idom;
+	int rc;
+
+	dp = kzalloc(sizeof(*dp), GFP_KERNEL_ACCOUNT);
+	if (!dp)
+		return -ENOMEM;
+	rc = xa_insert(&idev->attached, pasid, dp, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto err_free;
+
+	mutex_lock(&ioas->mutex);
+	idom = ioasid_domain_attach(ioas, idev->dev, idev->group, pasid, false, dp);
+	mutex_unlock(&ioas->mutex);
+	if (IS_ERR(idom)) {
+		rc = PTR_ERR(idom);
+		goto err_erase;
+	}
+	dp->dev = idev->dev;
+	dp->group = idev->group;
+	dp->pasid = pasid;
+	dp->ctx = idev->ctx;
+	dp->ioas = ioas;
+	dp->idom = idom;
+	dp->users = 1;
+	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
+	list_add_tail(&dp->node, &ioasid_dev_pasids);
+	return 0;
+
+err_erase:
+	xa_erase(&idev->attached, pasid);
+err_free:
+	kfree(dp);
+	return rc;
+}
+
+/*
+ * Move an attachment to @ioas, taking over @ioas's reference. The RID moves
+ * atomically; a PASID is detached and attached again (6.12 has no PASID
+ * replace), and if the new attachment fails the old one is restored.
+ */
+static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
+				    struct ioasid_ioas *ioas)
+{
+	struct ioasid_ioas *old = dp->ioas;
+	bool rid = dp->pasid == IOASID_PASID_NONE;
+	struct ioasid_domain *idom;
+
+	if (!rid) {
+		mutex_lock(&old->mutex);
+		iommu_detach_device_pasid(dp->idom->domain, dp->dev, dp->pasid);
+		mutex_unlock(&old->mutex);
+	}
+	mutex_lock(&ioas->mutex);
+	idom = ioasid_domain_attach(ioas, dp->dev, dp->group, dp->pasid, rid, dp);
+	mutex_unlock(&ioas->mutex);
+	if (IS_ERR(idom)) {
+		if (!rid) {
+			mutex_lock(&old->mutex);
+			WARN_ON(iommu_attach_device_pasid(dp->idom->domain, dp->dev,
+							  dp->pasid, NULL));
+			mutex_unlock(&old->mutex);
+		}
+		return PTR_ERR(idom);
+	}
+	mutex_lock(&old->mutex);
+	ioasid_domain_put(old, dp->idom, dp);
+	mutex_unlock(&old->mutex);
+	ioasid_obj_put(&old->obj);
+	dp->ioas = ioas;
+	dp->idom = idom;
+	return 0;
+}
+
+/**
+ * ioasid_device_attach_pasid() - translate a device's RID or PASID through an IOAS
+ * @idev: the registered device
+ * @pasid: IOASID_PASID_NONE for the RID, or a PASID below the device's width;
+ *	a registration bound to one PASID may name only that one
+ * @pt_id: the ID of an IOAS in the device's context
+ *
+ * Reuses a domain of the IOAS the device's IOMMU accepts, or allocates one
+ * and replays every mapping of the IOAS into it before attaching. If the
+ * (device, PASID) is attached already through this registration, its
+ * translation is replaced. Sub-devices of one parent attaching the same PASID
+ * to the same IOAS share the attachment. While attached, the IOAS cannot be
+ * destroyed.
+ *
+ * Return: 0; -ENOENT if @pt_id names no IOAS; -EINVAL or -EOPNOTSUPP for a
+ * PASID the device cannot use; -EBUSY if the (device, PASID) is attached
+ * through another registration (or shared, on replace); -EADDRINUSE or
+ * -ERANGE if the device conflicts with the IOAS's mappings; or the IOMMU
+ * driver's error. On error nothing changed.
+ */
+int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
+{
+	struct ioasid_dev_pasid *dp;
+	struct ioasid_ioas *ioas;
+	struct ioasid_obj *obj;
+	int rc;
+
+	rc = ioasid_device_check_pasid(idev, pasid);
+	if (rc)
+		return rc;
+	obj = ioasid_obj_get(idev->ctx, pt_id, IOASID_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	ioas = container_of(obj, struct ioasid_ioas, obj);
+
+	mutex_lock(&ioasid_attach_lock);
+	dp = xa_load(&idev->attached, pasid);
+	if (dp) {
+		if (dp->ioas == ioas)
+			goto out_put;	/* already there */
+		if (dp->users > 1) {
+			rc = -EBUSY;	/* shared by sub-devices: detach first */
+			goto out_put;
+		}
+		rc = ioasid_dev_pasid_replace(dp, ioas);
+		if (rc)
+			goto out_put;
+		goto out_done;	/* the attachment took over the reference */
+	}
+
+	dp = ioasid_dev_pasid_find(idev->dev, pasid);
+	if (dp) {
+		if (!dp->shared || !(idev->ops->flags & IOASID_OPS_SUBDEV) ||
+		    dp->ctx != idev->ctx || dp->ioas != ioas) {
+			rc = -EBUSY;
+			goto out_put;
+		}
+		rc = xa_insert(&idev->attached, pasid, dp, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto out_put;
+		dp->users++;
+		goto out_put;	/* the attachment holds its own reference */
+	}
+
+	rc = ioasid_dev_pasid_new(idev, pasid, ioas);
+	if (rc)
+		goto out_put;
+out_done:
+	ioasid_device_set_pt(idev, pasid, pt_id);
+	mutex_unlock(&ioasid_attach_lock);
+	return 0;
+
+out_put:
+	if (!rc)
+		ioasid_device_set_pt(idev, pasid, pt_id);
+	mutex_unlock(&ioasid_attach_lock);
+	ioasid_obj_put(obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_attach_pasid, IOASID);
+
+/**
+ * ioasid_device_detach_pasid() - stop translating a device's RID or PASID
+ * @idev: the registered device
+ * @pasid: IOASID_PASID_NONE for the RID, or the PASID
+ *
+ * The (device, PASID) is left blocked from DMA - unless other sub-devices
+ * still share the attachment, which then stays. A domain no other device
+ * uses is freed.
+ *
+ * Return: 0, or -ENOENT if it was not attached through this registration.
+ */
+int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
+{
+	struct ioasid_dev_pasid *dp;
+	struct ioasid_ioas *ioas;
+
+	mutex_lock(&ioasid_attach_lock);
+	dp = xa_erase(&idev->attached, pasid);
+	if (!dp) {
+		mutex_unlock(&ioasid_attach_lock);
+		return -ENOENT;
+	}
+	ioasid_device_set_pt(idev, pasid, 0);
+	if (--dp->users) {
+		mutex_unlock(&ioasid_attach_lock);
+		return 0;
+	}
+	ioas = dp->ioas;
+	mutex_lock(&ioas->mutex);
+	ioasid_domain_detach(ioas, dp->idom, dp->dev, dp->group, dp->pasid, dp);
+	mutex_unlock(&ioas->mutex);
+	list_del(&dp->node);
+	mutex_unlock(&ioasid_attach_lock);
+	kfree(dp);
+	ioasid_obj_put(&ioas->obj);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
+
+/**
+ * ioasid_device_attach() - attach a registration's own RID or PASID
+ * @idev: the registered device
+ * @pt_id: the IOAS
+ *
+ * ioasid_device_attach_pasid() for the PASID the device was registered with
+ * (IOASID_PASID_NONE for a whole device), except that an attached device is
+ * refused with -EBUSY rather than replaced.
+ *
+ * Return: as ioasid_device_attach_pasid().
+ */
+int ioasid_device_attach(struct ioasid_device *idev, u32 pt_id)
+{
+	if (READ_ONCE(idev->rid_pt_id))
+		return -EBUSY;
+	return ioasid_device_attach_pasid(idev, idev->pasid, pt_id);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
+
+/**
+ * ioasid_device_replace() - move a registration's own RID or PASID to another IOAS
+ * @idev: the registered device
+ * @pt_id: the new IOAS
+ *
+ * Return: as ioasid_device_attach_pasid(); -ENOENT if it is not attached.
+ */
+int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id)
+{
+	if (!READ_ONCE(idev->rid_pt_id))
+		return -ENOENT;
+	return ioasid_device_attach_pasid(idev, idev->pasid, pt_id);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
+
+/**
+ * ioasid_device_detach() - detach a registration's own RID or PASID
+ * @idev: the registered device; nothing happens if it is not attached
+ */
+void ioasid_device_detach(struct ioasid_device *idev)
+{
+	ioasid_device_detach_pasid(idev, idev->pasid);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
+
 /**
  * ioasid_unregister_device() - take a device back from its context
  * @idev: the handle from register_device_to_pasid()
  *
- * Always succeeds. Detaches the device (leaving it blocked), removes its
- * dev_id, waits for ioctls that are using it to finish, releases DMA
- * ownership and the context reference. @idev is invalid afterwards.
+ * Always succeeds. Detaches every RID and PASID attachment of the
+ * registration (leaving them blocked), removes its dev_id, waits for ioctls
+ * that are using it to finish, releases DMA ownership (unless the subsystem
+ * owns it) and the context reference. @idev is invalid afterwards.
  */
 void ioasid_unregister_device(struct ioasid_device *idev)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
+	struct ioasid_dev_pasid *dp;
+	unsigned long pasid;
 
-	ioasid_device_detach(idev);
 	/* Drop the subsystem's reference; wait for the rest but the table's. */
 	ioasid_obj_put(&idev->obj);
 	ioasid_obj_remove_wait(ctx, &idev->obj);
-	iommu_device_release_dma_owner(idev->dev);
+	/* No ioctl can reach the device now: detach what it left attached. */
+	xa_for_each(&idev->attached, pasid, dp)
+		ioasid_device_detach_pasid(idev, pasid);
+	xa_destroy(&idev->attached);
+	if (!(idev->ops->flags & IOASID_OPS_DMA_OWNED))
+		iommu_device_release_dma_owner(idev->dev);
 	iommu_group_put(idev->group);
-	mutex_destroy(&idev->lock);
 	kfree(idev);
 	fput(ctx->file);
 }
@@ -155,101 +473,136 @@ void ioasid_device_destroy(struct ioasid_obj *obj)
 	WARN(1, "ioasid: device %u destroyed through the table\n", obj->id);
 }
 
-/**
- * ioasid_device_attach() - translate a device's DMA through an IOAS
- * @idev: the registered device, not attached
- * @pt_id: the ID of an IOAS in the device's context
- *
- * Reuses a domain of the IOAS the device's IOMMU accepts, or allocates one
- * and replays every mapping of the IOAS into it before the device is
- * attached. While attached, the IOAS cannot be destroyed.
- *
- * Return: 0; -EBUSY if already attached; -ENOENT if @pt_id names no IOAS;
- * -EADDRINUSE if a reserved region of the device is mapped in the IOAS;
- * -ERANGE if a mapping lies outside what the device's IOMMU can translate;
- * or the IOMMU driver's error. On error nothing changed.
- */
-int ioasid_device_attach(struct ioasid_device *idev, u32 pt_id)
+static struct ioasid_device *ioasid_device_get(struct ioasid_ucmd *ucmd, u32 id)
 {
-	struct ioasid_domain *idom;
-	struct ioasid_ioas *ioas;
-	struct ioasid_obj *obj;
-	int rc = 0;
+	struct ioasid_obj *obj = ioasid_obj_get(ucmd->ctx, id, IOASID_OBJ_DEVICE);
 
-	mutex_lock(&idev->lock);
-	if (idev->ioas) {
-		rc = -EBUSY;
-		goto out_unlock;
-	}
-	obj = ioasid_obj_get(idev->ctx, pt_id, IOASID_OBJ_IOAS);
-	if (IS_ERR(obj)) {
-		rc = PTR_ERR(obj);
-		goto out_unlock;
-	}
-	ioas = container_of(obj, struct ioasid_ioas, obj);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_device, obj);
+}
 
-	mutex_lock(&ioas->mutex);
-	idom = ioasid_domain_attach(ioas, idev->dev, idev->group);
-	mutex_unlock(&ioas->mutex);
-	if (IS_ERR(idom)) {
-		rc = PTR_ERR(idom);
-		ioasid_obj_put(obj);
-		goto out_unlock;
-	}
-	/* The reference from ioasid_obj_get() stays while attached. */
-	idev->ioas = ioas;
-	idev->idom = idom;
-out_unlock:
-	mutex_unlock(&idev->lock);
+int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_attach *cmd = ucmd->cmd;
+	struct ioasid_device *idev;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	idev = ioasid_device_get(ucmd, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	rc = ioasid_device_attach_pasid(idev, cmd->pasid, cmd->pt_id);
+	ioasid_obj_put(&idev->obj);
 	return rc;
 }
-EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
 
-/**
- * ioasid_device_replace() - move an attached device to another IOAS
- * @idev: the registered device
- * @pt_id: the new IOAS
- *
- * Not supported yet.
- *
- * Return: -EOPNOTSUPP.
- */
-int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id)
+int ioasid_detach_ioctl(struct ioasid_ucmd *ucmd)
 {
-	return -EOPNOTSUPP;
+	struct ioasid_attach *cmd = ucmd->cmd;
+	struct ioasid_device *idev;
+	int rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->pt_id)
+		return -EINVAL;
+	idev = ioasid_device_get(ucmd, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	rc = ioasid_device_check_pasid(idev, cmd->pasid);
+	if (!rc)
+		rc = ioasid_device_detach_pasid(idev, cmd->pasid);
+	ioasid_obj_put(&idev->obj);
+	return rc;
 }
-EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
 
-/**
- * ioasid_device_detach() - stop translating a device through its IOAS
- * @idev: the registered device; nothing happens if it is not attached
- *
- * The device is left blocked from DMA. The domain it used is freed if no
- * other device uses it.
- */
-void ioasid_device_detach(struct ioasid_device *idev)
+static void ioasid_device_fill_entry(struct ioasid_device *idev,
+				     struct ioasid_device_entry *e)
 {
-	struct ioasid_ioas *ioas;
+	struct iommu_device *iommu = idev->dev->iommu ? idev->dev->iommu->iommu_dev : NULL;
 
-	mutex_lock(&idev->lock);
-	ioas = idev->ioas;
-	if (ioas) {
-		mutex_lock(&ioas->mutex);
-		ioasid_domain_detach(ioas, idev->idom, idev->group);
-		mutex_unlock(&ioas->mutex);
-		idev->ioas = NULL;
-		idev->idom = NULL;
-		ioasid_obj_put(&ioas->obj);
+	memset(e, 0, sizeof(*e));
+	e->dev_id = idev->obj.id;
+	e->pasid = idev->pasid;
+	if (idev->max_pasids && idev->pasid == IOASID_PASID_NONE)
+		e->flags |= IOASID_DEVICE_PASID;
+	if (idev->ops->flags & IOASID_OPS_SUBDEV)
+		e->flags |= IOASID_DEVICE_SUBDEV;
+	e->max_pasid_bits = idev->max_pasids ? ilog2(idev->max_pasids) : 0;
+	e->pgsize_bitmap = idev->pgsize_bitmap;
+	e->aperture_start = idev->aperture_start;
+	e->aperture_last = idev->aperture_end;
+	e->attached_pt_id = READ_ONCE(idev->rid_pt_id);
+	strscpy(e->subsystem, idev->ops->name, sizeof(e->subsystem));
+	strscpy(e->name, dev_name(idev->dev), sizeof(e->name));
+	if (iommu && iommu->dev)
+		strscpy(e->iommu, dev_name(iommu->dev), sizeof(e->iommu));
+}
+
+int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_device_info *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	struct ioasid_device_entry *entries = NULL;
+	unsigned int max, n = 0, i, esize;
+	struct ioasid_obj *obj;
+	unsigned long index;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->entry_size < sizeof(u32))
+		return -EINVAL;
+	esize = min_t(u32, cmd->entry_size, sizeof(*entries));
+	max = min_t(u32, cmd->num_devices, 1024);
+	if (max) {
+		entries = kvcalloc(max, sizeof(*entries), GFP_KERNEL);
+		if (!entries)
+			return -ENOMEM;
 	}
-	mutex_unlock(&idev->lock);
+	/* Devices are freed only after leaving the table under this lock. */
+	xa_lock(&ctx->objects);
+	xa_for_each(&ctx->objects, index, obj) {
+		if (obj->type != IOASID_OBJ_DEVICE)
+			continue;
+		if (n < max)
+			ioasid_device_fill_entry(container_of(obj, struct ioasid_device, obj),
+						 &entries[n]);
+		n++;
+	}
+	xa_unlock(&ctx->objects);
+
+	if (n > cmd->num_devices) {
+		cmd->num_devices = n;
+		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd)) ?: -EMSGSIZE;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		void __user *dst = u64_to_user_ptr(cmd->devices) +
+				   (u64)i * cmd->entry_size;
+
+		if (copy_to_user(dst, &entries[i], esize) ||
+		    (cmd->entry_size > esize &&
+		     clear_user(dst + esize, cmd->entry_size - esize))) {
+			rc = -EFAULT;
+			goto out;
+		}
+	}
+	cmd->num_devices = n;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+out:
+	kvfree(entries);
+	return rc;
 }
-EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 
 void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj)
 {
 	struct ioasid_device *idev = container_of(obj, struct ioasid_device, obj);
-	struct ioasid_ioas *ioas = READ_ONCE(idev->ioas);
 
-	seq_printf(m, " subsystem %s dev %s ioas %u", idev->ops->name,
-		   dev_name(idev->dev), ioas ? ioas->obj.id : 0);
+	seq_printf(m, " subsystem %s dev %s", idev->ops->name, dev_name(idev->dev));
+	if (idev->pasid != IOASID_PASID_NONE)
+		seq_printf(m, " pasid %u", idev->pasid);
+	seq_printf(m, " attached %u", READ_ONCE(idev->rid_pt_id));
 }

@@ -168,17 +168,44 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
 	WRITE_ONCE(ioas->nr_domains, list_count_nodes(&ioas->domains));
 }
 
+/*
+ * Point the hardware at @domain: a group's RID (replacing whatever it is
+ * attached to, atomically, when @replace) or one PASID of a device.
+ */
+static int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
+			    struct iommu_group *group, u32 pasid, bool replace)
+{
+	if (pasid != IOASID_PASID_NONE)
+		return iommu_attach_device_pasid(domain, dev, pasid, NULL);
+	if (replace)
+		return iommu_group_replace_domain(group, domain);
+	return iommu_attach_group(domain, group);
+}
+
+static void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
+			     struct iommu_group *group, u32 pasid)
+{
+	if (pasid != IOASID_PASID_NONE)
+		iommu_detach_device_pasid(domain, dev, pasid);
+	else
+		iommu_detach_group(domain, group);
+}
+
 /**
- * ioasid_domain_attach() - attach a device's group to a domain of an IOAS
+ * ioasid_domain_attach() - attach a device (RID or PASID) to a domain of an IOAS
  * @ioas: the IOAS, locked
  * @dev: the device
  * @group: its group, DMA-owned by the caller
+ * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
+ * @replace: the RID is attached elsewhere now: switch atomically
+ * @owner: a cookie for the reserved regions this attachment adds
  *
  * Tries every existing domain first; a domain the IOMMU driver refuses with
  * -EINVAL is incompatible with the device and skipped. If none fits, a new
  * paging domain is allocated, checked against the existing areas, filled
  * with them, and only then attached. The device's reserved regions are
- * carved out of the IOAS first; on any failure everything is as before.
+ * carved out of the IOAS first; on any failure everything is as before
+ * (with @replace, the RID still translates through its old domain).
  *
  * Return: the domain the device is attached through, or an ERR_PTR():
  * -EADDRINUSE (a reserved region is mapped), -ERANGE (an area lies outside
@@ -186,19 +213,20 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
  */
 struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
-					   struct iommu_group *group)
+					   struct iommu_group *group, u32 pasid,
+					   bool replace, const void *owner)
 {
 	struct ioasid_domain *idom;
 	struct iommu_domain *domain;
 	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
-	rc = ioasid_iova_add_resv(ioas, dev, group, group);
+	rc = ioasid_iova_add_resv(ioas, dev, group, owner);
 	if (rc)
 		return ERR_PTR(rc);
 
 	list_for_each_entry(idom, &ioas->domains, node) {
-		rc = iommu_attach_group(idom->domain, group);
+		rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace);
 		if (!rc) {
 			idom->users++;
 			return idom;
@@ -223,7 +251,7 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 	rc = ioasid_domain_fill(ioas, domain);
 	if (rc)
 		goto err_domain;
-	rc = iommu_attach_group(domain, group);
+	rc = ioasid_hw_attach(domain, dev, group, pasid, replace);
 	if (rc)
 		goto err_unfill;
 
@@ -240,22 +268,25 @@ err_domain:
 err_free:
 	kfree(idom);
 err_resv:
-	ioasid_iova_remove_resv(ioas, group);
+	ioasid_iova_remove_resv(ioas, owner);
 	return ERR_PTR(rc);
 }
 
 /**
- * ioasid_domain_detach() - detach a group; free the domain if it was the last
+ * ioasid_domain_put() - forget an attachment the hardware no longer uses
  * @ioas: the IOAS, locked
- * @idom: the domain the group is attached through
- * @group: the group; it is left in its blocking domain
+ * @idom: the domain the attachment went through
+ * @owner: the cookie given to ioasid_domain_attach()
+ *
+ * Drops the attachment's reserved regions and its use of @idom, emptying
+ * and freeing the domain if it was the last. The caller has already moved
+ * the hardware away (detach, or replace into another domain).
  */
-void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-			  struct iommu_group *group)
+void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
+		       const void *owner)
 {
 	lockdep_assert_held(&ioas->mutex);
-	iommu_detach_group(idom->domain, group);
-	ioasid_iova_remove_resv(ioas, group);
+	ioasid_iova_remove_resv(ioas, owner);
 	if (--idom->users)
 		return;
 	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
@@ -263,4 +294,22 @@ void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 	list_del(&idom->node);
 	kfree(idom);
 	ioasid_ioas_recalc(ioas);
+}
+
+/**
+ * ioasid_domain_detach() - detach a device (RID or PASID) from its domain
+ * @ioas: the IOAS, locked
+ * @idom: the domain it is attached through
+ * @dev: the device
+ * @group: its group; a detached RID is left in the blocking domain
+ * @pasid: IOASID_PASID_NONE or the PASID
+ * @owner: the cookie given to ioasid_domain_attach()
+ */
+void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
+			  struct device *dev, struct iommu_group *group,
+			  u32 pasid, const void *owner)
+{
+	lockdep_assert_held(&ioas->mutex);
+	ioasid_hw_detach(idom->domain, dev, group, pasid);
+	ioasid_domain_put(ioas, idom, owner);
 }

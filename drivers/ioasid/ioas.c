@@ -23,6 +23,22 @@ static struct ioasid_ioas *ioasid_ioas_get(struct ioasid_ucmd *ucmd, u32 id)
 	return container_of(obj, struct ioasid_ioas, obj);
 }
 
+/* Phase one of a new IOAS: built, ID reserved, not yet published. */
+static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
+{
+	struct ioasid_ioas *ioas = ioasid_obj_alloc(ctx, ioas, IOASID_OBJ_IOAS);
+
+	if (IS_ERR(ioas))
+		return ioas;
+	mutex_init(&ioas->mutex);
+	ioas->areas = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&ioas->domains);
+	INIT_LIST_HEAD(&ioas->resv);
+	ioas->iova_alignment = PAGE_SIZE;
+	ioas->aperture_last = ULONG_MAX;
+	return ioas;
+}
+
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_ioas_alloc *cmd = ucmd->cmd;
@@ -32,15 +48,9 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 
-	ioas = ioasid_obj_alloc(ucmd->ctx, ioas, IOASID_OBJ_IOAS);
+	ioas = ioasid_ioas_new(ucmd->ctx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	mutex_init(&ioas->mutex);
-	ioas->areas = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&ioas->domains);
-	INIT_LIST_HEAD(&ioas->resv);
-	ioas->iova_alignment = PAGE_SIZE;
-	ioas->aperture_last = ULONG_MAX;
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
@@ -178,53 +188,73 @@ static int ioasid_map_validate(u32 flags, u64 length, u64 iova)
 	return 0;
 }
 
+/**
+ * ioasid_ioas_map_user() - pin user memory and map it into an IOAS
+ * @ioas: the IOAS (referenced, not locked)
+ * @uaddr: page-aligned user address in the current process
+ * @length: page-aligned, non-zero length
+ * @iova: the IOVA with IOASID_MAP_FIXED_IOVA; returns the IOVA used
+ * @flags: enum ioasid_map_flags
+ *
+ * Return: 0 or the errno of IOASID_MAP; on error nothing is pinned.
+ */
+int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
+			 unsigned long length, unsigned long *iova, u32 flags)
+{
+	struct ioasid_piece piece = { .npages = length >> PAGE_SHIFT };
+	int rc;
+
+	/* Pin before taking the lock: it may take long and fault. */
+	piece.pages = ioasid_pages_pin(uaddr, piece.npages, flags & IOASID_MAP_WRITE);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_ioas_place(ioas, flags, length, uaddr, iova);
+	if (!rc)
+		rc = ioasid_ioas_insert(ioas, *iova, &piece, 1, ioasid_map_prot(flags));
+	mutex_unlock(&ioas->mutex);
+	/* The area holds its own reference now. */
+	ioasid_pages_put(piece.pages);
+	return rc;
+}
+
+/* Check a user address range: page aligned, non-wrapping. */
+static int ioasid_check_uaddr(u64 uaddr, u64 length)
+{
+	u64 last;
+
+	if (!PAGE_ALIGNED(uaddr) || check_add_overflow(uaddr, length - 1, &last) ||
+	    last > ULONG_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
-	struct ioasid_piece piece = {};
-	unsigned long iova = cmd->iova;
+	unsigned long iova = cmd->iova, unmapped;
 	struct ioasid_ioas *ioas;
-	u64 ulast;
 	int rc;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->iova);
+	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->iova) ?:
+	     ioasid_check_uaddr(cmd->user_va, cmd->length);
 	if (rc)
 		return rc;
-	if (!PAGE_ALIGNED(cmd->user_va) ||
-	    check_add_overflow(cmd->user_va, cmd->length - 1, &ulast) ||
-	    ulast > ULONG_MAX)
-		return -EINVAL;
 
 	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	/* Pin before taking the lock: it may take long and fault. */
-	piece.npages = cmd->length >> PAGE_SHIFT;
-	piece.pages = ioasid_pages_pin(cmd->user_va, piece.npages,
-				       cmd->flags & IOASID_MAP_WRITE);
-	if (IS_ERR(piece.pages)) {
-		rc = PTR_ERR(piece.pages);
-		goto out_put;
-	}
-
-	mutex_lock(&ioas->mutex);
-	rc = ioasid_ioas_place(ioas, cmd->flags, cmd->length, cmd->user_va, &iova);
-	if (!rc)
-		rc = ioasid_ioas_insert(ioas, iova, &piece, 1,
-					ioasid_map_prot(cmd->flags));
+	rc = ioasid_ioas_map_user(ioas, cmd->user_va, cmd->length, &iova, cmd->flags);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 		if (rc)
-			ioasid_area_remove(ioas, ioasid_area_first(&ioas->areas, iova, iova));
+			ioasid_ioas_unmap_range(ioas, iova, iova + cmd->length - 1,
+						&unmapped);
 	}
-	mutex_unlock(&ioas->mutex);
-	/* The areas hold their own references now. */
-	ioasid_pages_put(piece.pages);
-out_put:
 	ioasid_obj_put(&ioas->obj);
 	return rc;
 }
@@ -233,8 +263,8 @@ out_put:
  * Remove the areas in [iova, last]. Every area that intersects the range
  * must lie inside it, or nothing is removed.
  */
-static int ioasid_ioas_unmap(struct ioasid_ioas *ioas, unsigned long iova,
-			     unsigned long last, unsigned long *unmapped)
+static int ioasid_ioas_unmap_locked(struct ioasid_ioas *ioas, unsigned long iova,
+				    unsigned long last, unsigned long *unmapped)
 {
 	struct ioasid_area *area, *next;
 
@@ -250,6 +280,27 @@ static int ioasid_ioas_unmap(struct ioasid_ioas *ioas, unsigned long iova,
 		cond_resched();
 	}
 	return *unmapped ? 0 : -ENOENT;
+}
+
+/**
+ * ioasid_ioas_unmap_range() - remove the mappings inside [iova, last]
+ * @ioas: the IOAS (referenced, not locked)
+ * @iova: first IOVA
+ * @last: last IOVA
+ * @unmapped: returns the bytes unmapped
+ *
+ * Return: 0; -EINVAL if a mapping sticks out of the range (nothing is
+ * unmapped then); -ENOENT if the range holds no mapping.
+ */
+int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
+			    unsigned long last, unsigned long *unmapped)
+{
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_ioas_unmap_locked(ioas, iova, last, unmapped);
+	mutex_unlock(&ioas->mutex);
+	return rc;
 }
 
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
@@ -280,9 +331,7 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	mutex_lock(&ioas->mutex);
-	rc = ioasid_ioas_unmap(ioas, iova, last, &unmapped);
-	mutex_unlock(&ioas->mutex);
+	rc = ioasid_ioas_unmap_range(ioas, iova, last, &unmapped);
 	ioasid_obj_put(&ioas->obj);
 	if (rc)
 		return rc;
@@ -358,13 +407,11 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	u64 src_last;
 	int rc;
 
-	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->dst_iova);
+	rc = ioasid_map_validate(cmd->flags, cmd->length, cmd->dst_iova) ?:
+	     ioasid_check_uaddr(cmd->src_iova, cmd->length);
 	if (rc)
 		return rc;
-	if (!PAGE_ALIGNED(cmd->src_iova) ||
-	    check_add_overflow(cmd->src_iova, cmd->length - 1, &src_last) ||
-	    src_last > ULONG_MAX)
-		return -EINVAL;
+	src_last = cmd->src_iova + cmd->length - 1;
 
 	src = ioasid_ioas_get(ucmd, cmd->src_ioas_id);
 	if (IS_ERR(src))
@@ -392,8 +439,8 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		cmd->dst_iova = iova;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 		if (rc)
-			ioasid_ioas_unmap(dst, iova, iova + cmd->length - 1,
-					  &unmapped);
+			ioasid_ioas_unmap_locked(dst, iova, iova + cmd->length - 1,
+						 &unmapped);
 	}
 	mutex_unlock(&dst->mutex);
 	for (i = 0; i < n; i++)
@@ -497,7 +544,7 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
 	WARN_ON(!list_empty(&ioas->domains));
-	ioasid_ioas_unmap(ioas, 0, ULONG_MAX, &unmapped);
+	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
 	mutex_unlock(&ioas->mutex);
 	mutex_destroy(&ioas->mutex);
 	kfree(ioas);
@@ -510,3 +557,133 @@ void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj)
 	seq_printf(m, " areas %lu mapped %lu domains %u", READ_ONCE(ioas->nr_areas),
 		   READ_ONCE(ioas->mapped), READ_ONCE(ioas->nr_domains));
 }
+
+/* The kAPI for in-kernel users of a context (VFIO's type1 compatibility). */
+
+static struct ioasid_ioas *ioasid_kern_ioas_get(struct ioasid_ctx *ctx, u32 id)
+{
+	struct ioasid_obj *obj = ioasid_obj_get(ctx, id, IOASID_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_ioas, obj);
+}
+
+/**
+ * ioasid_kern_ioas_alloc() - IOASID_IOAS_ALLOC for an in-kernel user
+ * @ctx: the context
+ * @ioas_id: returns the new IOAS's ID
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id)
+{
+	struct ioasid_ioas *ioas = ioasid_ioas_new(ctx);
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	*ioas_id = ioas->obj.id;
+	ioasid_obj_publish(ctx, &ioas->obj);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_alloc, IOASID);
+
+/**
+ * ioasid_kern_map() - IOASID_MAP at a fixed IOVA for an in-kernel user
+ * @ctx: the context
+ * @ioas_id: the IOAS
+ * @uaddr: user address in the calling process
+ * @length: bytes
+ * @iova: the IOVA to map at
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ *
+ * Return: 0 or the errno of IOASID_MAP.
+ */
+int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
+		    unsigned long length, unsigned long iova, int prot)
+{
+	u32 flags = IOASID_MAP_FIXED_IOVA |
+		    (prot & IOMMU_READ ? IOASID_MAP_READ : 0) |
+		    (prot & IOMMU_WRITE ? IOASID_MAP_WRITE : 0);
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	rc = ioasid_map_validate(flags, length, iova) ?:
+	     ioasid_check_uaddr(uaddr, length);
+	if (rc)
+		return rc;
+	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = ioasid_ioas_map_user(ioas, uaddr, length, &iova, flags);
+	ioasid_obj_put(&ioas->obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_map, IOASID);
+
+/**
+ * ioasid_kern_unmap() - IOASID_UNMAP for an in-kernel user
+ * @ctx: the context
+ * @ioas_id: the IOAS
+ * @iova: start; with @length 0 as well, everything is unmapped
+ * @length: bytes
+ * @unmapped: returns the bytes unmapped
+ *
+ * Return: 0; -EINVAL for a misaligned range or one that would split a
+ * mapping; -ENOENT if nothing was mapped there.
+ */
+int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
+		      unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last = ULONG_MAX;
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	*unmapped = 0;
+	if (length || iova) {
+		if (!length || !PAGE_ALIGNED(iova | length) ||
+		    check_add_overflow(iova, length - 1, &last))
+			return -EINVAL;
+	}
+	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = ioasid_ioas_unmap_range(ioas, iova, last, unmapped);
+	ioasid_obj_put(&ioas->obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_unmap, IOASID);
+
+/**
+ * ioasid_kern_iova_ranges() - IOASID_IOVA_RANGES for an in-kernel user
+ * @ctx: the context
+ * @ioas_id: the IOAS
+ * @ranges: array to fill (may be NULL when @max is 0)
+ * @max: its capacity
+ * @pgsize_bitmap: returns the page sizes every domain of the IOAS supports,
+ *	from the IOAS's alignment up
+ *
+ * Return: the number of ranges (only @max are written), or an errno.
+ */
+int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
+			    struct ioasid_iova_range *ranges, unsigned int max,
+			    unsigned long *pgsize_bitmap)
+{
+	struct ioasid_domain *idom;
+	struct ioasid_ioas *ioas;
+	unsigned long pgsizes = ULONG_MAX;
+	int n;
+
+	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	n = ioasid_iova_ranges(ioas, ranges, max);
+	list_for_each_entry(idom, &ioas->domains, node)
+		pgsizes &= idom->domain->pgsize_bitmap;
+	*pgsize_bitmap = pgsizes & ~(ioas->iova_alignment - 1);
+	mutex_unlock(&ioas->mutex);
+	ioasid_obj_put(&ioas->obj);
+	return n;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_iova_ranges, IOASID);

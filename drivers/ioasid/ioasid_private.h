@@ -5,7 +5,7 @@
  *
  * Lock order (outer first):
  *   ioasid_ctx_list_lock   the list of open contexts (debugfs only)
- *   idev->lock             a device's attachment
+ *   ioasid_attach_lock     every device's attachments (device.c)
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains
  *   (iommu core locks)     taken inside iommu_attach_group() and friends
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
@@ -104,6 +104,8 @@ void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* Contexts (main.c), walked by debugfs */
 bool ioasid_file_is_ctx(struct file *file);
+struct ioasid_ctx *ioasid_ctx_alloc(void);
+extern const struct file_operations ioasid_fops;
 extern struct mutex ioasid_ctx_list_lock;
 extern struct list_head ioasid_ctx_list;
 
@@ -241,6 +243,10 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
+			 unsigned long length, unsigned long *iova, u32 flags);
+int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
+			    unsigned long last, unsigned long *unmapped);
 void ioasid_ioas_destroy(struct ioasid_obj *obj);
 void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj);
 
@@ -260,9 +266,47 @@ int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
-					   struct iommu_group *group);
+					   struct iommu_group *group, u32 pasid,
+					   bool replace, const void *owner);
+void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
+		       const void *owner);
 void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-			  struct iommu_group *group);
+			  struct device *dev, struct iommu_group *group,
+			  u32 pasid, const void *owner);
+
+/*
+ * Hitless replacement of a group's domain. Exported by the iommu core for
+ * iommufd (namespace IOMMUFD_INTERNAL) with its prototype in the private
+ * drivers/iommu/iommu-priv.h; declared here for 6.12.
+ */
+int iommu_group_replace_domain(struct iommu_group *group,
+			       struct iommu_domain *new_domain);
+
+/**
+ * struct ioasid_dev_pasid - one attached (device, PASID) or RID (device.c)
+ * @node: in the global list of attachments
+ * @dev: the device
+ * @group: its group
+ * @pasid: IOASID_PASID_NONE for the RID
+ * @ctx: the context whose IOAS it translates through
+ * @ioas: that IOAS (a long-term object reference)
+ * @idom: the domain it is attached through
+ * @users: registrations using it: 1, or several sub-devices sharing it
+ * @shared: made by a sub-device, so other sub-devices may share it
+ *
+ * Protected by ioasid_attach_lock.
+ */
+struct ioasid_dev_pasid {
+	struct list_head node;
+	struct device *dev;
+	struct iommu_group *group;
+	u32 pasid;
+	struct ioasid_ctx *ctx;
+	struct ioasid_ioas *ioas;
+	struct ioasid_domain *idom;
+	unsigned int users;
+	bool shared;
+};
 
 /**
  * struct ioasid_device - a device a subsystem registered (device.c)
@@ -270,12 +314,18 @@ void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
  * @ctx: the context, whose file this device holds a reference on
  * @dev: the device
  * @group: its iommu_group, referenced
- * @pasid: IOASID_PASID_NONE (the RID)
- * @ops: the registering subsystem's callbacks
- * @data: the subsystem's cookie for @ops
- * @lock: protects @ioas and @idom
- * @ioas: the IOAS the device is attached to (a long-term obj reference)
- * @idom: the domain it is attached through
+ * @pasid: IOASID_PASID_NONE for a whole device, else the one PASID this
+ *	registration may attach
+ * @ops: the registering subsystem's name and flags
+ * @data: the subsystem's cookie
+ * @attached: PASID (IOASID_PASID_NONE for the RID) -> struct
+ *	ioasid_dev_pasid this registration uses; under ioasid_attach_lock
+ * @rid_pt_id: what the RID (or a sub-device's PASID) is attached to, 0 if
+ *	nothing; written under ioasid_attach_lock, read locklessly
+ * @max_pasids: the PASID width the IOMMU core allows for @dev
+ * @pgsize_bitmap: page sizes of a paging domain for @dev
+ * @aperture_start: first IOVA a paging domain for @dev translates
+ * @aperture_end: last IOVA a paging domain for @dev translates
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
@@ -285,11 +335,17 @@ struct ioasid_device {
 	u32 pasid;
 	const struct ioasid_device_ops *ops;
 	void *data;
-	struct mutex lock;
-	struct ioasid_ioas *ioas;
-	struct ioasid_domain *idom;
+	struct xarray attached;
+	u32 rid_pt_id;
+	u32 max_pasids;
+	unsigned long pgsize_bitmap;
+	unsigned long aperture_start;
+	unsigned long aperture_end;
 };
 
+int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_detach_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_device_destroy(struct ioasid_obj *obj);
 void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj);
 

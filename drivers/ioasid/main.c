@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) "ioasid: " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -205,6 +206,10 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			ioasid_iova_ranges, out_iova_alignment),
 	IOASID_IOCTL_OP(IOAS_OPTION, ioasid_ioas_option_ioctl,
 			ioasid_ioas_option, val),
+	IOASID_IOCTL_OP(DEVICE_INFO, ioasid_device_info_ioctl,
+			ioasid_device_info, devices),
+	IOASID_IOCTL_OP(ATTACH, ioasid_attach_ioctl, ioasid_attach, __reserved),
+	IOASID_IOCTL_OP(DETACH, ioasid_detach_ioctl, ioasid_attach, __reserved),
 };
 
 union ioasid_ucmd_buffer {
@@ -216,6 +221,8 @@ union ioasid_ucmd_buffer {
 	struct ioasid_copy copy;
 	struct ioasid_iova_ranges iova_ranges;
 	struct ioasid_ioas_option ioas_option;
+	struct ioasid_device_info device_info;
+	struct ioasid_attach attach;
 };
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
@@ -226,7 +233,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 	cmd->out_version = IOASID_API_VERSION;
-	cmd->out_caps = IOASID_CAP_IOAS;
+	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE;
 	cmd->out_ioctl_mask = 0;
 	for (i = 0; i < ARRAY_SIZE(ioasid_ioctl_ops); i++)
 		if (ioasid_ioctl_ops[i].execute)
@@ -279,24 +286,35 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
-static int ioasid_fops_open(struct inode *inode, struct file *filp)
+/* A new context, listed; the caller ties it to a file. */
+struct ioasid_ctx *ioasid_ctx_alloc(void)
 {
 	struct ioasid_ctx *ctx;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
-		return -ENOMEM;
+		return NULL;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	ctx->file = filp;
 	ctx->pid = task_tgid_nr(current);
 	get_task_comm(ctx->comm, current);
-	filp->private_data = ctx;
 
 	mutex_lock(&ioasid_ctx_list_lock);
 	list_add_tail(&ctx->node, &ioasid_ctx_list);
 	mutex_unlock(&ioasid_ctx_list_lock);
+	return ctx;
+}
+
+static int ioasid_fops_open(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx = ioasid_ctx_alloc();
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->file = filp;
+	filp->private_data = ctx;
 	return 0;
 }
+
 
 /*
  * Destroy every object. Objects may hold references on each other, so take
@@ -327,10 +345,8 @@ static void ioasid_ctx_destroy_objects(struct ioasid_ctx *ctx)
 	WARN_ON(!xa_empty(&ctx->objects));
 }
 
-static int ioasid_fops_release(struct inode *inode, struct file *filp)
+static void ioasid_ctx_free(struct ioasid_ctx *ctx)
 {
-	struct ioasid_ctx *ctx = filp->private_data;
-
 	mutex_lock(&ioasid_ctx_list_lock);
 	list_del(&ctx->node);
 	mutex_unlock(&ioasid_ctx_list_lock);
@@ -338,16 +354,48 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	ioasid_ctx_destroy_objects(ctx);
 	xa_destroy(&ctx->objects);
 	kfree(ctx);
+}
+
+static int ioasid_fops_release(struct inode *inode, struct file *filp)
+{
+	ioasid_ctx_free(filp->private_data);
 	return 0;
 }
 
-static const struct file_operations ioasid_fops = {
+const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,
 	.open = ioasid_fops_open,
 	.release = ioasid_fops_release,
 	.unlocked_ioctl = ioasid_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+/**
+ * ioasid_ctx_create() - a context without a user file descriptor
+ *
+ * For a subsystem that presents its own API on top of ioasid (VFIO's type1
+ * compatibility). The context lives on an anonymous file; the caller owns
+ * the one reference and releases it with ioasid_ctx_put(), which destroys
+ * the context and everything in it.
+ *
+ * Return: the context, or ERR_PTR(-ENOMEM).
+ */
+struct ioasid_ctx *ioasid_ctx_create(void)
+{
+	struct ioasid_ctx *ctx = ioasid_ctx_alloc();
+	struct file *file;
+
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	file = anon_inode_getfile("[ioasid]", &ioasid_fops, ctx, O_RDWR);
+	if (IS_ERR(file)) {
+		ioasid_ctx_free(ctx);
+		return ERR_CAST(file);
+	}
+	ctx->file = file;
+	return ctx;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_ctx_create, IOASID);
 
 bool ioasid_file_is_ctx(struct file *file)
 {

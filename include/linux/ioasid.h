@@ -24,19 +24,32 @@ struct iommu_domain;
 struct ioasid_ctx;
 struct ioasid_device;
 
-/* No PASID: the device's requests without a PASID (its RID). */
-#define IOASID_PASID_NONE	((u32)-1)
+#include <uapi/linux/ioasid.h>
+
+struct ioasid_iova_range;
 
 /**
- * struct ioasid_device_ops - callbacks of the subsystem that registered a device
+ * enum ioasid_device_ops_flags - how a subsystem hands over its devices
+ * @IOASID_OPS_DMA_OWNED: the subsystem already owns DMA of the device's
+ *	group (VFIO's group path claims it before the IOMMU backend runs);
+ *	ioasid then neither claims nor releases ownership
+ * @IOASID_OPS_SUBDEV: registrations are sub-devices of @dev, each bound to
+ *	the PASID it was registered with; several sub-devices of one parent
+ *	attaching the same PASID to the same IOAS share the attachment
+ */
+enum ioasid_device_ops_flags {
+	IOASID_OPS_DMA_OWNED = 1 << 0,
+	IOASID_OPS_SUBDEV = 1 << 1,
+};
+
+/**
+ * struct ioasid_device_ops - the subsystem that registered a device
  * @name: the subsystem, as reported to user space ("vfio", "vdpa", "mock")
- * @unregistered: optional; the context is going away and has unregistered
- *	the device on the subsystem's behalf. Called without context locks
- *	held; the handle is invalid once it returns.
+ * @flags: enum ioasid_device_ops_flags
  */
 struct ioasid_device_ops {
 	const char *name;
-	void (*unregistered)(struct ioasid_device *idev, void *data);
+	unsigned int flags;
 };
 
 #if IS_ENABLED(CONFIG_IOASID)
@@ -64,7 +77,14 @@ struct ioasid_device_ops {
  * ioasid_device_attach() / ioasid_device_replace() - translate the
  *	registered (device, PASID) through object @pt_id (an IOAS, later a
  *	nested address space). Replace never passes through "no translation".
- *	ioasid_device_detach() leaves the device blocked.
+ *	ioasid_device_detach() leaves the device blocked. The _pasid variants
+ *	name the PASID of a whole-device registration (IOASID_PASID_NONE is
+ *	the RID).
+ *
+ * ioasid_ctx_create() - a context with no user fd, for a subsystem that
+ *	presents its own API on top (VFIO's type1 compatibility). The
+ *	ioasid_kern_*() calls are the IOAS ioctls for such users: user
+ *	addresses are the calling process's, errors are the ioctls'.
  */
 struct ioasid_ctx *get_ioasid_from_file(struct file *file);
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
@@ -79,6 +99,18 @@ void ioasid_unregister_device(struct ioasid_device *idev);
 int ioasid_device_attach(struct ioasid_device *idev, u32 pt_id);
 int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id);
 void ioasid_device_detach(struct ioasid_device *idev);
+int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id);
+int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid);
+
+struct ioasid_ctx *ioasid_ctx_create(void);
+int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id);
+int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
+		    unsigned long length, unsigned long iova, int prot);
+int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
+		      unsigned long length, unsigned long *unmapped);
+int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
+			    struct ioasid_iova_range *ranges, unsigned int max,
+			    unsigned long *pgsize_bitmap);
 
 #else /* !CONFIG_IOASID */
 
@@ -116,6 +148,49 @@ static inline int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id)
 
 static inline void ioasid_device_detach(struct ioasid_device *idev)
 {
+}
+
+static inline int ioasid_device_attach_pasid(struct ioasid_device *idev,
+					     u32 pasid, u32 pt_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct ioasid_ctx *ioasid_ctx_create(void)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id,
+				  unsigned long uaddr, unsigned long length,
+				  unsigned long iova, int prot)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id,
+				    unsigned long iova, unsigned long length,
+				    unsigned long *unmapped)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
+					  struct ioasid_iova_range *ranges,
+					  unsigned int max,
+					  unsigned long *pgsize_bitmap)
+{
+	return -EOPNOTSUPP;
 }
 
 #endif /* CONFIG_IOASID */

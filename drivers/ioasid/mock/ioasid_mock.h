@@ -32,6 +32,8 @@
 #define IOASID_MOCK_SMALL_APERTURE_LAST 0xffffffffUL
 /* The aperture of every other mock domain: 48 bits. */
 #define IOASID_MOCK_APERTURE_LAST ((1ULL << 48) - 1)
+/* The PASID width of IOASID_MOCK_DEV_PASID devices: PASIDs 1-255. */
+#define IOASID_MOCK_PASID_BITS	8
 
 enum {
 	IOASID_MOCK_CMD_DEV_ADD = IOASID_MOCK_CMD_BASE,
@@ -42,6 +44,7 @@ enum {
 	IOASID_MOCK_CMD_PIN_COUNT,
 	IOASID_MOCK_CMD_DOMAIN_INFO,
 	IOASID_MOCK_CMD_FLOOR_MAP,
+	IOASID_MOCK_CMD_SUBDEV_ADD,
 };
 
 /**
@@ -52,10 +55,14 @@ enum {
  * @IOASID_MOCK_DEV_RESV: reports the reserved region IOASID_MOCK_RESV_*
  * @IOASID_MOCK_DEV_BIG_PGSIZE: its domains' smallest IOPTE is 16 KiB
  * @IOASID_MOCK_DEV_SMALL_APERTURE: its domains translate only [0, 4 GiB)
+ * @IOASID_MOCK_DEV_PASID: supports PASIDs IOASID_MOCK_PASID_BITS wide (the
+ *	platform device gets the property "pasid-num-bits"); without it the
+ *	device's max_pasids is 0
  *
  * A domain is compatible with a device (attach succeeds) only when it was
  * allocated for a device with the same flags; otherwise attach fails with
- * -EINVAL, which is what makes ioasid allocate a second domain.
+ * -EINVAL, which is what makes ioasid allocate a second domain. The same
+ * rule holds for attaching a domain to a PASID of the device.
  */
 enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_HUGE = 1 << 0,
@@ -63,6 +70,7 @@ enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_RESV = 1 << 2,
 	IOASID_MOCK_DEV_BIG_PGSIZE = 1 << 3,
 	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
+	IOASID_MOCK_DEV_PASID = 1 << 5,
 };
 
 /**
@@ -77,7 +85,8 @@ enum ioasid_mock_dev_flags {
  * @__reserved: must be 0
  *
  * The device lives until IOASID_MOCK_DEV_DEL or until the /dev/ioasid_mock
- * file that created it is closed.
+ * file that created it is closed. IOASID_MOCK_DEV_DEL fails with EBUSY while
+ * the device has sub-devices (IOASID_MOCK_SUBDEV_ADD).
  */
 struct ioasid_mock_dev_add {
 	__u32 size;
@@ -97,7 +106,8 @@ struct ioasid_mock_dev_add {
  * @pt_id: IOASID_MOCK_ATTACH only: the ioasid object to attach to
  * @__reserved: must be 0
  *
- * IOASID_MOCK_DEV_DEL unregisters and destroys the device.
+ * IOASID_MOCK_DEV_DEL unregisters and destroys the device (a sub-device is
+ * only unregistered; EBUSY for a device that still has sub-devices).
  * IOASID_MOCK_ATTACH calls ioasid_device_attach(), IOASID_MOCK_DETACH
  * ioasid_device_detach(); they return what those return.
  */
@@ -113,18 +123,37 @@ struct ioasid_mock_dev {
 #define IOASID_MOCK_DETACH	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DETACH)
 
 /**
+ * enum ioasid_mock_select_flags - which translation of a device to read back
+ * @IOASID_MOCK_PASID_VALID: the domain attached to PASID @pasid of the
+ *	device, instead of the domain attached to its RID
+ *
+ * The read-back commands (CHECK_MAP, DOMAIN_INFO) look at the platform
+ * device behind the mock IOMMU: for a sub-device's mock_id that is its
+ * parent's, so without IOASID_MOCK_PASID_VALID they read the parent's RID.
+ * A PASID nothing is attached to reads like a detached RID.
+ */
+enum ioasid_mock_select_flags {
+	IOASID_MOCK_PASID_VALID = 1 << 0,
+};
+
+/**
  * struct ioasid_mock_check_map - compare a device's domain with user memory
  * @size: sizeof(struct ioasid_mock_check_map)
- * @mock_id: the device; its currently attached domain is read
+ * @mock_id: the device; the domain its RID (or @pasid) is attached to now
+ *	is read
  * @iova: start of the range, PAGE_SIZE aligned
  * @length: length of the range, PAGE_SIZE aligned
  * @uptr: user memory that must back [iova, iova + length), PAGE_SIZE aligned
  * @out_ioptes: number of IOPTEs that cover the range
  * @out_huge_ioptes: how many of them are IOASID_MOCK_HUGE_SIZE
+ * @flags: enum ioasid_mock_select_flags (0: the RID); EOPNOTSUPP for others
+ * @pasid: with IOASID_MOCK_PASID_VALID, the PASID whose domain is read
  *
  * Succeeds when every CPU page of @uptr is what the domain translates the
- * corresponding IOVA to. ENOENT if some IOVA is not mapped (or the device is
- * not attached), EINVAL if some IOVA maps to other memory.
+ * corresponding IOVA to. ENOENT if some IOVA is not mapped (or the device or
+ * PASID is not attached), EINVAL if some IOVA maps to other memory. @flags
+ * and @pasid were added later: a struct that ends at @out_huge_ioptes reads
+ * the RID.
  */
 struct ioasid_mock_check_map {
 	__u32 size;
@@ -134,6 +163,8 @@ struct ioasid_mock_check_map {
 	__aligned_u64 uptr;
 	__aligned_u64 out_ioptes;
 	__aligned_u64 out_huge_ioptes;
+	__u32 flags;
+	__u32 pasid;
 };
 
 #define IOASID_MOCK_CHECK_MAP	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_CHECK_MAP)
@@ -167,6 +198,11 @@ struct ioasid_mock_pin_count {
  * @out_ioptes: IOPTEs in that domain
  * @out_mapped: bytes mapped in that domain
  * @out_domains: mock paging domains that exist right now (all devices)
+ * @flags: enum ioasid_mock_select_flags (0: the RID); EOPNOTSUPP for others
+ * @pasid: with IOASID_MOCK_PASID_VALID, the PASID whose domain is reported
+ *
+ * @flags and @pasid were added later: a struct that ends at @out_domains
+ * reports the RID.
  */
 struct ioasid_mock_domain_info {
 	__u32 size;
@@ -175,6 +211,8 @@ struct ioasid_mock_domain_info {
 	__aligned_u64 out_ioptes;
 	__aligned_u64 out_mapped;
 	__aligned_u64 out_domains;
+	__u32 flags;
+	__u32 pasid;
 };
 
 #define IOASID_MOCK_DOMAIN_INFO	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DOMAIN_INFO)
@@ -212,5 +250,36 @@ struct ioasid_mock_floor_map {
 
 #define IOASID_MOCK_FLOOR_UNMAP	(1 << 0)
 #define IOASID_MOCK_FLOOR_MAP	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FLOOR_MAP)
+
+/**
+ * struct ioasid_mock_subdev_add - register a sub-device of a mock device
+ * @size: sizeof(struct ioasid_mock_subdev_add)
+ * @parent_mock_id: a device from IOASID_MOCK_DEV_ADD (not a sub-device)
+ * @pasid: the PASID of the parent the sub-device is bound to
+ * @out_mock_id: the sub-device's handle for the other mock commands
+ * @out_dev_id: the dev_id the ioasid context gave the sub-device
+ * @__reserved: must be 0
+ *
+ * Registers, with the parent's ioasid context, a sub-device of the parent's
+ * platform device bound to @pasid (register_device_to_pasid() with
+ * IOASID_OPS_SUBDEV); the errors of that call are returned (e.g. EOPNOTSUPP
+ * for a parent without IOASID_MOCK_DEV_PASID, EINVAL for a PASID outside
+ * its width). No platform device is created: ATTACH and DETACH act on the
+ * sub-device's registration, the read-back commands on the parent's
+ * platform device. ENOENT if @parent_mock_id names no device, EINVAL if it
+ * names a sub-device. The sub-device lives until IOASID_MOCK_DEV_DEL of its
+ * mock_id or until the file is closed (sub-devices are destroyed before
+ * their parents).
+ */
+struct ioasid_mock_subdev_add {
+	__u32 size;
+	__u32 parent_mock_id;
+	__u32 pasid;
+	__u32 out_mock_id;
+	__u32 out_dev_id;
+	__u32 __reserved;
+};
+
+#define IOASID_MOCK_SUBDEV_ADD	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_SUBDEV_ADD)
 
 #endif /* _IOASID_MOCK_H */

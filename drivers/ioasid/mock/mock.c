@@ -12,15 +12,25 @@
  * the consumer kAPI (include/linux/ioasid.h) and lets the tests read back
  * what ioasid programmed into the device's domain.
  *
+ * IOASID_MOCK_DEV_PASID devices also take paging domains on PASIDs
+ * (set_dev_pasid/remove_dev_pasid); each device records which domain every
+ * PASID is attached to, as it records its RID's. A sub-device is a second
+ * registration of such a device's platform device, bound to one PASID
+ * (IOASID_OPS_SUBDEV); it has no platform device of its own.
+ *
  * Lock order (outer first):
  *   mock_file->lock (rwsem)   the device table of one open file; held for
- *                             write to add or delete devices, for read by
- *                             every command on one device
+ *                             write to add or delete devices and
+ *                             sub-devices, for read by every command on one
+ *                             device
  *   mock_dev->floor_lock      the benchmark floor state of one device
- *   group->mutex              iommu core; held around probe, release and
- *                             attach_dev
- *   mock_iommu_dev->lock      which domain a device is attached to
- *   mock_domain->ptes.xa_lock a domain's page table and its counters
+ *   group->mutex              iommu core; held around probe, release,
+ *                             attach_dev, set_dev_pasid and remove_dev_pasid
+ *   mock_iommu_dev->lock      which domain a device's RID and each of its
+ *                             PASIDs are attached to
+ *   mock_iommu_dev->pasids.xa_lock, mock_domain->ptes.xa_lock
+ *                             (never nested in each other) the PASID table's
+ *                             nodes; a domain's page table and its counters
  */
 #define pr_fmt(fmt) "ioasid_mock: " fmt
 
@@ -62,7 +72,8 @@ static_assert(BITS_PER_LONG == 64);
 
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
 			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
-			 IOASID_MOCK_DEV_SMALL_APERTURE)
+			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID)
+#define MOCK_SELECT_FLAGS	IOASID_MOCK_PASID_VALID
 
 /* Pages handled per batch by the commands that read user memory. */
 #define MOCK_BATCH		(PAGE_SIZE / sizeof(struct page *))
@@ -96,16 +107,22 @@ struct mock_iommu {
  * struct mock_iommu_dev - what a mock IOMMU knows about a probed device
  * @mi: the instance the device is behind
  * @flags: enum ioasid_mock_dev_flags, from the device's fwspec
- * @lock: protects @domain; held by readers for as long as they use it
- * @domain: the mock paging domain the device is attached to, NULL when it
- *	is blocked. A domain cannot be freed while a device is attached to
- *	it, and detaching takes @lock, so holding @lock keeps it alive.
+ * @lock: protects @domain and the entries of @pasids; held by readers for
+ *	as long as they use the domain they found
+ * @domain: the mock paging domain the device (its RID) is attached to, NULL
+ *	when it is blocked. A domain cannot be freed while a device or PASID is
+ *	attached to it, and detaching takes @lock, so holding @lock keeps it
+ *	alive.
+ * @pasids: PASID -> the mock paging domain attached to it; no entry when
+ *	blocked. Only the iommu core's set_dev_pasid and remove_dev_pasid
+ *	(under the group mutex) change it, always with @lock held.
  */
 struct mock_iommu_dev {
 	struct mock_iommu *mi;
 	u32 flags;
 	spinlock_t lock;
 	struct mock_domain *domain;
+	struct xarray pasids;
 };
 
 /**
@@ -117,7 +134,8 @@ struct mock_iommu_dev {
  * @shift: log2 of the smallest IOPTE size; an IOPTE at IOVA x has index
  *	x >> @shift
  * @huge: the domain also has IOASID_MOCK_HUGE_SIZE IOPTEs
- * @users: devices attached to the domain
+ * @users: devices whose RID is attached to the domain
+ * @pasid_users: (device, PASID) pairs attached to the domain
  * @ptes: the page table, see MOCK_PTE_*; its xa_lock also protects the
  *	counters below
  * @nr_ioptes: IOPTEs in @ptes
@@ -132,6 +150,7 @@ struct mock_domain {
 	unsigned int shift;
 	bool huge;
 	atomic_t users;
+	atomic_t pasid_users;
 	struct xarray ptes;
 	u64 nr_ioptes;
 	u64 nr_huge;
@@ -241,6 +260,9 @@ static bool mock_in_aperture(struct iommu_domain *domain, unsigned long iova,
 
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev);
+static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
+				     struct device *dev, ioasid_t pasid,
+				     struct iommu_domain *old);
 static int mock_domain_map_pages(struct iommu_domain *domain,
 				 unsigned long iova, phys_addr_t paddr,
 				 size_t pgsize, size_t pgcount, int prot,
@@ -256,6 +278,7 @@ static void mock_domain_free(struct iommu_domain *domain);
 
 static const struct iommu_domain_ops mock_paging_ops = {
 	.attach_dev = mock_domain_attach_dev,
+	.set_dev_pasid = mock_domain_set_dev_pasid,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
@@ -281,6 +304,13 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 	spin_unlock(&mid->lock);
 }
 
+/* Whether @md may be attached to (a PASID of) the device of @mid. */
+static bool mock_domain_compatible(struct mock_domain *md,
+				   struct mock_iommu_dev *mid)
+{
+	return md->mi == mid->mi && md->flags == mid->flags;
+}
+
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
@@ -288,10 +318,66 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	struct mock_domain *md = to_mock_domain(domain);
 
 	/* How ioasid learns that a device needs a domain of its own. */
-	if (md->mi != mid->mi || md->flags != mid->flags)
+	if (!mock_domain_compatible(md, mid))
 		return -EINVAL;
 	mock_dev_set_domain(mid, md);
 	return 0;
+}
+
+/*
+ * Attach @domain to @pasid of @dev; the core has checked @pasid against the
+ * device's max_pasids. 6.12's core never replaces (@old is NULL), but a
+ * replace would work: the previous domain of @pasid loses this user.
+ */
+static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
+				     struct device *dev, ioasid_t pasid,
+				     struct iommu_domain *old)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct mock_domain *md = to_mock_domain(domain);
+	struct mock_domain *prev;
+	int rc;
+
+	if (!mock_domain_compatible(md, mid))
+		return -EINVAL;
+	/* Allocate the slot first, so the store under mid->lock cannot fail. */
+	rc = xa_reserve(&mid->pasids, pasid, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
+
+	spin_lock(&mid->lock);
+	prev = xa_store(&mid->pasids, pasid, md, GFP_NOWAIT);
+	if (WARN_ON(xa_is_err(prev))) {
+		/* Unreachable: the entry was reserved or present. */
+		xa_release(&mid->pasids, pasid);
+		spin_unlock(&mid->lock);
+		return xa_err(prev);
+	}
+	if (prev != md) {
+		atomic_inc(&md->pasid_users);
+		if (prev)
+			atomic_dec(&prev->pasid_users);
+	}
+	spin_unlock(&mid->lock);
+	/* The core's view and ours must agree on what was attached before. */
+	WARN_ON((prev ? &prev->domain : NULL) != old);
+	return 0;
+}
+
+/* Block @pasid of @dev, to which the core attached @domain. */
+static void mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
+				  struct iommu_domain *domain)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct mock_domain *md;
+
+	spin_lock(&mid->lock);
+	md = xa_erase(&mid->pasids, pasid);
+	if (md)
+		atomic_dec(&md->pasid_users);
+	spin_unlock(&mid->lock);
+	/* Removing what was never attached is a bookkeeping bug. */
+	WARN_ON(!md || &md->domain != domain);
 }
 
 static int mock_domain_map_pages(struct iommu_domain *domain,
@@ -401,8 +487,12 @@ static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
 
-	/* Freeing a domain still in use, or still mapping, is an ioasid bug. */
+	/*
+	 * Freeing a domain still attached to a RID or a PASID, or still
+	 * mapping, is an ioasid bug.
+	 */
 	WARN_ON(atomic_read(&md->users));
+	WARN_ON(atomic_read(&md->pasid_users));
 	WARN_ON(!xa_empty(&md->ptes));
 	xa_destroy(&md->ptes);
 	atomic_long_dec(&mock_nr_domains);
@@ -489,6 +579,7 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	mid->mi = mi;
 	mid->flags = fwspec->ids[0];
 	spin_lock_init(&mid->lock);
+	xa_init(&mid->pasids);
 	dev_iommu_priv_set(dev, mid);
 	return &mi->iommu;
 }
@@ -499,6 +590,13 @@ static void mock_release_device(struct device *dev)
 
 	/* The core attached the release (blocked) domain first. */
 	WARN_ON(mid->domain);
+	/*
+	 * Every PASID must have been detached before the device goes away (the
+	 * core keeps no PASID attachment past DMA ownership); a leftover is an
+	 * ioasid bug. Its domain may be gone already: only drop the table.
+	 */
+	WARN_ON(!xa_empty(&mid->pasids));
+	xa_destroy(&mid->pasids);
 	kfree(mid);
 }
 
@@ -524,6 +622,7 @@ static const struct iommu_ops mock_ops = {
 	.release_device = mock_release_device,
 	.device_group = generic_device_group,
 	.get_resv_regions = mock_get_resv_regions,
+	.remove_dev_pasid = mock_remove_dev_pasid,
 	.default_domain_ops = &mock_paging_ops,
 	/*
 	 * Mock devices never use the DMA API: they start blocked, go back to
@@ -544,6 +643,8 @@ static int mock_iommu_register(struct mock_iommu *mi, unsigned int index)
 		return PTR_ERR(mi->fwnode);
 	/* A fwnode of its own keeps the mock from claiming other devices. */
 	mi->iommu.fwnode = mi->fwnode;
+	/* Devices without "pasid-num-bits" still get max_pasids 0. */
+	mi->iommu.max_pasids = 1U << IOASID_MOCK_PASID_BITS;
 
 	rc = iommu_device_sysfs_add(&mi->iommu, NULL, NULL, "ioasid_mock%u",
 				    index);
@@ -610,9 +711,20 @@ static void mock_dev_iommu_free(struct device *dev)
 	kfree(param);
 }
 
+/* What the iommu core reads for max_pasids of a non-PCI device. */
+static const struct property_entry mock_pasid_props[] = {
+	PROPERTY_ENTRY_U32("pasid-num-bits", IOASID_MOCK_PASID_BITS),
+	{ }
+};
+
 /*
  * Create a platform device behind the mock instance @flags selects. Once it
  * is added the core owns dev->iommu and frees it when the device goes away.
+ *
+ * An IOASID_MOCK_DEV_PASID device gets a managed software node (a copy of
+ * mock_pasid_props) as its fwnode before the add, so the core's probe sees
+ * "pasid-num-bits". device_del() frees a managed node; until the device is
+ * added it is ours to remove.
  */
 static struct platform_device *mock_pdev_create(u32 flags)
 {
@@ -624,9 +736,16 @@ static struct platform_device *mock_pdev_create(u32 flags)
 	pdev = platform_device_alloc("ioasid_mock", PLATFORM_DEVID_AUTO);
 	if (!pdev)
 		return ERR_PTR(-ENOMEM);
+	if (flags & IOASID_MOCK_DEV_PASID) {
+		rc = device_create_managed_software_node(&pdev->dev,
+							 mock_pasid_props,
+							 NULL);
+		if (rc)
+			goto err_put;
+	}
 	rc = mock_dev_iommu_init(&pdev->dev, mi, flags);
 	if (rc)
-		goto err_put;
+		goto err_swnode;
 	rc = platform_device_add(pdev);
 	if (rc)
 		goto err_iommu;
@@ -642,6 +761,12 @@ err_iommu:
 	/* device_add() fails before the core's probe can see dev->iommu. */
 	if (pdev->dev.iommu)
 		mock_dev_iommu_free(&pdev->dev);
+err_swnode:
+	/*
+	 * A failed device_add() that got as far as notifying the platform has
+	 * freed the managed node already; then there is nothing left here.
+	 */
+	device_remove_software_node(&pdev->dev);
 err_put:
 	platform_device_put(pdev);
 	return ERR_PTR(rc);
@@ -650,15 +775,21 @@ err_put:
 /* The control surface */
 
 enum {
-	/* The ioasid context unregistered the device on its own. */
+	/* The device was unregistered from its ioasid context. */
 	MOCK_DEV_UNREGISTERED,
 };
 
 /**
- * struct mock_dev - a device created by IOASID_MOCK_DEV_ADD
+ * struct mock_dev - a device created by IOASID_MOCK_DEV_ADD, or a sub-device
+ *	created by IOASID_MOCK_SUBDEV_ADD
  * @id: its mock_id, the index in mock_file->devices
- * @pdev: the platform device behind a mock IOMMU
+ * @pdev: the platform device behind a mock IOMMU; NULL for a sub-device,
+ *	which uses its parent's (mock_dev_pdev())
+ * @parent: a sub-device's parent, NULL for a device
+ * @nr_subdevs: the sub-devices of a device (under mock_file->lock)
  * @ctx: the ioasid context it is registered with (referenced)
+ * @ctx_file: the /dev/ioasid file of @ctx, alive while @ctx is referenced;
+ *	where a sub-device gets its own reference to the same context
  * @idev: the ioasid handle of the registration
  * @state: MOCK_DEV_* bits
  * @floor_lock: protects the floor_* members
@@ -671,7 +802,10 @@ enum {
 struct mock_dev {
 	u32 id;
 	struct platform_device *pdev;
+	struct mock_dev *parent;
+	unsigned int nr_subdevs;
 	struct ioasid_ctx *ctx;
+	struct file *ctx_file;
 	struct ioasid_device *idev;
 	unsigned long state;
 	struct mutex floor_lock;
@@ -685,7 +819,7 @@ struct mock_dev {
  * struct mock_file - one open of /dev/ioasid_mock
  * @lock: held for write to add or remove devices, for read while a command
  *	uses one, so commands on devices run concurrently
- * @devices: mock_id -> struct mock_dev
+ * @devices: mock_id -> struct mock_dev, devices and sub-devices alike
  */
 struct mock_file {
 	struct rw_semaphore lock;
@@ -717,22 +851,38 @@ static struct mock_dev *mock_dev_find(struct mock_ucmd *ucmd, u32 mock_id)
 	return mdev ?: ERR_PTR(-ENOENT);
 }
 
+/* The platform device behind @mdev: a sub-device's is its parent's. */
+static struct platform_device *mock_dev_pdev(struct mock_dev *mdev)
+{
+	return mdev->parent ? mdev->parent->pdev : mdev->pdev;
+}
+
 /* Valid while the device exists: the core frees it on release. */
 static struct mock_iommu_dev *mock_dev_iommu(struct mock_dev *mdev)
 {
-	return dev_iommu_priv_get(&mdev->pdev->dev);
+	return dev_iommu_priv_get(&mock_dev_pdev(mdev)->dev);
 }
 
-static void mock_ioasid_unregistered(struct ioasid_device *idev, void *data)
+/*
+ * The domain the read-back commands look at: the one attached to the RID,
+ * or with IOASID_MOCK_PASID_VALID to @pasid. NULL when blocked.
+ */
+static struct mock_domain *mock_dev_domain(struct mock_iommu_dev *mid,
+					   u32 flags, u32 pasid)
 {
-	struct mock_dev *mdev = data;
-
-	set_bit(MOCK_DEV_UNREGISTERED, &mdev->state);
+	lockdep_assert_held(&mid->lock);
+	if (flags & IOASID_MOCK_PASID_VALID)
+		return xa_load(&mid->pasids, pasid);
+	return mid->domain;
 }
 
 static const struct ioasid_device_ops mock_ioasid_ops = {
 	.name = "mock",
-	.unregistered = mock_ioasid_unregistered,
+};
+
+static const struct ioasid_device_ops mock_subdev_ops = {
+	.name = "mock",
+	.flags = IOASID_OPS_SUBDEV,
 };
 
 /* Take a reference (no FOLL_PIN) on each of the @n user pages at @uaddr. */
@@ -784,7 +934,10 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 
 	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
 		ioasid_unregister_device(mdev->idev);
-	platform_device_unregister(mdev->pdev);
+	if (mdev->parent)
+		mdev->parent->nr_subdevs--;
+	else
+		platform_device_unregister(mdev->pdev);
 	ioasid_ctx_put(mdev->ctx);
 	mutex_destroy(&mdev->floor_lock);
 	kfree(mdev);
@@ -819,6 +972,7 @@ static int mock_dev_add(struct mock_ucmd *ucmd)
 		rc = PTR_ERR(mdev->ctx);
 		goto err_free;
 	}
+	mdev->ctx_file = file;
 
 	mdev->pdev = mock_pdev_create(cmd->flags);
 	if (IS_ERR(mdev->pdev)) {
@@ -861,6 +1015,70 @@ err_free:
 	return rc;
 }
 
+static int mock_subdev_add(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_subdev_add *cmd = ucmd->cmd;
+	struct mock_file *mf = ucmd->mf;
+	struct mock_dev *parent, *sub;
+	int rc;
+
+	lockdep_assert_held_write(&mf->lock);
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	parent = mock_dev_find(ucmd, cmd->parent_mock_id);
+	if (IS_ERR(parent))
+		return PTR_ERR(parent);
+	/* Sub-devices hang off a platform device, never off each other. */
+	if (parent->parent)
+		return -EINVAL;
+
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
+	if (!sub)
+		return -ENOMEM;
+	sub->parent = parent;
+	mutex_init(&sub->floor_lock);
+
+	/* A reference of its own to the parent's context, the same context. */
+	sub->ctx = get_ioasid_from_file(parent->ctx_file);
+	if (IS_ERR(sub->ctx)) {
+		rc = PTR_ERR(sub->ctx);
+		goto err_free;
+	}
+	sub->ctx_file = parent->ctx_file;
+
+	sub->idev = register_device_to_pasid(sub->ctx, cmd->pasid,
+					     &parent->pdev->dev, NULL,
+					     &mock_subdev_ops, sub,
+					     &cmd->out_dev_id);
+	if (IS_ERR(sub->idev)) {
+		rc = PTR_ERR(sub->idev);
+		goto err_ctx;
+	}
+
+	rc = xa_alloc(&mf->devices, &sub->id, sub, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto err_unregister;
+
+	cmd->out_mock_id = sub->id;
+	rc = mock_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_erase;
+	parent->nr_subdevs++;
+	return 0;
+
+err_erase:
+	xa_erase(&mf->devices, sub->id);
+err_unregister:
+	ioasid_unregister_device(sub->idev);
+err_ctx:
+	ioasid_ctx_put(sub->ctx);
+err_free:
+	mutex_destroy(&sub->floor_lock);
+	kfree(sub);
+	return rc;
+}
+
 static int mock_dev_del(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_dev *cmd = ucmd->cmd;
@@ -869,9 +1087,12 @@ static int mock_dev_del(struct mock_ucmd *ucmd)
 	lockdep_assert_held_write(&ucmd->mf->lock);
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	mdev = xa_erase(&ucmd->mf->devices, cmd->mock_id);
-	if (!mdev)
-		return -ENOENT;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	if (mdev->nr_subdevs)
+		return -EBUSY;
+	xa_erase(&ucmd->mf->devices, mdev->id);
 	mock_dev_destroy(mdev);
 	return 0;
 }
@@ -907,8 +1128,10 @@ static int mock_detach(struct mock_ucmd *ucmd)
 	return 0;
 }
 
-/* What IOASID_MOCK_CHECK_MAP has seen so far. */
+/* What IOASID_MOCK_CHECK_MAP looks at and has seen so far. */
 struct mock_check {
+	u32 flags;
+	u32 pasid;
 	u64 serial;
 	unsigned long last_pte;
 	u64 ioptes;
@@ -916,9 +1139,9 @@ struct mock_check {
 };
 
 /*
- * Check that the device's domain translates the @n CPU pages at @iova to
- * @pages. Holds mid->lock, so the domain stays attached and alive; the
- * lookups themselves need no lock.
+ * Check that the device's domain (of its RID or of chk->pasid) translates
+ * the @n CPU pages at @iova to @pages. Holds mid->lock, so the domain stays
+ * attached and alive; the lookups themselves need no lock.
  */
 static int mock_check_batch(struct mock_iommu_dev *mid, struct mock_check *chk,
 			    unsigned long iova, struct page **pages,
@@ -930,7 +1153,7 @@ static int mock_check_batch(struct mock_iommu_dev *mid, struct mock_check *chk,
 	int rc = 0;
 
 	spin_lock(&mid->lock);
-	md = mid->domain;
+	md = mock_dev_domain(mid, chk->flags, chk->pasid);
 	if (!md) {
 		rc = -ENOENT;
 		goto out;
@@ -973,13 +1196,15 @@ out:
 static int mock_check_map(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_check_map *cmd = ucmd->cmd;
-	struct mock_check chk = {};
+	struct mock_check chk = { .flags = cmd->flags, .pasid = cmd->pasid };
 	unsigned long npages, done, n;
 	struct mock_iommu_dev *mid;
 	struct mock_dev *mdev;
 	struct page **pages;
 	int rc = 0;
 
+	if (cmd->flags & ~MOCK_SELECT_FLAGS)
+		return -EOPNOTSUPP;
 	if (!mock_range_valid(cmd->iova, cmd->length) ||
 	    !mock_range_valid(cmd->uptr, cmd->length))
 		return -EINVAL;
@@ -1073,6 +1298,8 @@ static int mock_domain_info(struct mock_ucmd *ucmd)
 	struct mock_domain *md;
 	struct mock_dev *mdev;
 
+	if (cmd->flags & ~MOCK_SELECT_FLAGS)
+		return -EOPNOTSUPP;
 	mdev = mock_dev_find(ucmd, cmd->mock_id);
 	if (IS_ERR(mdev))
 		return PTR_ERR(mdev);
@@ -1082,7 +1309,7 @@ static int mock_domain_info(struct mock_ucmd *ucmd)
 	cmd->out_ioptes = 0;
 	cmd->out_mapped = 0;
 	spin_lock(&mid->lock);
-	md = mid->domain;
+	md = mock_dev_domain(mid, cmd->flags, cmd->pasid);
 	if (md) {
 		xa_lock(&md->ptes);
 		cmd->out_domain_serial = md->serial;
@@ -1129,7 +1356,7 @@ static int mock_floor_map_pages(struct mock_dev *mdev, unsigned long uptr,
 		return -EBUSY;
 
 	if (!mdev->floor_domain) {
-		domain = iommu_paging_domain_alloc(&mdev->pdev->dev);
+		domain = iommu_paging_domain_alloc(&mock_dev_pdev(mdev)->dev);
 		if (IS_ERR(domain))
 			return PTR_ERR(domain);
 		mdev->floor_domain = domain;
@@ -1237,6 +1464,8 @@ static const struct mock_ioctl_op mock_ioctl_ops[] = {
 		      out_domains, false),
 	MOCK_IOCTL_OP(FLOOR_MAP, mock_floor_map, ioasid_mock_floor_map, iova,
 		      false),
+	MOCK_IOCTL_OP(SUBDEV_ADD, mock_subdev_add, ioasid_mock_subdev_add,
+		      __reserved, true),
 };
 
 union mock_ucmd_buffer {
@@ -1246,6 +1475,7 @@ union mock_ucmd_buffer {
 	struct ioasid_mock_pin_count pin_count;
 	struct ioasid_mock_domain_info domain_info;
 	struct ioasid_mock_floor_map floor_map;
+	struct ioasid_mock_subdev_add subdev_add;
 };
 
 static long mock_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -1308,9 +1538,19 @@ static int mock_fops_release(struct inode *inode, struct file *filp)
 	struct mock_dev *mdev;
 	unsigned long index;
 
-	/* Probed devices pin this module: destroy them all before rmmod. */
+	/*
+	 * Probed devices pin this module: destroy them all before rmmod.
+	 * Sub-devices use their parents' platform devices: they go first.
+	 */
 	down_write(&mf->lock);
 	xa_for_each(&mf->devices, index, mdev) {
+		if (!mdev->parent)
+			continue;
+		xa_erase(&mf->devices, index);
+		mock_dev_destroy(mdev);
+	}
+	xa_for_each(&mf->devices, index, mdev) {
+		WARN_ON(mdev->nr_subdevs);
 		xa_erase(&mf->devices, index);
 		mock_dev_destroy(mdev);
 	}

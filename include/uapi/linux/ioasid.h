@@ -95,11 +95,14 @@ enum {
  * enum ioasid_caps - capability bits of ioasid_get_info.out_caps
  * @IOASID_CAP_IOAS: I/O address spaces: IOAS_ALLOC, MAP, UNMAP, COPY,
  *	IOVA_RANGES and IOAS_OPTION
+ * @IOASID_CAP_DEVICE: devices registered by kernel subsystems: DEVICE_INFO,
+ *	ATTACH (with hitless replace) and DETACH, for the RID and PASIDs
  *
  * A bit is reported only when the feature works in the running module.
  */
 enum ioasid_caps {
 	IOASID_CAP_IOAS = 1 << 0,
+	IOASID_CAP_DEVICE = 1 << 1,
 };
 
 /**
@@ -364,5 +367,120 @@ struct ioasid_ioas_option {
 };
 
 #define IOASID_IOAS_OPTION	_IO(IOASID_TYPE, IOASID_CMD_IOAS_OPTION)
+
+/**
+ * DOC: Devices
+ *
+ * User space never creates devices. A kernel subsystem that owns a device
+ * (VFIO, vDPA) registers it with the context whose /dev/ioasid fd user space
+ * handed to that subsystem; the device then appears in IOASID_DEVICE_INFO
+ * with a dev_id. A device registered for its whole function may be attached
+ * by its RID (IOASID_PASID_NONE) and by PASIDs below its PASID width; a
+ * sub-device registered for one PASID of its parent only by that PASID.
+ * Several sub-devices of one parent attaching the same PASID to the same
+ * IOAS share the attachment, which lasts until the last of them detaches;
+ * any other second attachment of a (device, PASID) that is already attached
+ * through another registration fails with EBUSY. A device a subsystem
+ * unregisters disappears from the context; DESTROY of a dev_id is EBUSY.
+ */
+
+/* The RID: requests without a PASID. */
+#define IOASID_PASID_NONE	0xffffffffU
+
+/**
+ * enum ioasid_device_flags - what a device's IOMMU offers
+ * @IOASID_DEVICE_PASID: PASIDs can be attached (see max_pasid_bits)
+ * @IOASID_DEVICE_SUBDEV: the registration is a sub-device bound to one PASID
+ *	of its parent
+ */
+enum ioasid_device_flags {
+	IOASID_DEVICE_PASID = 1 << 0,
+	IOASID_DEVICE_SUBDEV = 1 << 1,
+};
+
+/**
+ * struct ioasid_device_entry - one registered device
+ * @dev_id: the ID to attach it by
+ * @pasid: IOASID_PASID_NONE for a whole device, else the sub-device's PASID
+ * @flags: enum ioasid_device_flags
+ * @max_pasid_bits: width of the PASIDs it may use (0: none)
+ * @pgsize_bitmap: page sizes a paging domain of its IOMMU supports
+ * @aperture_start: first IOVA that IOMMU translates
+ * @aperture_last: last IOVA that IOMMU translates
+ * @attached_pt_id: what its RID (or its PASID, for a sub-device) is
+ *	attached to, 0 if nothing
+ * @__reserved: 0
+ * @subsystem: who registered it ("vfio", "vdpa", "mock"), NUL-terminated
+ * @name: its device name in sysfs (e.g. a PCI address), NUL-terminated
+ * @iommu: the name of its IOMMU instance in /sys/class/iommu
+ */
+struct ioasid_device_entry {
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 flags;
+	__u32 max_pasid_bits;
+	__aligned_u64 pgsize_bitmap;
+	__aligned_u64 aperture_start;
+	__aligned_u64 aperture_last;
+	__u32 attached_pt_id;
+	__u32 __reserved;
+	char subsystem[16];
+	char name[64];
+	char iommu[32];
+};
+
+/**
+ * struct ioasid_device_info - ioctl(IOASID_DEVICE_INFO)
+ * @size: sizeof(struct ioasid_device_info)
+ * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it;
+ *	the kernel writes min(@entry_size, its own) bytes of each entry
+ * @num_devices: in: room in @devices; out: how many devices there are
+ * @__reserved: must be 0
+ * @devices: user pointer to an array of struct ioasid_device_entry
+ *
+ * Lists the devices of the context in dev_id order. EMSGSIZE (with
+ * @num_devices written back) when the array is too small; EINVAL for an
+ * @entry_size below 4.
+ */
+struct ioasid_device_info {
+	__u32 size;
+	__u32 entry_size;
+	__u32 num_devices;
+	__u32 __reserved;
+	__aligned_u64 devices;
+};
+
+#define IOASID_DEVICE_INFO	_IO(IOASID_TYPE, IOASID_CMD_DEVICE_INFO)
+
+/**
+ * struct ioasid_attach - ioctl(IOASID_ATTACH) and ioctl(IOASID_DETACH)
+ * @size: sizeof(struct ioasid_attach)
+ * @flags: must be 0
+ * @dev_id: the device
+ * @pasid: IOASID_PASID_NONE for the RID, or a PASID
+ * @pt_id: ATTACH: the IOAS to translate through; DETACH: must be 0
+ * @__reserved: must be 0
+ *
+ * ATTACH of a (device, PASID) that is attached already replaces its
+ * translation; for the RID the device never passes through "no translation"
+ * (the IOMMU switches tables atomically), for a PASID it may briefly be
+ * blocked. DETACH leaves it blocked from DMA. Errors: ENOENT (@dev_id,
+ * @pt_id), EINVAL (a PASID beyond the device's width, or the wrong PASID
+ * for a sub-device), EOPNOTSUPP (the device has no PASID support), EBUSY
+ * (attached through another registration), EADDRINUSE and ERANGE (the
+ * device's reserved regions or limits conflict with the IOAS's mappings),
+ * ENOENT on DETACH of something not attached.
+ */
+struct ioasid_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 pt_id;
+	__u32 __reserved;
+};
+
+#define IOASID_ATTACH		_IO(IOASID_TYPE, IOASID_CMD_ATTACH)
+#define IOASID_DETACH		_IO(IOASID_TYPE, IOASID_CMD_DETACH)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -216,6 +216,40 @@ static inline long mock_pin_max(int mfd, void *va, __u64 len)
 	return rc ? rc : (long)cmd.out_max;
 }
 
+/* mock_check_map() for the domain attached to PASID @pasid of the device. */
+static inline int mock_check_map_pasid(int mfd, __u32 mock_id, __u32 pasid,
+				       __u64 iova, void *va, __u64 len)
+{
+	struct ioasid_mock_check_map cmd = {
+		.size = sizeof(cmd),
+		.mock_id = mock_id,
+		.iova = iova,
+		.length = len,
+		.uptr = (uintptr_t)va,
+		.flags = IOASID_MOCK_PASID_VALID,
+		.pasid = pasid,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_CHECK_MAP, &cmd);
+}
+
+static inline int mock_subdev_add(int mfd, __u32 parent, __u32 pasid,
+				  __u32 *mock_id, __u32 *dev_id)
+{
+	struct ioasid_mock_subdev_add cmd = {
+		.size = sizeof(cmd),
+		.parent_mock_id = parent,
+		.pasid = pasid,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_SUBDEV_ADD, &cmd);
+
+	if (!rc) {
+		*mock_id = cmd.out_mock_id;
+		*dev_id = cmd.out_dev_id;
+	}
+	return rc;
+}
+
 static inline int mock_domain_info(int mfd, __u32 mock_id,
 				   struct ioasid_mock_domain_info *info)
 {

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Devices: registration through the consumer kAPI (driven by the mock
+ * IOMMU's control surface), IOASID_DEVICE_INFO, IOASID_ATTACH with hitless
+ * replace, IOASID_DETACH, PASIDs and sub-devices sharing a PASID, and the
+ * lifetime rules between devices, IOAS and contexts.
+ */
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "ioasid_utils.h"
+
+#define PSZ	4096UL
+#define MB	(1UL << 20)
+
+FIXTURE(dev) {
+	int fd;
+	int mfd;
+	__u32 ioas[2];
+	char *buf;
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->mfd = mock_open();
+	if (self->mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[0]));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[1]));
+	self->buf = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	madvise(self->buf, 2 * MB, MADV_NOHUGEPAGE);
+	memset(self->buf, 0x3c, 2 * MB);
+	/* Each IOAS maps a different half of the buffer at the same IOVA. */
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[0], self->buf, MB, 0));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[1], self->buf + MB, MB, 0));
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	if (self->mfd < 0)
+		return;
+	close(self->mfd);
+	close(self->fd);
+	write_param("allow_unsafe_interrupts", "0");
+}
+
+static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid, .pt_id = pt_id };
+
+	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
+}
+
+static int detach(int fd, __u32 dev_id, __u32 pasid)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid };
+
+	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
+}
+
+static int list_devices(int fd, struct ioasid_device_entry *e, __u32 *num,
+			__u32 entry_size)
+{
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
+					  .num_devices = *num, .devices = (uintptr_t)e };
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	*num = cmd.num_devices;
+	return rc;
+}
+
+static __u64 domain_serial(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info;
+
+	if (mock_domain_info(mfd, mock_id, &info))
+		return ~0ULL;
+	return info.out_domain_serial;
+}
+
+TEST_F(dev, device_info)
+{
+	struct ioasid_device_entry e[4];
+	__u32 m[2], id[2], num = 0;
+
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(0, num);
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m[0], &id[0]));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_INSTANCE2 |
+				  IOASID_MOCK_DEV_HUGE, &m[1], &id[1]));
+	ASSERT_NE(id[0], id[1]);
+	ASSERT_EQ(-EMSGSIZE, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(2, num);
+	num = 4;
+	memset(e, 0xff, sizeof(e));
+	ASSERT_EQ(0, attach(self->fd, id[1], IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(2, num);
+	ASSERT_EQ(id[0], e[0].dev_id);
+	ASSERT_EQ(id[1], e[1].dev_id);
+	ASSERT_EQ(IOASID_PASID_NONE, e[0].pasid);
+	ASSERT_STREQ("mock", e[0].subsystem);
+	ASSERT_EQ(0, strncmp(e[0].name, "ioasid_mock", 11));
+	ASSERT_STREQ("ioasid_mock0", e[0].iommu);
+	ASSERT_STREQ("ioasid_mock1", e[1].iommu);
+	ASSERT_EQ(IOASID_MOCK_PAGE_SIZE, e[0].pgsize_bitmap);
+	ASSERT_EQ(IOASID_MOCK_PAGE_SIZE | IOASID_MOCK_HUGE_SIZE, e[1].pgsize_bitmap);
+	ASSERT_EQ(0, e[0].aperture_start);
+	ASSERT_EQ(IOASID_MOCK_APERTURE_LAST, e[0].aperture_last);
+	ASSERT_EQ(0, e[0].attached_pt_id);
+	ASSERT_EQ(self->ioas[1], e[1].attached_pt_id);
+	ASSERT_EQ(0, e[0].__reserved);
+
+	/* A short entry gets only what it has room for. */
+	memset(e, 0xff, sizeof(e));
+	num = 4;
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, 8));
+	ASSERT_EQ(id[0], ((__u32 *)e)[0]);
+	ASSERT_EQ(IOASID_PASID_NONE, ((__u32 *)e)[1]);
+	ASSERT_EQ(id[1], ((__u32 *)e)[2]);
+	ASSERT_EQ(0xffffffff, ((__u32 *)e)[4]);
+	ASSERT_EQ(-EINVAL, list_devices(self->fd, e, &num, 3));
+	num = 4;
+	ASSERT_EQ(-EFAULT, list_devices(self->fd, (void *)8, &num, sizeof(e[0])));
+
+	/* A device leaving disappears from the list. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m[1]));
+	num = 4;
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(1, num);
+	ASSERT_EQ(id[0], e[0].dev_id);
+	/* And its IOAS is free to go. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+}
+
+TEST_F(dev, attach_detach)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .pasid = IOASID_PASID_NONE };
+	__u32 m, id;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(0, domain_serial(self->mfd, m));
+	ASSERT_EQ(-ENOENT, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, attach(self->fd, id + 100, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, 999));
+	/* A device ID is not an IOAS, nor an IOAS a device. */
+	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, id));
+	ASSERT_EQ(-ENOENT, attach(self->fd, self->ioas[0], IOASID_PASID_NONE, self->ioas[0]));
+	/* A PASID on a device without PASID support. */
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 1, self->ioas[0]));
+	cmd.dev_id = id;
+	cmd.pt_id = self->ioas[0];
+	cmd.flags = 1;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_ATTACH, &cmd));
+	cmd.flags = 0;
+	cmd.__reserved = 1;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_ATTACH, &cmd));
+	cmd.__reserved = 0;
+	ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, IOASID_DETACH, &cmd));
+
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	/* Attaching again to the same IOAS changes nothing. */
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	/* Attached: neither the device nor the IOAS can be destroyed. */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, id));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+	/* The kAPI's plain attach refuses an attached device. */
+	ASSERT_EQ(-EBUSY, mock_attach(self->mfd, m, self->ioas[1]));
+
+	ASSERT_EQ(0, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, domain_serial(self->mfd, m));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0, self->buf, PSZ, NULL));
+	ASSERT_EQ(-ENOENT, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, id));
+}
+
+/* Replace moves the RID without a blocked window; failures leave it as it was. */
+TEST_F(dev, replace)
+{
+	__u64 first, second;
+	__u32 m, id, resv, rid, ioas3;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	first = domain_serial(self->mfd, m);
+	ASSERT_NE(0, first);
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
+	second = domain_serial(self->mfd, m);
+	ASSERT_NE(0, second);
+	ASSERT_NE(first, second);
+	/* Same IOVA, now the other half of the buffer. */
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(-EINVAL, mock_check_map(self->mfd, m, 0, self->buf, PSZ, NULL));
+	/* The old IOAS let go of its domain and may be destroyed. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+
+	/* A replace that cannot work leaves the device where it was. */
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas3));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_RESV, &resv, &rid));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas3, self->buf, PSZ, IOASID_MOCK_RESV_START));
+	ASSERT_EQ(0, attach(self->fd, rid, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, resv, 0, self->buf + MB, MB, NULL));
+	first = domain_serial(self->mfd, resv);
+	ASSERT_EQ(-EADDRINUSE, attach(self->fd, rid, IOASID_PASID_NONE, ioas3));
+	ASSERT_EQ(0, mock_check_map(self->mfd, resv, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(first, domain_serial(self->mfd, resv));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas3));
+	ASSERT_EQ(second, domain_serial(self->mfd, m));
+}
+
+/* Unregistering an attached device cleans up after it. */
+TEST_F(dev, unregister_while_attached)
+{
+	long vmlck = vm_locked_kb();
+	__u32 m, id;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_INSTANCE2, &m, &id));
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, id));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(vmlck - 1024, vm_locked_kb());
+}
+
+/* A registered device keeps its context alive after user space closes it. */
+TEST_F(dev, context_outlives_fd)
+{
+	int before = ioasid_debugfs_count("context", NULL);
+	int fd = ioasid_open();
+	__u32 m, id, ioas;
+	char line[64];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, fd, 0, &m, &id));
+	ASSERT_EQ(0, attach(fd, id, IOASID_PASID_NONE, ioas));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(before + 1, ioasid_debugfs_count("context", NULL));
+	snprintf(line, sizeof(line), "attached %u", ioas);
+	ASSERT_EQ(1, ioasid_debugfs_count("object", line));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(before, ioasid_debugfs_count("context", NULL));
+}
+
+/* Registration refuses what it must. */
+TEST_F(dev, register_errors)
+{
+	__u32 m, id;
+	int nulfd = open("/dev/null", O_RDWR);
+
+	ASSERT_LE(0, nulfd);
+	ASSERT_EQ(-EBADF, mock_dev_add(self->mfd, nulfd, 0, &m, &id));
+	ASSERT_EQ(-EBADF, mock_dev_add(self->mfd, 9999, 0, &m, &id));
+	ASSERT_EQ(-EBADF, mock_dev_add(self->mfd, self->mfd, 0, &m, &id));
+	close(nulfd);
+	/* Without interrupt isolation, only when the admin allows it. */
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "0"));
+	ASSERT_EQ(-EPERM, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+}
+
+/* Two contexts: neither sees nor attaches the other's devices. */
+TEST_F(dev, contexts_are_isolated)
+{
+	struct ioasid_device_entry e[2];
+	__u32 m, id, num = 2, ioas;
+	int other = ioasid_open();
+
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioasid_ioas_alloc(other, &ioas));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(0, list_devices(other, e, &num, sizeof(e[0])));
+	ASSERT_EQ(0, num);
+	ASSERT_EQ(-ENOENT, attach(other, id, IOASID_PASID_NONE, ioas));
+	/* The IOAS of another context is not a target either. */
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	close(other);
+}
+
+static __u64 pasid_serial(int mfd, __u32 mock_id, __u32 pasid)
+{
+	struct ioasid_mock_domain_info info = { .size = sizeof(info), .mock_id = mock_id,
+						.flags = IOASID_MOCK_PASID_VALID,
+						.pasid = pasid };
+
+	if (ioasid_ioctl(mfd, IOASID_MOCK_DOMAIN_INFO, &info))
+		return ~0ULL;
+	return info.out_domain_serial;
+}
+
+/* The RID and PASIDs of one device translate through different IOAS. */
+TEST_F(dev, pasid_attach)
+{
+	struct ioasid_device_entry e[1];
+	__u32 m, id, num = 1, max = 1U << IOASID_MOCK_PASID_BITS;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &m, &id));
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(IOASID_DEVICE_PASID, e[0].flags);
+	ASSERT_EQ(IOASID_MOCK_PASID_BITS, e[0].max_pasid_bits);
+
+	/* PASID 0 is the RID's; the width is enforced. */
+	ASSERT_EQ(-EINVAL, attach(self->fd, id, 0, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, attach(self->fd, id, max, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, attach(self->fd, id, 0x7fffffff, self->ioas[0]));
+
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, attach(self->fd, id, 5, self->ioas[1]));
+	ASSERT_EQ(0, attach(self->fd, id, max - 1, self->ioas[0]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 5, 0, self->buf + MB, MB));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, max - 1, 0, self->buf, MB));
+	/* The RID and PASID max-1 share the IOAS's domain. */
+	ASSERT_EQ(domain_serial(self->mfd, m), pasid_serial(self->mfd, m, max - 1));
+	ASSERT_NE(0, pasid_serial(self->mfd, m, 5));
+	ASSERT_EQ(0, pasid_serial(self->mfd, m, 6));
+
+	/* Replace a PASID's IOAS; the RID is untouched. */
+	ASSERT_EQ(0, attach(self->fd, id, 5, self->ioas[0]));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 5, 0, self->buf, MB));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	/* ioas[1] lost its last user: it can go. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+
+	ASSERT_EQ(0, detach(self->fd, id, 5));
+	ASSERT_EQ(-ENOENT, detach(self->fd, id, 5));
+	ASSERT_EQ(0, pasid_serial(self->mfd, m, 5));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+	/* Unregistering detaches the rest. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+}
+
+/*
+ * The seed's rule: sub-devices of one parent binding the same PASID share
+ * the binding, and one unbinding leaves the others working; any other
+ * second binding of an attached (device, PASID) is refused with EBUSY.
+ */
+TEST_F(dev, subdevices_share_a_pasid)
+{
+	struct ioasid_device_entry e[4];
+	__u32 parent, pid, s1, s1id, s2, s2id, s3, s3id, num = 4;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &parent, &pid));
+	ASSERT_EQ(0, mock_subdev_add(self->mfd, parent, 7, &s1, &s1id));
+	ASSERT_EQ(0, mock_subdev_add(self->mfd, parent, 7, &s2, &s2id));
+	ASSERT_EQ(0, mock_subdev_add(self->mfd, parent, 9, &s3, &s3id));
+	ASSERT_EQ(-EINVAL, mock_subdev_add(self->mfd, parent, 1U << IOASID_MOCK_PASID_BITS,
+					   &s3, &s3id));
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(4, num);
+	ASSERT_EQ(7, e[1].pasid);
+	ASSERT_EQ(IOASID_DEVICE_SUBDEV, e[1].flags);
+	ASSERT_STREQ(e[0].name, e[1].name);
+
+	/* A sub-device may only use its own PASID. */
+	ASSERT_EQ(-EINVAL, attach(self->fd, s1id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, attach(self->fd, s1id, 9, self->ioas[0]));
+
+	ASSERT_EQ(0, attach(self->fd, s1id, 7, self->ioas[0]));
+	/* The second sub-device shares it, to the same IOAS only. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, s2id, 7, self->ioas[1]));
+	ASSERT_EQ(0, attach(self->fd, s2id, 7, self->ioas[0]));
+	/* The whole device cannot take the PASID its sub-devices hold. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, pid, 7, self->ioas[0]));
+	/* A shared binding is not replaced from under the others. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, s1id, 7, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, MB));
+
+	/* One unbinding leaves the other working. */
+	ASSERT_EQ(0, detach(self->fd, s1id, 7));
+	ASSERT_EQ(-ENOENT, detach(self->fd, s1id, 7));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, MB));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+	/* The last one unbinding blocks the PASID. */
+	ASSERT_EQ(0, detach(self->fd, s2id, 7));
+	ASSERT_EQ(0, pasid_serial(self->mfd, parent, 7));
+	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, PSZ));
+
+	/* The same non-sub-device binding a PASID a second time: EBUSY. */
+	ASSERT_EQ(0, attach(self->fd, pid, 9 + 1, self->ioas[1]));
+	ASSERT_EQ(0, attach(self->fd, s3id, 9, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, attach(self->fd, pid, 9, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 9, 0, self->buf + MB, MB));
+	/* A parent with sub-devices cannot go first. */
+	ASSERT_EQ(-EBUSY, mock_dev_del(self->mfd, parent));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s3));
+	ASSERT_EQ(0, pasid_serial(self->mfd, parent, 9));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s2));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s1));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, parent));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+}
+
+/* Sub-devices need a parent with PASIDs. */
+TEST_F(dev, subdevice_errors)
+{
+	__u32 m, id, s, sid;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(-EOPNOTSUPP, mock_subdev_add(self->mfd, m, 3, &s, &sid));
+	ASSERT_EQ(-ENOENT, mock_subdev_add(self->mfd, m + 100, 3, &s, &sid));
+}
+
+TEST_HARNESS_MAIN

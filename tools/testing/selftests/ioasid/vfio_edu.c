@@ -1,0 +1,1075 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Real DMA through VFIO: QEMU's edu test device (PCI 1234:11e8) behind the
+ * emulated VT-d, driven from user space through vfio-pci.
+ *
+ * Container modes (fixture variants):
+ *   type1       VFIO_TYPE1v2_IOMMU with VFIO_IOMMU_MAP_DMA/UNMAP_DMA. With
+ *               ioasid_vfio loaded (type1_compat=Y) this is ioasid's type1
+ *               compatibility mode; without it, VFIO's own type1.
+ *   type1_real  the same with ioasid_vfio's type1_compat=N while the
+ *               container picks its IOMMU driver: VFIO's own type1.
+ *   native      VFIO_IOASID_IOMMU bound to a /dev/ioasid context; the
+ *               devices are attached and memory mapped through /dev/ioasid.
+ *
+ * The edu device copies between its 4 KiB internal buffer (device address
+ * 0x40000) and an IOVA, one transfer at a time; it completes a transfer
+ * from a 100 ms timer and reports nothing but "done", so every check here
+ * compares bytes in memory. QEMU aborts on a transfer outside the internal
+ * buffer and truncates IOVAs to 28 bits: edu_dma() refuses both.
+ *
+ * /init binds every edu to vfio-pci before the tests run. The hot-remove
+ * test removes a device and rescans the bus; it is the last fixture, so it
+ * runs after every other test, and it binds the new device to vfio-pci
+ * again for whatever runs next.
+ */
+#include <dirent.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <linux/ioasid_vfio.h>
+
+#include "kselftest_harness.h"
+#include "ioasid_utils.h"
+
+#define PSZ		4096UL
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2	/* direction: internal buffer -> IOVA */
+#define EDU_BUF		0x40000	/* device address of the internal buffer */
+#define EDU_BUF_SIZE	4096
+#define EDU_IOVA_LIMIT	(1ULL << 28)
+#define EDU_TIMEOUT_MS	5000
+#define MAX_EDU		2
+
+#define PCI_SYSFS	"/sys/bus/pci"
+#define VFIO_CONTAINER	"/dev/vfio/vfio"
+#define TYPE1_COMPAT	"/sys/module/ioasid_vfio/parameters/type1_compat"
+
+/* Byte patterns: data bytes stay below 0x80, sentinels are above. */
+#define UNTOUCHED	0xa5
+#define POISON		0xc3
+
+enum edu_mode { EDU_TYPE1, EDU_NATIVE };
+
+struct edu {
+	char bdf[32];
+	int group_id;
+	int group;		/* /dev/vfio/<group_id>; -1 when shared */
+	int dev;		/* the VFIO device fd */
+	void *bar;		/* BAR0, mmap()ed from the device fd */
+	size_t bar_size;
+	__u32 dev_id;		/* native: its ID in the ioasid context */
+};
+
+struct edu_ctx {
+	enum edu_mode mode;
+	int container;
+	int ioasid;		/* native: the /dev/ioasid fd */
+	__u32 ioas;		/* native: the IOAS every device is attached to */
+	int nedu;
+	struct edu edu[MAX_EDU];
+	const char *step;	/* what edu_ctx_open() did last, for logs */
+};
+
+static int vioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	int rc = ioctl(fd, cmd, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+/* Copy @src into @dst of @len bytes, truncated and NUL-terminated. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* The basename of the link at @fmt (a printf format with one string). */
+static int read_link_name(const char *fmt, const char *arg, char *out, size_t len)
+{
+	char path[256], target[256];
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), fmt, arg);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = 0;
+	p = strrchr(target, '/');
+	copy_str(out, len, p ? p + 1 : target);
+	return 0;
+}
+
+static bool is_edu(const char *bdf)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%.32s/vendor", bdf);
+	if (read_long_file(path) != EDU_VENDOR)
+		return false;
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%.32s/device", bdf);
+	return read_long_file(path) == EDU_DEVICE;
+}
+
+/* The PCI addresses of the edu devices, in bus order; returns how many. */
+static int edu_find(char bdf[][32], int max)
+{
+	struct dirent **ents;
+	int i, n, found = 0;
+
+	n = scandir(PCI_SYSFS "/devices", &ents, NULL, alphasort);
+	if (n < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.' && found < max &&
+		    is_edu(ents[i]->d_name))
+			copy_str(bdf[found++], 32, ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	return found;
+}
+
+static bool bound_to_vfio(const char *bdf)
+{
+	char drv[64];
+
+	return !read_link_name(PCI_SYSFS "/devices/%s/driver", bdf, drv, sizeof(drv)) &&
+	       !strcmp(drv, "vfio-pci");
+}
+
+/* Hand @bdf to vfio-pci as /init does: driver_override, then drivers_probe. */
+static int edu_bind_vfio(const char *bdf)
+{
+	char path[256];
+	int rc;
+
+	if (bound_to_vfio(bdf))
+		return 0;
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/driver/unbind", bdf);
+	if (!access(path, W_OK)) {
+		rc = write_file(path, bdf);
+		if (rc)
+			return rc;
+	}
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/driver_override", bdf);
+	rc = write_file(path, "vfio-pci");
+	if (rc)
+		return rc;
+	rc = write_file(PCI_SYSFS "/drivers_probe", bdf);
+	if (rc)
+		return rc;
+	return bound_to_vfio(bdf) ? 0 : -ENODEV;
+}
+
+/* Rescan the bus if @bdf is gone and bind it to vfio-pci again. */
+static int edu_restore(const char *bdf)
+{
+	char path[256];
+	int rc;
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s", bdf);
+	if (access(path, F_OK)) {
+		rc = write_file(PCI_SYSFS "/rescan", "1");
+		if (rc)
+			return rc;
+		if (access(path, F_OK))
+			return -ENODEV;
+	}
+	return edu_bind_vfio(bdf);
+}
+
+/* Returns "Y" or "N" of ioasid_vfio's type1_compat in @val, or -errno. */
+static int read_type1_compat(char *val)
+{
+	char buf[8] = "";
+	int fd = open(TYPE1_COMPAT, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	val[0] = buf[0];
+	val[1] = 0;
+	return 0;
+}
+
+/* ---- the device: BAR0, bus mastering, DMA ---- */
+
+static int edu_region(struct edu *e, unsigned int index,
+		      struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return vioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, (unsigned long)info);
+}
+
+/*
+ * vfio-pci enables the device but leaves the virtual command register to
+ * user space (as for a guest): set memory decoding, or BAR accesses fault,
+ * and bus mastering, or the device's DMA goes nowhere.
+ */
+static int edu_enable(struct edu *e)
+{
+	struct vfio_region_info cfg;
+	__u16 cmd;
+	int rc;
+
+	rc = edu_region(e, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	if (rc)
+		return rc;
+	if (pread(e->dev, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND) != sizeof(cmd))
+		return -EIO;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(e->dev, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND) != sizeof(cmd))
+		return -EIO;
+	return 0;
+}
+
+static int edu_map_bar(struct edu *e)
+{
+	struct vfio_region_info bar;
+	void *p;
+	int rc;
+
+	rc = edu_region(e, VFIO_PCI_BAR0_REGION_INDEX, &bar);
+	if (rc)
+		return rc;
+	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < EDU_DMA_CMD + 8)
+		return -EOPNOTSUPP;
+	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, e->dev, bar.offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	e->bar = p;
+	e->bar_size = bar.size;
+	return 0;
+}
+
+static void edu_w64(struct edu *e, unsigned int reg, __u64 val)
+{
+	*(volatile __u64 *)((char *)e->bar + reg) = val;
+}
+
+static __u64 edu_r64(struct edu *e, unsigned int reg)
+{
+	return *(volatile __u64 *)((char *)e->bar + reg);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* One transfer; 0 once the device reports it done, or -errno. */
+static int edu_dma(struct edu *e, __u64 src, __u64 dst, __u32 len, bool to_ram)
+{
+	__u64 buf = to_ram ? src : dst, iova = to_ram ? dst : src;
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	long long deadline;
+
+	/* QEMU's edu aborts the VM on a transfer outside its buffer. */
+	if (!len || buf < EDU_BUF || buf + len > EDU_BUF + EDU_BUF_SIZE ||
+	    iova + len > EDU_IOVA_LIMIT)
+		return -EINVAL;
+	if (edu_r64(e, EDU_DMA_CMD) & EDU_CMD_START)
+		return -EBUSY;
+	edu_w64(e, EDU_DMA_SRC, src);
+	edu_w64(e, EDU_DMA_DST, dst);
+	edu_w64(e, EDU_DMA_CNT, len);
+	edu_w64(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	deadline = now_ms() + EDU_TIMEOUT_MS;
+	while (edu_r64(e, EDU_DMA_CMD) & EDU_CMD_START) {
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+	__sync_synchronize();
+	return 0;
+}
+
+/* RAM (@iova) -> the internal buffer at @off. */
+static int edu_to_dev(struct edu *e, __u64 iova, __u32 off, __u32 len)
+{
+	return edu_dma(e, iova, EDU_BUF + off, len, false);
+}
+
+/* The internal buffer at @off -> RAM (@iova). */
+static int edu_to_ram(struct edu *e, __u32 off, __u64 iova, __u32 len)
+{
+	return edu_dma(e, EDU_BUF + off, iova, len, true);
+}
+
+/* ---- ioasid devices ---- */
+
+static int ioasid_find_device(int fd, const char *name,
+			      struct ioasid_device_entry *out)
+{
+	struct ioasid_device_entry ents[16];
+	struct ioasid_device_info info = {
+		.size = sizeof(info),
+		.entry_size = sizeof(ents[0]),
+		.num_devices = 16,
+		.devices = (uintptr_t)ents,
+	};
+	unsigned int i;
+	int rc;
+
+	memset(ents, 0, sizeof(ents));
+	rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &info);
+	if (rc)
+		return rc;
+	for (i = 0; i < info.num_devices && i < 16; i++) {
+		if (!strncmp(ents[i].name, name, sizeof(ents[i].name))) {
+			if (out)
+				*out = ents[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int ioasid_attach(int fd, __u32 dev_id, __u32 pt_id)
+{
+	struct ioasid_attach cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pasid = IOASID_PASID_NONE,
+		.pt_id = pt_id,
+	};
+
+	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
+}
+
+static int ioasid_detach(int fd, __u32 dev_id)
+{
+	struct ioasid_attach cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pasid = IOASID_PASID_NONE,
+	};
+
+	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
+}
+
+/* ---- a container with edu devices in it ---- */
+
+static void edu_ctx_init(struct edu_ctx *c)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->container = c->ioasid = -1;
+	for (i = 0; i < MAX_EDU; i++)
+		c->edu[i].group = c->edu[i].dev = -1;
+}
+
+static int set_iommu(struct edu_ctx *c, bool real_type1)
+{
+	unsigned long type = c->mode == EDU_NATIVE ? VFIO_IOASID_IOMMU :
+						     VFIO_TYPE1v2_IOMMU;
+	char compat[2] = "";
+	int rc, rc2;
+
+	/*
+	 * ioasid_vfio serves TYPE1v2 containers unless type1_compat is N; the
+	 * parameter only matters while the container picks its driver.
+	 */
+	if (real_type1 && !read_type1_compat(compat) && compat[0] == 'Y') {
+		c->step = "type1_compat=N";
+		rc = write_file(TYPE1_COMPAT, "N");
+		if (rc)
+			return rc;
+	}
+	c->step = "VFIO_SET_IOMMU";
+	rc = vioctl(c->container, VFIO_SET_IOMMU, type);
+	if (compat[0] == 'Y') {
+		rc2 = write_file(TYPE1_COMPAT, "Y");
+		if (!rc && rc2) {
+			c->step = "type1_compat=Y";
+			rc = rc2;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Open a container of @mode with the edu devices @bdf in it: groups,
+ * IOMMU driver, (native) the ioasid context, an IOAS and the attachment of
+ * every device to it, device fds, BAR0, bus mastering. Returns 0, or
+ * -errno with c->step naming what failed; -EOPNOTSUPP when no IOMMU driver
+ * offers @mode.
+ */
+static int edu_ctx_open(struct edu_ctx *c, enum edu_mode mode, bool real_type1,
+			char bdf[][32], int nedu)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_ioasid_bind bind = { .argsz = sizeof(bind) };
+	struct ioasid_device_entry ent;
+	char path[64], name[32];
+	int i, j, rc;
+
+	edu_ctx_init(c);
+	c->mode = mode;
+	c->step = "open " VFIO_CONTAINER;
+	c->container = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
+	if (c->container < 0)
+		return -errno;
+	c->step = "VFIO_GET_API_VERSION";
+	if (vioctl(c->container, VFIO_GET_API_VERSION, 0) != VFIO_API_VERSION)
+		return -EPROTO;
+	c->step = "VFIO_CHECK_EXTENSION";
+	rc = vioctl(c->container, VFIO_CHECK_EXTENSION,
+		    mode == EDU_NATIVE ? VFIO_IOASID_IOMMU : VFIO_TYPE1v2_IOMMU);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EOPNOTSUPP;
+
+	for (i = 0; i < nedu && i < MAX_EDU; i++) {
+		struct edu *e = &c->edu[i];
+
+		copy_str(e->bdf, sizeof(e->bdf), bdf[i]);
+		c->nedu++;
+		c->step = "device bound to vfio-pci";
+		if (!bound_to_vfio(e->bdf))
+			return -ENODEV;
+		c->step = "iommu_group link";
+		rc = read_link_name(PCI_SYSFS "/devices/%s/iommu_group", e->bdf,
+				    name, sizeof(name));
+		if (rc)
+			return rc;
+		e->group_id = atoi(name);
+		for (j = 0; j < i; j++)
+			if (c->edu[j].group_id == e->group_id)
+				break;
+		if (j < i)
+			continue;	/* same group as edu[j]: already in */
+		c->step = "open group";
+		snprintf(path, sizeof(path), "/dev/vfio/%d", e->group_id);
+		e->group = open(path, O_RDWR | O_CLOEXEC);
+		if (e->group < 0)
+			return -errno;
+		c->step = "VFIO_GROUP_GET_STATUS";
+		rc = vioctl(e->group, VFIO_GROUP_GET_STATUS, (unsigned long)&status);
+		if (rc)
+			return rc;
+		if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+			return -EPERM;
+		c->step = "VFIO_GROUP_SET_CONTAINER";
+		rc = vioctl(e->group, VFIO_GROUP_SET_CONTAINER,
+			    (unsigned long)&c->container);
+		if (rc)
+			return rc;
+		if (i == 0) {
+			rc = set_iommu(c, real_type1);
+			if (rc)
+				return rc;
+		}
+	}
+
+	if (mode == EDU_NATIVE) {
+		c->step = "open " IOASID_DEV;
+		c->ioasid = ioasid_open();
+		if (c->ioasid < 0)
+			return -errno;
+		c->step = "VFIO_IOASID_BIND";
+		bind.ioasid_fd = c->ioasid;
+		rc = vioctl(c->container, VFIO_IOASID_BIND, (unsigned long)&bind);
+		if (rc)
+			return rc;
+		c->step = "IOASID_IOAS_ALLOC";
+		rc = ioasid_ioas_alloc(c->ioasid, &c->ioas);
+		if (rc)
+			return rc;
+	}
+
+	for (i = 0; i < c->nedu; i++) {
+		struct edu *e = &c->edu[i];
+		int group = e->group;
+
+		for (j = 0; group < 0 && j < i; j++)
+			if (c->edu[j].group_id == e->group_id)
+				group = c->edu[j].group;
+		c->step = "VFIO_GROUP_GET_DEVICE_FD";
+		e->dev = vioctl(group, VFIO_GROUP_GET_DEVICE_FD, (unsigned long)e->bdf);
+		if (e->dev < 0) {
+			rc = e->dev;
+			e->dev = -1;
+			return rc;
+		}
+		c->step = "enable memory and bus mastering";
+		rc = edu_enable(e);
+		if (rc)
+			return rc;
+		c->step = "mmap BAR0";
+		rc = edu_map_bar(e);
+		if (rc)
+			return rc;
+		if (mode != EDU_NATIVE)
+			continue;
+		c->step = "IOASID_DEVICE_INFO";
+		rc = ioasid_find_device(c->ioasid, e->bdf, &ent);
+		if (rc)
+			return rc;
+		e->dev_id = ent.dev_id;
+		c->step = "IOASID_ATTACH";
+		rc = ioasid_attach(c->ioasid, e->dev_id, c->ioas);
+		if (rc)
+			return rc;
+	}
+	c->step = "done";
+	return 0;
+}
+
+static void edu_close_dev(struct edu *e)
+{
+	if (e->bar)
+		munmap(e->bar, e->bar_size);
+	e->bar = NULL;
+	if (e->dev >= 0)
+		close(e->dev);
+	e->dev = -1;
+}
+
+static void edu_ctx_close(struct edu_ctx *c)
+{
+	int i;
+
+	for (i = 0; i < MAX_EDU; i++) {
+		edu_close_dev(&c->edu[i]);
+		if (c->edu[i].group >= 0)
+			close(c->edu[i].group);
+		c->edu[i].group = -1;
+	}
+	if (c->container >= 0)
+		close(c->container);
+	if (c->ioasid >= 0)
+		close(c->ioasid);
+	c->container = c->ioasid = -1;
+}
+
+/* Map @len bytes at @va to @iova: in IOAS @ioas (0: the default) when native. */
+static int ctx_map(struct edu_ctx *c, __u32 ioas, void *va, size_t len, __u64 iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = len,
+	};
+
+	if (c->mode == EDU_NATIVE)
+		return ioasid_map_fixed(c->ioasid, ioas ?: c->ioas, va, len, iova);
+	return vioctl(c->container, VFIO_IOMMU_MAP_DMA, (unsigned long)&map);
+}
+
+static int ctx_unmap(struct edu_ctx *c, __u32 ioas, __u64 iova, __u64 len,
+		     __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+	int rc;
+
+	if (c->mode == EDU_NATIVE)
+		return ioasid_unmap(c->ioasid, ioas ?: c->ioas, iova, len, unmapped);
+	rc = vioctl(c->container, VFIO_IOMMU_UNMAP_DMA, (unsigned long)&unmap);
+	if (!rc && unmapped)
+		*unmapped = unmap.size;
+	return rc;
+}
+
+static char *alloc_pages(size_t npages)
+{
+	char *p = mmap(NULL, npages * PSZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, npages * PSZ, MADV_NOHUGEPAGE);
+	memset(p, UNTOUCHED, npages * PSZ);
+	return p;
+}
+
+/* Data bytes below 0x80, different for each seed. */
+static void fill(char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (seed * 37 + i * 13 + (i >> 7)) & 0x7f;
+}
+
+/* The index of the first byte of @p that is not @c, or -1. */
+static long first_not(const char *p, size_t len, unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] != c)
+			return i;
+	return -1;
+}
+
+static const char *mode_name(enum edu_mode mode)
+{
+	return mode == EDU_NATIVE ? "native" : "type1";
+}
+
+/*
+ * For the FIXTURE_SETUPs: open the context of @mode with every edu (with
+ * the last one only if @last_only), or skip the test.
+ */
+static void open_or_skip(struct __test_metadata *_metadata, struct edu_ctx *c,
+			 enum edu_mode mode, bool real_type1, bool last_only)
+{
+	char bdf[MAX_EDU][32];
+	int n = edu_find(bdf, MAX_EDU), rc;
+
+	edu_ctx_init(c);
+	if (!n)
+		SKIP(return, "no edu device (PCI 1234:11e8)");
+	if (last_only && n > 1) {
+		memcpy(bdf[0], bdf[n - 1], sizeof(bdf[0]));
+		n = 1;
+	}
+	rc = edu_ctx_open(c, mode, real_type1, bdf, n);
+	if (rc == -EOPNOTSUPP && mode == EDU_NATIVE &&
+	    !strcmp(c->step, "VFIO_CHECK_EXTENSION"))
+		SKIP(return, "no VFIO_IOASID_IOMMU container type: ioasid_vfio is not loaded");
+	ASSERT_EQ(0, rc)
+		TH_LOG("%s container: %s failed: %s", mode_name(mode), c->step,
+		       strerror(-rc));
+}
+
+/* ---- every container mode ---- */
+
+FIXTURE(edu) {
+	struct edu_ctx c;
+};
+
+FIXTURE_VARIANT(edu) {
+	enum edu_mode mode;
+	bool real_type1;
+};
+
+FIXTURE_VARIANT_ADD(edu, type1) {
+	.mode = EDU_TYPE1,
+};
+
+FIXTURE_VARIANT_ADD(edu, type1_real) {
+	.mode = EDU_TYPE1,
+	.real_type1 = true,
+};
+
+FIXTURE_VARIANT_ADD(edu, native) {
+	.mode = EDU_NATIVE,
+};
+
+FIXTURE_SETUP(edu)
+{
+	open_or_skip(_metadata, &self->c, variant->mode, variant->real_type1, false);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	edu_ctx_close(&self->c);
+}
+
+/*
+ * RAM -> device -> RAM, byte-exact, at IOVAs across the 28-bit range the
+ * edu can address, for 1, 64 and 4096 bytes at offsets that put the RAM
+ * side inside a page, across a page boundary and over two pages. Bytes
+ * around the destination stay untouched.
+ */
+TEST_F_TIMEOUT(edu, round_trip, 120)
+{
+	static const __u64 iovas[] = { 0x100000, 0x1234000, 0xff00000 };
+	static const struct {
+		__u32 off;	/* in the source and destination pages */
+		__u32 dev_off;	/* in the device's buffer */
+		__u32 len;
+	} cases[] = {
+		{ 0x7ff, 0xabc, 1 },
+		{ 0xfe0, 0x40, 64 },
+		{ 0, 0, 4096 },
+		{ 0x800, 0, 4096 },
+		{ 0x10, 0xfc0, 64 },
+	};
+	struct edu *e = &self->c.edu[0];
+	char *buf = alloc_pages(4);	/* source: pages 0-1, destination: 2-3 */
+	char *src = buf, *dst = buf + 2 * PSZ;
+	unsigned int i, j;
+	__u64 unmapped;
+	long bad;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < ARRAY_SIZE(iovas); i++) {
+		__u64 iova = iovas[i];
+
+		ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 4 * PSZ, iova))
+			TH_LOG("map at %#llx", (unsigned long long)iova);
+		for (j = 0; j < ARRAY_SIZE(cases); j++) {
+			__u32 off = cases[j].off, len = cases[j].len;
+
+			memset(buf, UNTOUCHED, 4 * PSZ);
+			fill(src + off, len, i * 16 + j + 1);
+			ASSERT_EQ(0, edu_to_dev(e, iova + off, cases[j].dev_off, len));
+			ASSERT_EQ(0, edu_to_ram(e, cases[j].dev_off,
+						iova + 2 * PSZ + off, len));
+			ASSERT_EQ(0, memcmp(src + off, dst + off, len))
+				TH_LOG("iova %#llx off %#x len %u: data differs",
+				       (unsigned long long)iova, off, len);
+			bad = first_not(dst, off, UNTOUCHED);
+			ASSERT_EQ(-1, bad) TH_LOG("wrote before the range");
+			bad = first_not(dst + off + len, 2 * PSZ - off - len, UNTOUCHED);
+			ASSERT_EQ(-1, bad) TH_LOG("wrote past the range");
+		}
+		ASSERT_EQ(0, ctx_unmap(&self->c, 0, iova, 4 * PSZ, &unmapped));
+		ASSERT_EQ(4 * PSZ, unmapped);
+	}
+	munmap(buf, 4 * PSZ);
+}
+
+/*
+ * After UNMAP the device's DMA no longer reaches the page, in either
+ * direction. The VT-d blocks it: the guest logs a DMAR fault ("DMAR:
+ * [DMA Write NO_PASID] Request device [..] fault addr ..."), QEMU an
+ * error, and the edu completes the transfer regardless. A page that stays
+ * mapped shows the device held the data all along.
+ */
+TEST_F_TIMEOUT(edu, unmap_blocks_dma, 120)
+{
+	const __u64 victim = 0x200000, witness = 0x300000;
+	struct edu *e = &self->c.edu[0];
+	char *buf = alloc_pages(2);
+	char *vp = buf, *wp = buf + PSZ;
+	__u64 unmapped;
+	size_t i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, vp, PSZ, victim));
+	ASSERT_EQ(0, ctx_map(&self->c, 0, wp, PSZ, witness));
+	fill(vp, PSZ, 7);
+	ASSERT_EQ(0, edu_to_dev(e, victim, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, witness, PSZ));
+	ASSERT_EQ(0, memcmp(vp, wp, PSZ));
+
+	ASSERT_EQ(0, ctx_unmap(&self->c, 0, victim, PSZ, &unmapped));
+	ASSERT_EQ(PSZ, unmapped);
+
+	/* Device -> unmapped IOVA: the page keeps its bytes. */
+	memset(vp, UNTOUCHED, PSZ);
+	ASSERT_EQ(0, edu_to_ram(e, 0, victim, PSZ));
+	ASSERT_EQ(-1, first_not(vp, PSZ, UNTOUCHED))
+		TH_LOG("DMA to an unmapped IOVA reached memory");
+	memset(wp, UNTOUCHED, PSZ);
+	ASSERT_EQ(0, edu_to_ram(e, 0, witness, PSZ));
+	fill(vp, PSZ, 7);
+	ASSERT_EQ(0, memcmp(vp, wp, PSZ)) TH_LOG("the device lost its data");
+
+	/* Unmapped IOVA -> device: the device never sees the page's bytes. */
+	memset(vp, POISON, PSZ);
+	ASSERT_EQ(0, edu_to_dev(e, victim, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, witness, PSZ));
+	for (i = 0; i < PSZ; i++)
+		ASSERT_NE(POISON, (unsigned char)wp[i])
+			TH_LOG("DMA read an unmapped IOVA (byte %zu)", i);
+
+	munmap(buf, 2 * PSZ);
+}
+
+/*
+ * Two devices behind one set of mappings (native: attached to the same
+ * IOAS; type1: their groups in one container) both DMA correctly, and the
+ * memory is pinned and counted in VmLck once.
+ */
+TEST_F_TIMEOUT(edu, two_devices, 120)
+{
+	const __u64 iova = 0x400000;
+	struct edu *e0 = &self->c.edu[0], *e1 = &self->c.edu[1];
+	long base = vm_locked_kb();
+	char *buf;
+	__u64 unmapped;
+
+	if (self->c.nedu < 2)
+		SKIP(return, "needs two edu devices");
+	ASSERT_LE(0, base);
+	buf = alloc_pages(4);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 4 * PSZ, iova));
+	ASSERT_EQ(base + 16, vm_locked_kb());
+
+	fill(buf, PSZ, 1);
+	fill(buf + PSZ, PSZ, 2);
+	ASSERT_EQ(0, edu_to_dev(e0, iova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_dev(e1, iova + PSZ, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e0, 0, iova + 2 * PSZ, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e1, 0, iova + 3 * PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + 2 * PSZ, PSZ)) TH_LOG("edu0's copy differs");
+	ASSERT_EQ(0, memcmp(buf + PSZ, buf + 3 * PSZ, PSZ)) TH_LOG("edu1's copy differs");
+
+	/* Each reads what the other wrote. */
+	memset(buf + 2 * PSZ, UNTOUCHED, 2 * PSZ);
+	ASSERT_EQ(0, edu_to_ram(e1, 0, iova + 2 * PSZ, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e0, 0, iova + 3 * PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf + PSZ, buf + 2 * PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + 3 * PSZ, PSZ));
+
+	ASSERT_EQ(base + 16, vm_locked_kb());
+	ASSERT_EQ(0, ctx_unmap(&self->c, 0, iova, 4 * PSZ, &unmapped));
+	ASSERT_EQ(4 * PSZ, unmapped);
+	ASSERT_EQ(base, vm_locked_kb());
+	munmap(buf, 4 * PSZ);
+}
+
+/* ---- native only: devices in the ioasid context ---- */
+
+FIXTURE(edu_native) {
+	struct edu_ctx c;
+};
+
+FIXTURE_SETUP(edu_native)
+{
+	open_or_skip(_metadata, &self->c, EDU_NATIVE, false, false);
+}
+
+FIXTURE_TEARDOWN(edu_native)
+{
+	edu_ctx_close(&self->c);
+}
+
+/* Each opened edu is in DEVICE_INFO under its PCI name, attached. */
+TEST_F(edu_native, device_info)
+{
+	struct ioasid_device_entry ent;
+	int i;
+
+	for (i = 0; i < self->c.nedu; i++) {
+		ASSERT_EQ(0, ioasid_find_device(self->c.ioasid, self->c.edu[i].bdf, &ent));
+		EXPECT_STREQ("vfio", ent.subsystem);
+		EXPECT_EQ(IOASID_PASID_NONE, ent.pasid);
+		EXPECT_EQ(0, ent.flags & IOASID_DEVICE_SUBDEV);
+		EXPECT_EQ(self->c.ioas, ent.attached_pt_id);
+		EXPECT_NE(0, ent.dev_id);
+		EXPECT_NE(0, ent.pgsize_bitmap & PSZ);
+		EXPECT_LE(ent.aperture_start, 0x100000);
+		EXPECT_GE(ent.aperture_last, EDU_IOVA_LIMIT - 1);
+	}
+	/* Closing the device unregisters it from the context. */
+	edu_close_dev(&self->c.edu[0]);
+	ASSERT_EQ(-ENOENT, ioasid_find_device(self->c.ioasid, self->c.edu[0].bdf, NULL));
+}
+
+/* DETACH blocks the device's DMA; ATTACH lets it through again. */
+TEST_F_TIMEOUT(edu_native, detach_blocks_dma, 60)
+{
+	const __u64 iova = 0x500000;
+	struct edu *e = &self->c.edu[0];
+	struct ioasid_device_entry ent;
+	char *buf = alloc_pages(2);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 2 * PSZ, iova));
+	fill(buf, PSZ, 3);
+	ASSERT_EQ(0, edu_to_dev(e, iova, 0, PSZ));
+
+	ASSERT_EQ(0, ioasid_detach(self->c.ioasid, e->dev_id));
+	ASSERT_EQ(0, ioasid_find_device(self->c.ioasid, e->bdf, &ent));
+	ASSERT_EQ(0, ent.attached_pt_id);
+	ASSERT_EQ(-ENOENT, ioasid_detach(self->c.ioasid, e->dev_id));
+	/* Blocked: a DMAR fault in the guest log, the page untouched. */
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + PSZ, PSZ));
+	ASSERT_EQ(-1, first_not(buf + PSZ, PSZ, UNTOUCHED));
+
+	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, self->c.ioas));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + PSZ, PSZ));
+	munmap(buf, 2 * PSZ);
+}
+
+/*
+ * ATTACH of an attached device to another IOAS replaces its translation:
+ * the same IOVA then lands in the other IOAS's memory, and back.
+ */
+TEST_F_TIMEOUT(edu_native, replace, 60)
+{
+	const __u64 src_iova = 0x600000, iova = 0x700000;
+	struct edu *e = &self->c.edu[0];
+	struct ioasid_device_entry ent;
+	char *buf = alloc_pages(3);
+	char *src = buf, *a = buf + PSZ, *b = buf + 2 * PSZ;
+	__u32 ioas_a = self->c.ioas, ioas_b;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->c.ioasid, &ioas_b));
+	ASSERT_EQ(0, ctx_map(&self->c, ioas_a, src, PSZ, src_iova));
+	ASSERT_EQ(0, ctx_map(&self->c, ioas_a, a, PSZ, iova));
+	ASSERT_EQ(0, ctx_map(&self->c, ioas_b, b, PSZ, iova));
+
+	fill(src, PSZ, 5);
+	ASSERT_EQ(0, edu_to_dev(e, src_iova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova, PSZ));
+	ASSERT_EQ(0, memcmp(src, a, PSZ)) TH_LOG("IOAS A did not get the data");
+	ASSERT_EQ(-1, first_not(b, PSZ, UNTOUCHED));
+
+	/* Idle device: replace A by B. */
+	memset(a, UNTOUCHED, PSZ);
+	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, ioas_b));
+	ASSERT_EQ(0, ioasid_find_device(self->c.ioasid, e->bdf, &ent));
+	ASSERT_EQ(ioas_b, ent.attached_pt_id);
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova, PSZ));
+	ASSERT_EQ(0, memcmp(src, b, PSZ)) TH_LOG("IOAS B did not get the data");
+	ASSERT_EQ(-1, first_not(a, PSZ, UNTOUCHED)) TH_LOG("IOAS A still reached");
+
+	/* And back. */
+	memset(b, UNTOUCHED, PSZ);
+	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, ioas_a));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova, PSZ));
+	ASSERT_EQ(0, memcmp(src, a, PSZ));
+	ASSERT_EQ(-1, first_not(b, PSZ, UNTOUCHED));
+
+	/* The IOAS a device is attached to cannot go; the other one can. */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->c.ioasid, ioas_a));
+	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, ioas_b));
+	munmap(buf, 3 * PSZ);
+}
+
+/* ---- native: hot-remove. The last fixture: it removes a device. ---- */
+
+FIXTURE(edu_hotplug) {
+	struct edu_ctx c;
+	char bdf[32];
+};
+
+FIXTURE_SETUP(edu_hotplug)
+{
+	/* The last edu, so a failed rescan leaves the first one. */
+	open_or_skip(_metadata, &self->c, EDU_NATIVE, false, true);
+	copy_str(self->bdf, sizeof(self->bdf), self->c.edu[0].bdf);
+}
+
+FIXTURE_TEARDOWN(edu_hotplug)
+{
+	edu_ctx_close(&self->c);
+	if (self->bdf[0])
+		edu_restore(self->bdf);
+}
+
+/*
+ * Remove the PCI device while it is open, attached and has memory mapped,
+ * as a VMM sees it: VFIO relays the removal as a device request on an
+ * eventfd, and the removal completes once the VMM closes the device.
+ * The removing write runs in a child that holds no reference to the
+ * device (it drops its copy of BAR0's mapping and every fd first), else
+ * the removal could wait on the very process that performs it.
+ */
+TEST_F_TIMEOUT(edu_hotplug, hot_remove, 180)
+{
+	const __u64 iova = 0x800000;
+	struct edu *e = &self->c.edu[0];
+	struct vfio_irq_set *irq;
+	char irqbuf[sizeof(*irq) + sizeof(__s32)];
+	char path[256];
+	long base = vm_locked_kb(), deadline;
+	struct pollfd pfd;
+	int efd, status = -1;
+	pid_t pid;
+	char *buf;
+
+	ASSERT_LE(0, base);
+	buf = alloc_pages(2);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 2 * PSZ, iova));
+	ASSERT_EQ(base + 8, vm_locked_kb());
+	fill(buf, PSZ, 9);
+	ASSERT_EQ(0, edu_to_dev(e, iova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + PSZ, PSZ));
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	irq = (struct vfio_irq_set *)irqbuf;
+	irq->argsz = sizeof(irqbuf);
+	irq->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	irq->index = VFIO_PCI_REQ_IRQ_INDEX;
+	irq->start = 0;
+	irq->count = 1;
+	memcpy(irq->data, &efd, sizeof(efd));
+	ASSERT_EQ(0, vioctl(e->dev, VFIO_DEVICE_SET_IRQS, (unsigned long)irq));
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/remove", self->bdf);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		munmap(e->bar, e->bar_size);
+		close_range(3, ~0U, 0);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+
+	/* VFIO asks for the device back. */
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	EXPECT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("no device request from VFIO");
+	/* Still registered: the removal waits for us. */
+	EXPECT_EQ(0, ioasid_find_device(self->c.ioasid, self->bdf, NULL));
+	close(efd);
+	edu_close_dev(e);
+
+	deadline = now_ms() + 60000;
+	while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < deadline)
+		usleep(10000);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the removal did not complete (status %#x)", status);
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s", self->bdf);
+	ASSERT_NE(0, access(path, F_OK));
+	ASSERT_EQ(-ENOENT, ioasid_find_device(self->c.ioasid, self->bdf, NULL));
+
+	/* The IOAS keeps its mapping and its pin until it goes. */
+	ASSERT_EQ(base + 8, vm_locked_kb());
+	edu_ctx_close(&self->c);
+	ASSERT_EQ(base, vm_locked_kb());
+
+	ASSERT_EQ(0, edu_restore(self->bdf)) TH_LOG("rescan and rebind of %s", self->bdf);
+	ASSERT_TRUE(bound_to_vfio(self->bdf));
+	munmap(buf, 2 * PSZ);
+}
+
+TEST_HARNESS_MAIN
