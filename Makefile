@@ -19,6 +19,8 @@ SCRIPTS := $(CURDIR)/scripts
 
 # Resolved only when a target needs it.
 KDIR ?= $(shell $(SCRIPTS)/build-kernel $(FLAVOUR))
+# The unpacked linux-source (the VFIO backend includes drivers/vfio/vfio.h).
+KSRC ?= $(shell . $(SCRIPTS)/lib.sh && load_env && echo $$KSRC)
 
 all: modules
 
@@ -29,7 +31,7 @@ kernel: setup
 	$(SCRIPTS)/build-kernel $(FLAVOUR)
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/drivers/ioasid modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/drivers/ioasid KSRC=$(KSRC) modules
 
 check:
 	$(SCRIPTS)/check

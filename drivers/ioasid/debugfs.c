@@ -8,7 +8,7 @@
  *     object <id> type <name> users <refs> [type-specific pairs]
  *
  * IOAS: areas <n> mapped <bytes> domains <n>
- * device: subsystem <name> dev <device name> ioas <attached IOAS or 0>
+ * device: subsystem <name> dev <device name> [pasid <n>] attached <IOAS or 0>
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>

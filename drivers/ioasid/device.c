@@ -574,7 +574,7 @@ int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd)
 	}
 	xa_unlock(&ctx->objects);
 
-	if (n > cmd->num_devices) {
+	if (n > max) {
 		cmd->num_devices = n;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd)) ?: -EMSGSIZE;
 		goto out;

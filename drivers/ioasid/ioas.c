@@ -484,7 +484,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 		rc = n;
 		goto out_free;
 	}
-	if (n > cmd->num_ranges) {
+	if (n > max) {
 		cmd->num_ranges = n;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 		rc = rc ?: -EMSGSIZE;

@@ -63,9 +63,9 @@ struct ioasid_device_ops {
  *	until ioasid_ctx_put().
  *
  * register_device_to_pasid() - hand (@dev, @pasid) to @ctx. @pasid is
- *	IOASID_PASID_NONE for the whole device. @domain is NULL to let the
- *	context allocate and manage domains, or a domain the subsystem owns,
- *	which the context then fills from the IOAS the device attaches to.
+ *	IOASID_PASID_NONE for the whole device. @domain must be NULL: the
+ *	context allocates and manages the domains (a domain the subsystem
+ *	owns is refused with -EOPNOTSUPP for now).
  *	Claims DMA ownership of @dev; refuses devices whose IOMMU cannot
  *	enforce cache coherency (-EINVAL) and unisolated MSI unless the
  *	module parameter allow_unsafe_interrupts is set (-EPERM). Returns the

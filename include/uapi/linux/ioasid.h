@@ -51,6 +51,7 @@
  *          translate (its aperture or page-size alignment)
  * ENOSPC   no free IOVA range of the requested length and alignment
  * EMSGSIZE a user array is too small; the needed count is written back
+ * EPERM    asks for more access than the memory was pinned with
  * ======== ==============================================================
  *
  * Later commands add meanings for their own inputs (documented at each
@@ -248,7 +249,8 @@ enum ioasid_unmap_flags {
  * from every domain it feeds, and releases pages nothing else uses. Every
  * mapping the range touches must lie wholly inside it: a range that would
  * split a mapping fails with EINVAL and unmaps nothing. ENOENT when the
- * range holds no mapping.
+ * range holds no mapping. (If @length cannot be written back the call
+ * fails with EFAULT after having unmapped.)
  */
 struct ioasid_unmap {
 	__u32 size;
@@ -313,7 +315,8 @@ struct ioasid_iova_range {
  * domains the IOAS feeds, minus the reserved regions of attached devices, in
  * ascending order. The answer changes whenever a device attaches or
  * detaches. When @num_ranges is too small the call fails with EMSGSIZE and,
- * as the only output of a failed call, writes the needed @num_ranges back.
+ * as the only failed call that writes output, writes the struct back with
+ * the needed @num_ranges.
  */
 struct ioasid_iova_ranges {
 	__u32 size;

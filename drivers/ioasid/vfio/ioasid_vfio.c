@@ -1,0 +1,791 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid_vfio: the VFIO container IOMMU backend on ioasid. The uAPI is
+ * include/uapi/linux/ioasid_vfio.h; the kAPI it consumes is
+ * include/linux/ioasid.h.
+ *
+ * One struct vfio_iommu_driver_ops, "ioasid", serves two kinds of container.
+ *
+ * Native (VFIO_IOASID_IOMMU):
+ *
+ *   SET_IOMMU -> UNBOUND --VFIO_IOASID_BIND--> BOUND -> released
+ *
+ *   While unbound, the devices VFIO opens are only remembered. BIND takes a
+ *   reference on the context behind an open /dev/ioasid and registers every
+ *   remembered device with it, all or nothing. Once bound, each device is
+ *   registered when VFIO opens it and unregistered when VFIO closes it. The
+ *   devices are registered, never attached: user space finds them in
+ *   IOASID_DEVICE_INFO and attaches them with IOASID_ATTACH. A container is
+ *   bound at most once (EBUSY) and stays bound until it is released.
+ *
+ * Compatibility (VFIO_TYPE1v2_IOMMU, while the module parameter type1_compat
+ * is set):
+ *
+ *   SET_IOMMU -> OPEN -> released
+ *
+ *   open creates an internal context (no user fd) with one IOAS. Each device
+ *   VFIO opens is registered with that context and attached to the IOAS;
+ *   VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA act on
+ *   the IOAS with type1 v2 semantics. ioasid pins at map time and replays
+ *   the IOAS into the domain of each device that attaches later.
+ *
+ * VFIO's register_device callback cannot fail. A device that cannot be
+ * registered (or, in compatibility mode, attached) is warned about and stays
+ * open without DMA translation: blocked, and absent from IOASID_DEVICE_INFO.
+ * BIND, which can fail, returns the error of the first device it cannot
+ * register instead.
+ *
+ * Groups: VFIO_IOMMU groups are accepted. VFIO_EMULATED_IOMMU groups
+ * (mdev-style devices, which need pin_pages/dma_rw) are refused with
+ * EOPNOTSUPP, VFIO_NO_IOMMU groups with EINVAL; when SET_IOMMU is refused
+ * this way VFIO goes on to the next backend (type1).
+ *
+ * Locking. VFIO calls
+ *  - open, release, attach_group, detach_group under container->group_lock
+ *    (held for write);
+ *  - register_device, unregister_device under the vfio_group's group_lock
+ *    and the device set's lock, but not under container->group_lock: they
+ *    race with container ioctls and with other groups' attach and detach;
+ *  - ioctl with no VFIO lock held (CHECK_EXTENSION: container->group_lock
+ *    held for read).
+ * struct ioasid_vfio::lock protects the group and device lists and the
+ * native binding. It nests inside all VFIO locks and is held across calls
+ * into ioasid (register, attach, unregister), which never call back into
+ * VFIO or into this module:
+ *
+ *   VFIO's locks -> ioasid_vfio::lock -> ioasid's locks
+ *
+ * The compatibility context and IOAS never change after open, so MAP, UNMAP
+ * and GET_INFO take no lock of ours; ioasid serialises them.
+ *
+ * release runs when the last group leaves the container (or when SET_IOMMU
+ * unwinds). A group leaves only when none of its devices is open, so every
+ * device has been unregistered by then. VFIO passes container ioctls to the
+ * backend without holding container->group_lock, so an ioctl that races
+ * with the last group leaving can see a released backend; that is VFIO's
+ * container design, shared with type1, and cannot be fixed in a backend.
+ *
+ * pin_pages, unpin_pages, dma_rw and group_iommu_domain are not provided:
+ * VFIO answers vfio_pin_pages() and vfio_dma_rw() with ENOTTY when they are
+ * missing (so nothing is ever pinned and unpin_pages is unreachable), and
+ * nothing in 6.12 calls group_iommu_domain.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/ioasid.h>
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/lockdep.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <uapi/linux/ioasid_vfio.h>
+
+/* drivers/vfio/vfio.h of KSRC: struct vfio_iommu_driver_ops */
+#include "vfio.h"
+
+static bool type1_compat = true;
+module_param(type1_compat, bool, 0644);
+MODULE_PARM_DESC(type1_compat,
+		 "Serve VFIO_TYPE1v2_IOMMU containers on ioasid (default: Y); read at each VFIO_SET_IOMMU");
+
+/*
+ * VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL: type1 counts mappings against its
+ * dma_entry_limit (default U16_MAX) and reports what is left. ioasid has no
+ * per-mapping limit (memory is bounded by RLIMIT_MEMLOCK), so the
+ * compatibility container always reports type1's default limit, in full.
+ */
+#define IOASID_VFIO_DMA_AVAIL	U16_MAX
+
+/* GET_INFO gives up on IOVA ranges that keep changing under it. */
+#define IOASID_VFIO_RANGES_TRIES	8
+
+/**
+ * struct ioasid_vfio_group - an IOMMU group of the container
+ * @node: in ioasid_vfio::groups
+ * @iommu_group: the group, as VFIO passed it to attach_group
+ */
+struct ioasid_vfio_group {
+	struct list_head node;
+	struct iommu_group *iommu_group;
+};
+
+/**
+ * struct ioasid_vfio_device - a device VFIO has opened in the container
+ * @node: in ioasid_vfio::devices
+ * @vdev: the VFIO device
+ * @idev: its registration; NULL while the native container is unbound or
+ *	when registration (compat: attachment) failed
+ * @dev_id: its ID in the context, valid with @idev
+ */
+struct ioasid_vfio_device {
+	struct list_head node;
+	struct vfio_device *vdev;
+	struct ioasid_device *idev;
+	u32 dev_id;
+};
+
+/**
+ * struct ioasid_vfio - a container's backend state (VFIO's iommu_data)
+ * @compat: a VFIO_TYPE1v2_IOMMU container; else VFIO_IOASID_IOMMU
+ * @ioas_id: compat only: the IOAS every device is attached to
+ * @lock: protects @ctx of a native container, @groups and @devices
+ * @ctx: the context; compat: created by open, constant; native: NULL until
+ *	VFIO_IOASID_BIND, then constant
+ * @groups: struct ioasid_vfio_group, the groups VFIO attached
+ * @devices: struct ioasid_vfio_device, the devices VFIO has open
+ */
+struct ioasid_vfio {
+	bool compat;
+	u32 ioas_id;
+	struct mutex lock; /* protects ctx (native), groups, devices */
+	struct ioasid_ctx *ctx;
+	struct list_head groups;
+	struct list_head devices;
+};
+
+static const struct ioasid_device_ops ioasid_vfio_dev_ops = {
+	.name = "vfio",
+	.flags = IOASID_OPS_DMA_OWNED,
+};
+
+static struct ioasid_vfio *ioasid_vfio_alloc(bool compat)
+{
+	struct ioasid_vfio *iv;
+
+	iv = kzalloc(sizeof(*iv), GFP_KERNEL_ACCOUNT);
+	if (!iv)
+		return NULL;
+	iv->compat = compat;
+	mutex_init(&iv->lock);
+	INIT_LIST_HEAD(&iv->groups);
+	INIT_LIST_HEAD(&iv->devices);
+	return iv;
+}
+
+static void ioasid_vfio_free(struct ioasid_vfio *iv)
+{
+	mutex_destroy(&iv->lock);
+	kfree(iv);
+}
+
+/**
+ * ioasid_vfio_open() - vfio_iommu_driver_ops.open, for VFIO_SET_IOMMU
+ * @arg: the container type user space asked for
+ *
+ * Return: the backend state; ERR_PTR(-EINVAL) for a type this backend does
+ * not serve (VFIO then tries the next backend), ERR_PTR(-ENOMEM), or the
+ * error of creating the compatibility context or IOAS.
+ */
+static void *ioasid_vfio_open(unsigned long arg)
+{
+	struct ioasid_ctx *ctx;
+	struct ioasid_vfio *iv;
+	int rc;
+
+	switch (arg) {
+	case VFIO_IOASID_IOMMU:
+		iv = ioasid_vfio_alloc(false);
+		return iv ?: ERR_PTR(-ENOMEM);
+	case VFIO_TYPE1v2_IOMMU:
+		if (!READ_ONCE(type1_compat))
+			return ERR_PTR(-EINVAL);
+		break;
+	default:
+		return ERR_PTR(-EINVAL);
+	}
+
+	iv = ioasid_vfio_alloc(true);
+	if (!iv)
+		return ERR_PTR(-ENOMEM);
+	ctx = ioasid_ctx_create();
+	if (IS_ERR(ctx)) {
+		rc = PTR_ERR(ctx);
+		goto err_free;
+	}
+	rc = ioasid_kern_ioas_alloc(ctx, &iv->ioas_id);
+	if (rc)
+		goto err_ctx;
+	iv->ctx = ctx;
+	return iv;
+
+err_ctx:
+	ioasid_ctx_put(ctx);
+err_free:
+	ioasid_vfio_free(iv);
+	return ERR_PTR(rc);
+}
+
+/*
+ * Register @vd with @ctx and, in a compat container, attach it to the IOAS.
+ * On failure the device is left unregistered.
+ */
+static int ioasid_vfio_register(struct ioasid_vfio *iv, struct ioasid_ctx *ctx,
+				struct ioasid_vfio_device *vd)
+{
+	struct ioasid_device *idev;
+	int rc;
+
+	lockdep_assert_held(&iv->lock);
+
+	idev = register_device_to_pasid(ctx, IOASID_PASID_NONE, vd->vdev->dev,
+					NULL, &ioasid_vfio_dev_ops, vd->vdev,
+					&vd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (iv->compat) {
+		rc = ioasid_device_attach(idev, iv->ioas_id);
+		if (rc) {
+			ioasid_unregister_device(idev);
+			return rc;
+		}
+	}
+	vd->idev = idev;
+	return 0;
+}
+
+static void ioasid_vfio_unregister(struct ioasid_vfio *iv,
+				   struct ioasid_vfio_device *vd)
+{
+	lockdep_assert_held(&iv->lock);
+
+	if (vd->idev) {
+		ioasid_unregister_device(vd->idev);
+		vd->idev = NULL;
+	}
+}
+
+/**
+ * ioasid_vfio_register_device() - vfio_iommu_driver_ops.register_device
+ * @iommu_data: the backend state
+ * @vdev: the device VFIO is opening for the first time
+ *
+ * Registers @vdev with the context (compat: and attaches it to the IOAS);
+ * an unbound native container only remembers it for VFIO_IOASID_BIND.
+ * Failures are warned about: the device then has no DMA translation.
+ */
+static void ioasid_vfio_register_device(void *iommu_data,
+					struct vfio_device *vdev)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio_device *vd;
+	int rc;
+
+	/* Out of memory (the allocator has warned): no DMA translation. */
+	vd = kzalloc(sizeof(*vd), GFP_KERNEL_ACCOUNT);
+	if (!vd)
+		return;
+	vd->vdev = vdev;
+
+	mutex_lock(&iv->lock);
+	if (iv->ctx) {
+		rc = ioasid_vfio_register(iv, iv->ctx, vd);
+		if (rc)
+			dev_warn(vdev->dev, "ioasid_vfio: cannot %s the device (%d); it has no DMA translation\n",
+				 iv->compat ? "register and attach" : "register",
+				 rc);
+	}
+	list_add_tail(&vd->node, &iv->devices);
+	mutex_unlock(&iv->lock);
+}
+
+/**
+ * ioasid_vfio_unregister_device() - vfio_iommu_driver_ops.unregister_device
+ * @iommu_data: the backend state
+ * @vdev: the device VFIO has closed for the last time
+ *
+ * Unregisters @vdev from the context if it is registered (it is left
+ * blocked from DMA) and forgets it.
+ */
+static void ioasid_vfio_unregister_device(void *iommu_data,
+					  struct vfio_device *vdev)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio_device *vd;
+
+	mutex_lock(&iv->lock);
+	list_for_each_entry(vd, &iv->devices, node) {
+		if (vd->vdev == vdev) {
+			ioasid_vfio_unregister(iv, vd);
+			list_del(&vd->node);
+			kfree(vd);
+			break;
+		}
+	}
+	/* Not found: register_device ran out of memory; nothing to undo. */
+	mutex_unlock(&iv->lock);
+}
+
+/**
+ * ioasid_vfio_attach_group() - vfio_iommu_driver_ops.attach_group
+ * @iommu_data: the backend state
+ * @iommu_group: the group joining the container; VFIO owns its DMA
+ * @type: what backs the group
+ *
+ * Return: 0; -EOPNOTSUPP for an emulated-IOMMU (mdev-style) group, -EINVAL
+ * for a no-IOMMU group, -ENOMEM.
+ */
+static int ioasid_vfio_attach_group(void *iommu_data,
+				    struct iommu_group *iommu_group,
+				    enum vfio_group_type type)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio_group *ig;
+
+	switch (type) {
+	case VFIO_IOMMU:
+		break;
+	case VFIO_EMULATED_IOMMU:
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+
+	ig = kzalloc(sizeof(*ig), GFP_KERNEL_ACCOUNT);
+	if (!ig)
+		return -ENOMEM;
+	ig->iommu_group = iommu_group;
+
+	mutex_lock(&iv->lock);
+	list_add_tail(&ig->node, &iv->groups);
+	mutex_unlock(&iv->lock);
+	return 0;
+}
+
+/**
+ * ioasid_vfio_detach_group() - vfio_iommu_driver_ops.detach_group
+ * @iommu_data: the backend state
+ * @iommu_group: a group attach_group accepted; none of its devices is open
+ */
+static void ioasid_vfio_detach_group(void *iommu_data,
+				     struct iommu_group *iommu_group)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio_group *ig;
+
+	mutex_lock(&iv->lock);
+	list_for_each_entry(ig, &iv->groups, node) {
+		if (ig->iommu_group == iommu_group) {
+			list_del(&ig->node);
+			kfree(ig);
+			mutex_unlock(&iv->lock);
+			return;
+		}
+	}
+	mutex_unlock(&iv->lock);
+	WARN_ON_ONCE(1);
+}
+
+/**
+ * ioasid_vfio_release() - vfio_iommu_driver_ops.release
+ * @iommu_data: the backend state
+ *
+ * Unregisters whatever is still registered (nothing, when VFIO keeps its
+ * rules), drops the context reference and frees the state.
+ */
+static void ioasid_vfio_release(void *iommu_data)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio_device *vd, *vd_next;
+	struct ioasid_vfio_group *ig, *ig_next;
+
+	mutex_lock(&iv->lock);
+	WARN_ON_ONCE(!list_empty(&iv->devices));
+	list_for_each_entry_safe(vd, vd_next, &iv->devices, node) {
+		ioasid_vfio_unregister(iv, vd);
+		list_del(&vd->node);
+		kfree(vd);
+	}
+	WARN_ON_ONCE(!list_empty(&iv->groups));
+	list_for_each_entry_safe(ig, ig_next, &iv->groups, node) {
+		list_del(&ig->node);
+		kfree(ig);
+	}
+	mutex_unlock(&iv->lock);
+
+	if (iv->ctx)
+		ioasid_ctx_put(iv->ctx);
+	ioasid_vfio_free(iv);
+}
+
+/*
+ * VFIO_CHECK_EXTENSION. Without a container (@iv NULL, VFIO polling the
+ * backends) the answers describe the backend: VFIO_IOASID_IOMMU always,
+ * VFIO_TYPE1v2_IOMMU and VFIO_UNMAP_ALL while type1_compat is set. With a
+ * container they describe that container: a native one has no type1
+ * ioctls, a compat one keeps them whatever type1_compat says now.
+ */
+static long ioasid_vfio_check_extension(struct ioasid_vfio *iv,
+					unsigned long ext)
+{
+	switch (ext) {
+	case VFIO_IOASID_IOMMU:
+		return 1;
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		if (!iv)
+			return READ_ONCE(type1_compat) ? 1 : 0;
+		return iv->compat ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * VFIO_IOASID_BIND on a native container. Errors: EFAULT; EINVAL (argsz
+ * below the structure, flags or __reserved not 0); EBADF (ioasid_fd is not
+ * an open /dev/ioasid); EBUSY (bound already); or the error of registering
+ * a device opened before, in which case nothing is bound or registered.
+ */
+static int ioasid_vfio_bind(struct ioasid_vfio *iv, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_ioasid_bind, __reserved);
+	struct ioasid_vfio_device *vd;
+	struct vfio_ioasid_bind bind;
+	struct ioasid_ctx *ctx;
+	struct file *file;
+	int rc;
+
+	if (copy_from_user(&bind, uarg, minsz))
+		return -EFAULT;
+	if (bind.argsz < minsz || bind.flags || bind.__reserved)
+		return -EINVAL;
+
+	file = fget(bind.ioasid_fd);
+	if (!file)
+		return -EBADF;
+	ctx = get_ioasid_from_file(file);
+	fput(file);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+
+	mutex_lock(&iv->lock);
+	if (iv->ctx) {
+		rc = -EBUSY;
+		goto err_unlock;
+	}
+	list_for_each_entry(vd, &iv->devices, node) {
+		rc = ioasid_vfio_register(iv, ctx, vd);
+		if (rc) {
+			dev_dbg(vd->vdev->dev, "ioasid_vfio: bind: cannot register the device (%d)\n",
+				rc);
+			goto err_unwind;
+		}
+	}
+	iv->ctx = ctx;
+	mutex_unlock(&iv->lock);
+	return 0;
+
+err_unwind:
+	list_for_each_entry_continue_reverse(vd, &iv->devices, node)
+		ioasid_vfio_unregister(iv, vd);
+err_unlock:
+	mutex_unlock(&iv->lock);
+	ioasid_ctx_put(ctx);
+	return rc;
+}
+
+/*
+ * The IOVA ranges of the compat IOAS, in a kmalloc()ed array the caller
+ * frees. Returns their number (*@out is NULL when there are none) or an
+ * errno; -EAGAIN if they keep changing while being read.
+ */
+static int ioasid_vfio_get_ranges(struct ioasid_vfio *iv,
+				  struct ioasid_iova_range **out,
+				  unsigned long *pgsizes)
+{
+	struct ioasid_iova_range *ranges = NULL;
+	unsigned int max = 0;
+	int tries, n;
+
+	for (tries = 0; tries < IOASID_VFIO_RANGES_TRIES; tries++) {
+		n = ioasid_kern_iova_ranges(iv->ctx, iv->ioas_id, ranges, max,
+					    pgsizes);
+		if (n < 0)
+			break;
+		if ((unsigned int)n <= max) {
+			if (!n) {
+				kfree(ranges);
+				ranges = NULL;
+			}
+			*out = ranges;
+			return n;
+		}
+		kfree(ranges);
+		max = n;
+		ranges = kcalloc(max, sizeof(*ranges), GFP_KERNEL);
+		if (!ranges)
+			return -ENOMEM;
+	}
+	kfree(ranges);
+	return n < 0 ? n : -EAGAIN;
+}
+
+/*
+ * The capability chain of VFIO_IOMMU_GET_INFO: the DMA mappings available
+ * and the usable IOVA ranges. Unlike type1 there is no migration capability:
+ * dirty page tracking is not supported.
+ */
+static int ioasid_vfio_info_caps(struct ioasid_vfio *iv,
+				 struct vfio_info_cap *caps,
+				 unsigned long *pgsizes)
+{
+	struct vfio_iommu_type1_info_dma_avail dma_avail = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+		.header.version = 1,
+		.avail = IOASID_VFIO_DMA_AVAIL,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range *cap_iovas;
+	struct vfio_info_cap_header *header;
+	struct ioasid_iova_range *ranges;
+	int rc, n, i;
+
+	n = ioasid_vfio_get_ranges(iv, &ranges, pgsizes);
+	if (n < 0)
+		return n;
+
+	rc = vfio_info_add_capability(caps, &dma_avail.header,
+				      sizeof(dma_avail));
+	if (rc)
+		goto out_free;
+
+	/* As type1: no capability when there is no range. */
+	if (!n)
+		goto out_free;
+	header = vfio_info_cap_add(caps, struct_size(cap_iovas, iova_ranges, n),
+				   VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
+	if (IS_ERR(header)) {
+		rc = PTR_ERR(header);
+		goto out_free;
+	}
+	cap_iovas = container_of(header,
+				 struct vfio_iommu_type1_info_cap_iova_range,
+				 header);
+	cap_iovas->nr_iovas = n;
+	for (i = 0; i < n; i++) {
+		cap_iovas->iova_ranges[i].start = ranges[i].start;
+		cap_iovas->iova_ranges[i].end = ranges[i].last;
+	}
+
+out_free:
+	kfree(ranges);
+	return rc;
+}
+
+/*
+ * VFIO_IOMMU_GET_INFO, as type1: argsz must cover iova_pgsizes (else
+ * EINVAL); at most argsz bytes of the structure are written back. When
+ * argsz leaves no room for the capability chain, argsz is raised to the
+ * size needed and cap_offset stays 0; otherwise the chain follows the
+ * structure and cap_offset points at it.
+ */
+static int ioasid_vfio_get_info(struct ioasid_vfio *iv, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
+	struct vfio_iommu_type1_info info = {};
+	unsigned long pgsizes;
+	int rc;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	minsz = min_t(size_t, info.argsz, sizeof(info));
+
+	rc = ioasid_vfio_info_caps(iv, &caps, &pgsizes);
+	if (rc)
+		goto out_free;
+
+	info.flags = VFIO_IOMMU_INFO_PGSIZES;
+	info.iova_pgsizes = pgsizes;
+	if (caps.size) {
+		info.flags |= VFIO_IOMMU_INFO_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(uarg + sizeof(info), caps.buf,
+					 caps.size)) {
+				rc = -EFAULT;
+				goto out_free;
+			}
+			info.cap_offset = sizeof(info);
+		}
+	}
+	if (copy_to_user(uarg, &info, minsz))
+		rc = -EFAULT;
+
+out_free:
+	kfree(caps.buf);
+	return rc;
+}
+
+/*
+ * VFIO_IOMMU_MAP_DMA, as type1 v2 minus VFIO_DMA_MAP_FLAG_VADDR (not offered:
+ * CHECK_EXTENSION(VFIO_UPDATE_VADDR) is 0), which is refused with EINVAL
+ * like any flag the backend does not know, as iommufd's type1 emulation
+ * does. Errors: EFAULT; EINVAL (argsz, flags, neither READ nor WRITE, zero
+ * size, misaligned or wrapping values, IOVA outside the usable ranges);
+ * EEXIST (overlaps a mapping); ENOMEM (including over RLIMIT_MEMLOCK);
+ * otherwise ioasid's IOASID_MAP errors.
+ */
+static int ioasid_vfio_map_dma(struct ioasid_vfio *iv, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map map;
+	int prot = 0;
+	int rc;
+
+	if (copy_from_user(&map, uarg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz ||
+	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+		return -EINVAL;
+
+	/* READ/WRITE from the device's point of view */
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (!prot || !map.size)
+		return -EINVAL;
+	if (map.vaddr != (unsigned long)map.vaddr ||
+	    map.iova != (unsigned long)map.iova ||
+	    map.size != (unsigned long)map.size ||
+	    map.iova + map.size - 1 < map.iova ||
+	    map.vaddr + map.size - 1 < map.vaddr)
+		return -EINVAL;
+
+	rc = ioasid_kern_map(iv->ctx, iv->ioas_id, map.vaddr, map.size,
+			     map.iova, prot);
+	/*
+	 * type1 refuses IOVAs outside its valid ranges (apertures minus
+	 * reserved regions) with EINVAL; ioasid says which limit was hit.
+	 */
+	if (rc == -EADDRINUSE || rc == -ERANGE)
+		rc = -EINVAL;
+	return rc;
+}
+
+/*
+ * VFIO_IOMMU_UNMAP_DMA, as type1 v2: every mapping the range touches must
+ * lie inside it (EINVAL, nothing unmapped, otherwise); success with size 0
+ * when the range holds no mapping; size returns the bytes unmapped.
+ * VFIO_DMA_UNMAP_FLAG_ALL needs iova and size 0. GET_DIRTY_BITMAP and VADDR
+ * are refused with EINVAL, type1's errno when dirty tracking is off and
+ * iommufd's for flags it does not support. Errors: EFAULT; EINVAL (argsz,
+ * flags, zero size, misaligned or wrapping range, a mapping cut).
+ */
+static int ioasid_vfio_unmap_dma(struct ioasid_vfio *iv, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	unsigned long unmapped = 0;
+	int rc;
+
+	if (copy_from_user(&unmap, uarg, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+		return -EINVAL;
+
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size)
+			return -EINVAL;
+		/* iova 0 and length 0: everything */
+		rc = ioasid_kern_unmap(iv->ctx, iv->ioas_id, 0, 0, &unmapped);
+	} else {
+		if (!unmap.size || unmap.iova != (unsigned long)unmap.iova ||
+		    unmap.size != (unsigned long)unmap.size ||
+		    unmap.iova + unmap.size - 1 < unmap.iova)
+			return -EINVAL;
+		rc = ioasid_kern_unmap(iv->ctx, iv->ioas_id, unmap.iova,
+				       unmap.size, &unmapped);
+	}
+	if (rc == -ENOENT) {
+		rc = 0;
+		unmapped = 0;
+	}
+	if (rc)
+		return rc;
+
+	unmap.size = unmapped;
+	return copy_to_user(uarg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+/**
+ * ioasid_vfio_ioctl() - vfio_iommu_driver_ops.ioctl
+ * @iommu_data: the backend state; NULL for VFIO_CHECK_EXTENSION before
+ *	VFIO_SET_IOMMU
+ * @cmd: the container ioctl
+ * @arg: its argument
+ *
+ * A native container takes VFIO_IOASID_BIND (DMA is mapped on /dev/ioasid);
+ * a compat one VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and
+ * VFIO_IOMMU_UNMAP_DMA. Both take VFIO_CHECK_EXTENSION.
+ *
+ * Return: as the ioctl; -ENOTTY for a command the container does not take.
+ */
+static long ioasid_vfio_ioctl(void *iommu_data, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (cmd == VFIO_CHECK_EXTENSION)
+		return ioasid_vfio_check_extension(iv, arg);
+	if (WARN_ON_ONCE(!iv))
+		return -EINVAL;
+
+	if (!iv->compat) {
+		if (cmd == VFIO_IOASID_BIND)
+			return ioasid_vfio_bind(iv, uarg);
+		return -ENOTTY;
+	}
+
+	switch (cmd) {
+	case VFIO_IOMMU_GET_INFO:
+		return ioasid_vfio_get_info(iv, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return ioasid_vfio_map_dma(iv, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return ioasid_vfio_unmap_dma(iv, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct vfio_iommu_driver_ops ioasid_vfio_ops = {
+	.name			= "ioasid",
+	.owner			= THIS_MODULE,
+	.open			= ioasid_vfio_open,
+	.release		= ioasid_vfio_release,
+	.ioctl			= ioasid_vfio_ioctl,
+	.attach_group		= ioasid_vfio_attach_group,
+	.detach_group		= ioasid_vfio_detach_group,
+	.register_device	= ioasid_vfio_register_device,
+	.unregister_device	= ioasid_vfio_unregister_device,
+};
+
+static int __init ioasid_vfio_init(void)
+{
+	return vfio_register_iommu_driver(&ioasid_vfio_ops);
+}
+
+static void __exit ioasid_vfio_exit(void)
+{
+	vfio_unregister_iommu_driver(&ioasid_vfio_ops);
+}
+
+module_init(ioasid_vfio_init);
+module_exit(ioasid_vfio_exit);
+
+MODULE_DESCRIPTION("ioasid: VFIO container IOMMU backend (VFIO_IOASID_IOMMU, type1 v2 compatibility)");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(IOASID);
+/* Loaded after type1, this backend is asked first (VFIO tries newest first). */
+MODULE_SOFTDEP("pre: vfio_iommu_type1");
