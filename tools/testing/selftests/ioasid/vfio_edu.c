@@ -55,7 +55,8 @@
 
 #define PCI_SYSFS	"/sys/bus/pci"
 #define VFIO_CONTAINER	"/dev/vfio/vfio"
-#define TYPE1_COMPAT	"/sys/module/ioasid_vfio/parameters/type1_compat"
+#define IOASID_VFIO	"/sys/module/ioasid_vfio"
+#define TYPE1_COMPAT	IOASID_VFIO "/parameters/type1_compat"
 
 /* Byte patterns: data bytes stay below 0x80, sentinels are above. */
 #define UNTOUCHED	0xa5
@@ -81,6 +82,7 @@ struct edu_ctx {
 	int nedu;
 	struct edu edu[MAX_EDU];
 	const char *step;	/* what edu_ctx_open() did last, for logs */
+	bool by_ioasid;		/* ioasid_vfio took the container */
 };
 
 static int vioctl(int fd, unsigned long cmd, unsigned long arg)
@@ -404,6 +406,7 @@ static int set_iommu(struct edu_ctx *c, bool real_type1)
 	unsigned long type = c->mode == EDU_NATIVE ? VFIO_IOASID_IOMMU :
 						     VFIO_TYPE1v2_IOMMU;
 	char compat[2] = "";
+	long refs;
 	int rc, rc2;
 
 	/*
@@ -416,8 +419,11 @@ static int set_iommu(struct edu_ctx *c, bool real_type1)
 		if (rc)
 			return rc;
 	}
+	/* The driver that takes the container holds a module reference. */
+	refs = read_long_file(IOASID_VFIO "/refcnt");
 	c->step = "VFIO_SET_IOMMU";
 	rc = vioctl(c->container, VFIO_SET_IOMMU, type);
+	c->by_ioasid = !rc && refs >= 0 && read_long_file(IOASID_VFIO "/refcnt") > refs;
 	if (compat[0] == 'Y') {
 		rc2 = write_file(TYPE1_COMPAT, "Y");
 		if (!rc && rc2) {
@@ -711,6 +717,25 @@ FIXTURE_SETUP(edu)
 FIXTURE_TEARDOWN(edu)
 {
 	edu_ctx_close(&self->c);
+}
+
+/*
+ * The container went to the intended IOMMU driver: ioasid_vfio for native,
+ * and for type1 when it is loaded with type1_compat=Y; VFIO's type1 for
+ * type1_real.
+ */
+TEST_F(edu, backend)
+{
+	char compat[2] = "";
+	bool loaded = !access(IOASID_VFIO, F_OK);
+	bool want = variant->mode == EDU_NATIVE ||
+		    (loaded && !variant->real_type1 &&
+		     !read_type1_compat(compat) && compat[0] == 'Y');
+
+	ASSERT_EQ(want, self->c.by_ioasid)
+		TH_LOG("ioasid_vfio %s, type1_compat %s: container %s by ioasid_vfio",
+		       loaded ? "loaded" : "absent", compat[0] ? compat : "-",
+		       self->c.by_ioasid ? "taken" : "not taken");
 }
 
 /*
