@@ -467,6 +467,41 @@ void ioasid_unregister_device(struct ioasid_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_unregister_device, IOASID);
 
+/**
+ * ioasid_alloc_global_pasid() - a PASID unique across the system, for a device
+ * @dev: the device that will use it (its PASID width bounds the value)
+ * @pasid: returns the PASID
+ *
+ * For subsystems whose devices need a PASID the guest does not choose, e.g.
+ * a sub-device's default PASID: drawn from the IOMMU core's global space so
+ * no two devices' sub-devices collide. Release with ioasid_free_global_pasid().
+ *
+ * Return: 0; -EOPNOTSUPP if @dev has no PASID support; -ENOSPC if none is free.
+ */
+int ioasid_alloc_global_pasid(struct device *dev, u32 *pasid)
+{
+	ioasid_t id;
+
+	if (!dev->iommu || !dev->iommu->max_pasids)
+		return -EOPNOTSUPP;
+	id = iommu_alloc_global_pasid(dev);
+	if (id == IOMMU_PASID_INVALID)
+		return -ENOSPC;
+	*pasid = id;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_alloc_global_pasid, IOASID);
+
+/**
+ * ioasid_free_global_pasid() - release a PASID from ioasid_alloc_global_pasid()
+ * @pasid: the PASID; nothing may be attached to it any more
+ */
+void ioasid_free_global_pasid(u32 pasid)
+{
+	iommu_free_global_pasid(pasid);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_free_global_pasid, IOASID);
+
 /* Devices are destroyed by their subsystem, never through the table. */
 void ioasid_device_destroy(struct ioasid_obj *obj)
 {

@@ -101,6 +101,8 @@ int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id);
 void ioasid_device_detach(struct ioasid_device *idev);
 int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id);
 int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid);
+int ioasid_alloc_global_pasid(struct device *dev, u32 *pasid);
+void ioasid_free_global_pasid(u32 pasid);
 
 struct ioasid_ctx *ioasid_ctx_create(void);
 int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id);
@@ -159,6 +161,15 @@ static inline int ioasid_device_attach_pasid(struct ioasid_device *idev,
 static inline int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_alloc_global_pasid(struct device *dev, u32 *pasid)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void ioasid_free_global_pasid(u32 pasid)
+{
 }
 
 static inline struct ioasid_ctx *ioasid_ctx_create(void)
