@@ -5,6 +5,7 @@
  * replace, IOASID_DETACH, PASIDs and sub-devices sharing a PASID, and the
  * lifetime rules between devices, IOAS and contexts.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -414,6 +415,196 @@ TEST_F(dev, subdevice_errors)
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 	ASSERT_EQ(-EOPNOTSUPP, mock_subdev_add(self->mfd, m, 3, &s, &sid));
 	ASSERT_EQ(-ENOENT, mock_subdev_add(self->mfd, m + 100, 3, &s, &sid));
+}
+
+struct racer {
+	int fd;
+	int mfd;
+	__u32 dev_id;
+	__u32 mock_id;
+	__u32 ioas[2];
+	char *buf;
+	int rounds;
+	int errors;
+};
+
+/* Attach, replace and detach the RID and a PASID, over and over. */
+static void *attacher(void *p)
+{
+	struct racer *r = p;
+	int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		if (attach(r->fd, r->dev_id, IOASID_PASID_NONE, r->ioas[i & 1]) ||
+		    attach(r->fd, r->dev_id, 3, r->ioas[!(i & 1)]))
+			r->errors++;
+		if (i % 3 == 0 && (detach(r->fd, r->dev_id, IOASID_PASID_NONE) ||
+				   detach(r->fd, r->dev_id, 3)))
+			r->errors++;
+	}
+	return NULL;
+}
+
+/* Map and unmap in both IOAS while the device moves between them. */
+static void *mapper(void *p)
+{
+	struct racer *r = p;
+	int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		__u32 ioas = r->ioas[i & 1];
+
+		if (ioasid_map_fixed(r->fd, ioas, r->buf, 64 * PSZ, 16 * MB) ||
+		    ioasid_unmap(r->fd, ioas, 16 * MB, 64 * PSZ, NULL))
+			r->errors++;
+	}
+	return NULL;
+}
+
+/* Readers of device state while it changes. */
+static void *lister(void *p)
+{
+	struct racer *r = p;
+	struct ioasid_device_entry e[2];
+	int i;
+
+	for (i = 0; i < r->rounds * 2; i++) {
+		__u32 num = 2;
+
+		if (list_devices(r->fd, e, &num, sizeof(e[0])))
+			r->errors++;
+		ioasid_debugfs_count("object", NULL);
+	}
+	return NULL;
+}
+
+TEST_F(dev, stress_attach_replace_map)
+{
+	struct racer r[3];
+	pthread_t th[3];
+	void *(*fn[3])(void *) = { attacher, mapper, lister };
+	long vmlck = vm_locked_kb();
+	__u32 m, id;
+	int i;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &m, &id));
+	for (i = 0; i < 3; i++) {
+		r[i] = (struct racer){ .fd = self->fd, .mfd = self->mfd, .dev_id = id,
+				       .mock_id = m, .ioas = { self->ioas[0], self->ioas[1] },
+				       .buf = self->buf, .rounds = 150 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fn[i], &r[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		ASSERT_EQ(0, r[i].errors);
+	}
+	/* Whatever the interleaving, the end state is consistent. */
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 16 * MB, self->buf, PSZ, NULL));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+}
+
+/*
+ * fail-nth over registration, RID attach, replace and PASID attach: each
+ * call succeeds or fails with ENOMEM, and a failed one changes nothing.
+ */
+TEST_F(dev, fail_nth)
+{
+	unsigned int nth, step, tolerated;
+	__u32 m = 0, id = 0;
+
+	if (!fail_nth_supported())
+		SKIP(return, "no fault injection in this kernel");
+	ASSERT_EQ(0, fail_nth_setup());
+	for (step = 0; step < 4; step++) {
+		tolerated = 0;
+		for (nth = 1; nth < 5000; nth++) {
+			__u64 serial = 0;
+			long pending;
+			int rc = 0;
+
+			if (step >= 1) {
+				ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID,
+							  &m, &id));
+			}
+			if (step == 2) {
+				ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+				serial = domain_serial(self->mfd, m);
+			}
+			ASSERT_EQ(0, fail_nth_arm(nth));
+			switch (step) {
+			case 0:
+				/*
+				 * Without a PASID property: 6.12's software
+				 * node code drops a reference it never took when
+				 * an injected failure hits its sysfs link in
+				 * device_add(), and then frees the node twice.
+				 */
+				rc = mock_dev_add(self->mfd, self->fd, 0, &m, &id);
+				break;
+			case 1:
+				rc = attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]);
+				break;
+			case 2:
+				rc = attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]);
+				break;
+			case 3:
+				rc = attach(self->fd, id, 11, self->ioas[1]);
+				break;
+			}
+			pending = fail_nth_pending();
+			ASSERT_EQ(0, fail_nth_arm(0));
+			/*
+			 * Registration may also fail with what the iommu core's
+			 * failed probe leaves (a device without an IOMMU is not
+			 * cache coherent: EINVAL; the mock: ENODEV).
+			 */
+			if (rc && step) {
+				ASSERT_EQ(-ENOMEM, rc);
+			} else if (!rc && !pending) {
+				tolerated++;
+			}
+			switch (step) {
+			case 0:
+				if (rc) {
+					__u32 num = 0;
+
+					ASSERT_EQ(0, list_devices(self->fd, NULL, &num, 8));
+					ASSERT_EQ(0, num);
+				}
+				break;
+			case 1:
+				ASSERT_EQ(rc ? -ENOENT : 0,
+					  mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+				break;
+			case 2:
+				/* Replace failed: still on the first IOAS's domain. */
+				if (rc) {
+					ASSERT_EQ(serial, domain_serial(self->mfd, m));
+				}
+				ASSERT_EQ(0, mock_check_map(self->mfd, m, 0,
+							    self->buf + (rc ? 0 : MB), MB, NULL));
+				break;
+			case 3:
+				ASSERT_EQ(rc ? -ENOENT : 0,
+					  mock_check_map_pasid(self->mfd, m, 11, 0, self->buf + MB, MB));
+				break;
+			}
+			if (!rc || step)
+				ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+			/* Both IOAS are free again: nothing leaked a reference. */
+			ASSERT_EQ(0, ioasid_debugfs_count("object", " attached ") -
+				     ioasid_debugfs_count("object", " attached 0"));
+			if (pending > 0)
+				break;
+		}
+		TH_LOG("step %u: %u injection points, %u tolerated", step, nth - 1, tolerated);
+		ASSERT_LT(nth, 5000);
+	}
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
 }
 
 TEST_HARNESS_MAIN
