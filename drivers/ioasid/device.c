@@ -178,14 +178,23 @@ static int ioasid_device_check_pasid(struct ioasid_device *idev, u32 pasid)
 	return 0;
 }
 
-static struct ioasid_dev_pasid *ioasid_dev_pasid_find(struct device *dev, u32 pasid)
+/*
+ * The attachment @idev would share: the RID is attached per IOMMU group, so
+ * every device of a group shares its RID attachment; a PASID is per device.
+ */
+static struct ioasid_dev_pasid *ioasid_dev_pasid_find(struct ioasid_device *idev,
+						      u32 pasid)
 {
 	struct ioasid_dev_pasid *dp;
 
 	lockdep_assert_held(&ioasid_attach_lock);
-	list_for_each_entry(dp, &ioasid_dev_pasids, node)
-		if (dp->dev == dev && dp->pasid == pasid)
+	list_for_each_entry(dp, &ioasid_dev_pasids, node) {
+		if (dp->pasid != pasid)
+			continue;
+		if (pasid == IOASID_PASID_NONE ? dp->group == idev->group :
+						 dp->dev == idev->dev)
 			return dp;
+	}
 	return NULL;
 }
 
@@ -284,8 +293,10 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  * and replays every mapping of the IOAS into it before attaching. If the
  * (device, PASID) is attached already through this registration, its
  * translation is replaced. Sub-devices of one parent attaching the same PASID
- * to the same IOAS share the attachment. While attached, the IOAS cannot be
- * destroyed.
+ * to the same IOAS share the attachment, and so do the devices of one IOMMU
+ * group attaching their RIDs (the IOMMU translates a group as one); a shared
+ * attachment lasts until its last user detaches. While attached, the IOAS
+ * cannot be destroyed.
  *
  * Return: 0; -ENOENT if @pt_id names no IOAS; -EINVAL or -EOPNOTSUPP for a
  * PASID the device cannot use; -EBUSY if the (device, PASID) is attached
@@ -323,10 +334,16 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		goto out_done;	/* the attachment took over the reference */
 	}
 
-	dp = ioasid_dev_pasid_find(idev->dev, pasid);
+	dp = ioasid_dev_pasid_find(idev, pasid);
 	if (dp) {
-		if (!dp->shared || !(idev->ops->flags & IOASID_OPS_SUBDEV) ||
-		    dp->ctx != idev->ctx || dp->ioas != ioas) {
+		/*
+		 * Devices of one group share its RID; sub-devices of one
+		 * parent share a PASID. Only into the same IOAS.
+		 */
+		bool share = pasid == IOASID_PASID_NONE ||
+			     (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV));
+
+		if (!share || dp->ctx != idev->ctx || dp->ioas != ioas) {
 			rc = -EBUSY;
 			goto out_put;
 		}

@@ -4,7 +4,7 @@
  * contracts are include/uapi/linux/ioasid.h and include/linux/ioasid.h.
  *
  * Lock order (outer first):
- *   ioasid_ctx_list_lock   the list of open contexts (debugfs only)
+ *   ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
  *   ioasid_attach_lock     every device's attachments (device.c)
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains
  *   (iommu core locks)     taken inside iommu_attach_group() and friends
