@@ -45,6 +45,7 @@ enum {
 	IOASID_MOCK_CMD_DOMAIN_INFO,
 	IOASID_MOCK_CMD_FLOOR_MAP,
 	IOASID_MOCK_CMD_SUBDEV_ADD,
+	IOASID_MOCK_CMD_FLOOR_MAP_DEV,
 };
 
 /**
@@ -281,5 +282,41 @@ struct ioasid_mock_subdev_add {
 };
 
 #define IOASID_MOCK_SUBDEV_ADD	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_SUBDEV_ADD)
+
+/**
+ * struct ioasid_mock_floor_map_dev - the benchmark floor on a real device
+ * @size: sizeof(struct ioasid_mock_floor_map_dev)
+ * @flags: 0 to pin and map, IOASID_MOCK_FLOOR_UNMAP to unmap and unpin what
+ *	the last map on this device pinned
+ * @name: a PCI device by its name (e.g. "0000:00:03.0"), NUL-terminated
+ * @uptr: user memory to pin (map only)
+ * @length: bytes (map only)
+ * @iova: where to map (map only)
+ *
+ * IOASID_MOCK_FLOOR_MAP for a device behind a real IOMMU (e.g. the emulated
+ * VT-d), so the floor can be compared with ioasid, VFIO type1 and iommufd
+ * on the same device: the same pin and one iommu_map() per physically
+ * contiguous run, into a private paging domain allocated for the device
+ * (as iommufd allocates one: the IOMMU driver's domain_alloc_user() when it
+ * has one) and never attached, so neither the device's current attachment
+ * nor its driver matters. The domain and a reference to the device are
+ * kept in the /dev/ioasid_mock file until it is closed; the pinned pages
+ * until IOASID_MOCK_FLOOR_UNMAP or the close. A never-attached domain has
+ * no IOTLB to invalidate: the floor does not pay for IOTLB flushes.
+ * Errors as IOASID_MOCK_FLOOR_MAP, and EINVAL if @name is not
+ * NUL-terminated, ENODEV if no PCI device has that name (or it has no
+ * IOMMU), ENOENT for IOASID_MOCK_FLOOR_UNMAP of a device never mapped.
+ */
+struct ioasid_mock_floor_map_dev {
+	__u32 size;
+	__u32 flags;
+	char name[32];
+	__aligned_u64 uptr;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOASID_MOCK_FLOOR_MAP_DEV \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FLOOR_MAP_DEV)
 
 #endif /* _IOASID_MOCK_H */

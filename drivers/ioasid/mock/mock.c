@@ -18,12 +18,17 @@
  * registration of such a device's platform device, bound to one PASID
  * (IOASID_OPS_SUBDEV); it has no platform device of its own.
  *
+ * The benchmark floor (IOASID_MOCK_FLOOR_MAP) pins and maps user memory into
+ * a private domain of a mock device; IOASID_MOCK_FLOOR_MAP_DEV does the same
+ * for a real PCI device (behind VT-d in the test VM), the only command that
+ * touches a device the mock did not create. Both share one implementation.
+ *
  * Lock order (outer first):
  *   mock_file->lock (rwsem)   the device table of one open file; held for
  *                             write to add or delete devices and
  *                             sub-devices, for read by every command on one
  *                             device
- *   mock_dev->floor_lock      the benchmark floor state of one device
+ *   mock_floor->lock          the benchmark floor state of one device
  *   group->mutex              iommu core; held around probe, release,
  *                             attach_dev, set_dev_pasid and remove_dev_pasid
  *   mock_iommu_dev->lock      which domain a device's RID and each of its
@@ -31,6 +36,9 @@
  *   mock_iommu_dev->pasids.xa_lock, mock_domain->ptes.xa_lock
  *                             (never nested in each other) the PASID table's
  *                             nodes; a domain's page table and its counters
+ *
+ * mock_file->floor_lock (the file's list of real-device floors) nests
+ * inside mock_file->lock; no other mock lock is taken under it.
  */
 #define pr_fmt(fmt) "ioasid_mock: " fmt
 
@@ -45,6 +53,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/property.h>
 #include <linux/rwsem.h>
@@ -780,6 +789,24 @@ enum {
 };
 
 /**
+ * struct mock_floor - the benchmark floor of one device: what one
+ *	IOASID_MOCK_FLOOR_MAP(_DEV) pinned and mapped
+ * @lock: protects the members below
+ * @domain: private paging domain for the device (never attached),
+ *	allocated on the first map and kept until the floor is destroyed
+ * @pages: pages the current map pinned, NULL when none
+ * @npages: how many
+ * @iova: where they are mapped
+ */
+struct mock_floor {
+	struct mutex lock;
+	struct iommu_domain *domain;
+	struct page **pages;
+	unsigned long npages;
+	unsigned long iova;
+};
+
+/**
  * struct mock_dev - a device created by IOASID_MOCK_DEV_ADD, or a sub-device
  *	created by IOASID_MOCK_SUBDEV_ADD
  * @id: its mock_id, the index in mock_file->devices
@@ -792,12 +819,7 @@ enum {
  *	where a sub-device gets its own reference to the same context
  * @idev: the ioasid handle of the registration
  * @state: MOCK_DEV_* bits
- * @floor_lock: protects the floor_* members
- * @floor_domain: private paging domain of the benchmark floor (never
- *	attached), allocated on first use
- * @floor_pages: pages the current floor map pinned, NULL when none
- * @floor_npages: how many
- * @floor_iova: where they are mapped
+ * @floor: the benchmark floor of its platform device (IOASID_MOCK_FLOOR_MAP)
  */
 struct mock_dev {
 	u32 id;
@@ -808,11 +830,19 @@ struct mock_dev {
 	struct file *ctx_file;
 	struct ioasid_device *idev;
 	unsigned long state;
-	struct mutex floor_lock;
-	struct iommu_domain *floor_domain;
-	struct page **floor_pages;
-	unsigned long floor_npages;
-	unsigned long floor_iova;
+	struct mock_floor floor;
+};
+
+/**
+ * struct mock_floor_dev - the benchmark floor of a real PCI device
+ * @node: in mock_file->floor_devs
+ * @dev: the device, referenced until the file is closed
+ * @floor: its floor (IOASID_MOCK_FLOOR_MAP_DEV)
+ */
+struct mock_floor_dev {
+	struct list_head node;
+	struct device *dev;
+	struct mock_floor floor;
 };
 
 /**
@@ -820,10 +850,15 @@ struct mock_dev {
  * @lock: held for write to add or remove devices, for read while a command
  *	uses one, so commands on devices run concurrently
  * @devices: mock_id -> struct mock_dev, devices and sub-devices alike
+ * @floor_lock: protects @floor_devs
+ * @floor_devs: struct mock_floor_dev of every real device a
+ *	IOASID_MOCK_FLOOR_MAP_DEV named; entries stay until the file is closed
  */
 struct mock_file {
 	struct rw_semaphore lock;
 	struct xarray devices;
+	struct mutex floor_lock;
+	struct list_head floor_devs;
 };
 
 /* One ioctl call being executed; @cmd is the kernel copy of the argument. */
@@ -921,16 +956,12 @@ static bool mock_range_valid(u64 start, u64 length)
 	       last <= ULONG_MAX;
 }
 
-static void mock_floor_release(struct mock_dev *mdev);
+static void mock_floor_init(struct mock_floor *floor);
+static void mock_floor_destroy(struct mock_floor *floor);
 
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
-	mutex_lock(&mdev->floor_lock);
-	mock_floor_release(mdev);
-	if (mdev->floor_domain)
-		iommu_domain_free(mdev->floor_domain);
-	mdev->floor_domain = NULL;
-	mutex_unlock(&mdev->floor_lock);
+	mock_floor_destroy(&mdev->floor);
 
 	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
 		ioasid_unregister_device(mdev->idev);
@@ -939,7 +970,6 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 	else
 		platform_device_unregister(mdev->pdev);
 	ioasid_ctx_put(mdev->ctx);
-	mutex_destroy(&mdev->floor_lock);
 	kfree(mdev);
 }
 
@@ -958,7 +988,7 @@ static int mock_dev_add(struct mock_ucmd *ucmd)
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
 	if (!mdev)
 		return -ENOMEM;
-	mutex_init(&mdev->floor_lock);
+	mock_floor_init(&mdev->floor);
 
 	file = fget(cmd->ioasid_fd);
 	if (!file) {
@@ -1010,7 +1040,7 @@ err_pdev:
 err_ctx:
 	ioasid_ctx_put(mdev->ctx);
 err_free:
-	mutex_destroy(&mdev->floor_lock);
+	mock_floor_destroy(&mdev->floor);
 	kfree(mdev);
 	return rc;
 }
@@ -1036,7 +1066,7 @@ static int mock_subdev_add(struct mock_ucmd *ucmd)
 	if (!sub)
 		return -ENOMEM;
 	sub->parent = parent;
-	mutex_init(&sub->floor_lock);
+	mock_floor_init(&sub->floor);
 
 	/* A reference of its own to the parent's context, the same context. */
 	sub->ctx = get_ioasid_from_file(parent->ctx_file);
@@ -1074,7 +1104,7 @@ err_unregister:
 err_ctx:
 	ioasid_ctx_put(sub->ctx);
 err_free:
-	mutex_destroy(&sub->floor_lock);
+	mock_floor_destroy(&sub->floor);
 	kfree(sub);
 	return rc;
 }
@@ -1322,28 +1352,80 @@ static int mock_domain_info(struct mock_ucmd *ucmd)
 	return mock_respond(ucmd, sizeof(*cmd));
 }
 
-/* Unmap and unpin what the last floor map of @mdev pinned, if anything. */
-static void mock_floor_release(struct mock_dev *mdev)
-{
-	size_t length = mdev->floor_npages << PAGE_SHIFT;
+/*
+ * The benchmark floor: the least an IOAS implementation has to do to map
+ * user memory - pin it and map each physically contiguous run with one
+ * iommu_map() - with none of the bookkeeping. The same code serves mock
+ * devices (IOASID_MOCK_FLOOR_MAP) and real PCI devices
+ * (IOASID_MOCK_FLOOR_MAP_DEV); only how the device is found differs.
+ */
 
-	lockdep_assert_held(&mdev->floor_lock);
-	if (!mdev->floor_pages)
+static void mock_floor_init(struct mock_floor *floor)
+{
+	mutex_init(&floor->lock);
+}
+
+/* Unmap and unpin what the last map of @floor pinned, if anything. */
+static void mock_floor_release(struct mock_floor *floor)
+{
+	size_t length = floor->npages << PAGE_SHIFT;
+
+	lockdep_assert_held(&floor->lock);
+	if (!floor->pages)
 		return;
-	WARN_ON(iommu_unmap(mdev->floor_domain, mdev->floor_iova, length) !=
-		length);
-	unpin_user_pages(mdev->floor_pages, mdev->floor_npages);
-	kvfree(mdev->floor_pages);
-	mdev->floor_pages = NULL;
-	mdev->floor_npages = 0;
+	WARN_ON(iommu_unmap(floor->domain, floor->iova, length) != length);
+	unpin_user_pages(floor->pages, floor->npages);
+	kvfree(floor->pages);
+	floor->pages = NULL;
+	floor->npages = 0;
+}
+
+/* Release the map and the domain of @floor; it may be reused after init. */
+static void mock_floor_destroy(struct mock_floor *floor)
+{
+	mutex_lock(&floor->lock);
+	mock_floor_release(floor);
+	if (floor->domain)
+		iommu_domain_free(floor->domain);
+	floor->domain = NULL;
+	mutex_unlock(&floor->lock);
+	mutex_destroy(&floor->lock);
 }
 
 /*
- * The least an IOAS implementation has to do to map user memory: pin it and
- * map each physically contiguous run with one iommu_map().
+ * A paging domain for @dev, sized for the IOMMU @dev is behind the way
+ * iommufd allocates one: with the IOMMU driver's domain_alloc_user() when
+ * it has one. Its fallback, iommu_paging_domain_alloc(), gets VT-d's legacy
+ * domain_alloc(), whose domains learn the IOMMU's superpage sizes (and
+ * address width) only when attached - and the floor's domain never is, so
+ * it would map everything with 4 KiB IOPTEs. Mock IOMMUs have no
+ * domain_alloc_user().
  */
-static int mock_floor_map_pages(struct mock_dev *mdev, unsigned long uptr,
-				unsigned long length, unsigned long iova)
+static struct iommu_domain *mock_floor_domain_alloc(struct device *dev)
+{
+	const struct iommu_ops *ops = NULL;
+	struct iommu_domain *domain;
+
+	if (dev->iommu && dev->iommu->iommu_dev)
+		ops = dev->iommu->iommu_dev->ops;
+	if (!ops || !ops->domain_alloc_user)
+		return iommu_paging_domain_alloc(dev);
+	domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
+	if (IS_ERR(domain))
+		return domain;
+	if (!domain)
+		return ERR_PTR(-ENOMEM);
+	domain->owner = ops;
+	return domain;
+}
+
+/*
+ * Pin @length bytes at @uptr and map them at @iova of the floor's private
+ * domain for @dev, one iommu_map() per physically contiguous run.
+ */
+static int mock_floor_map_pages(struct mock_floor *floor, struct device *dev,
+				unsigned long uptr, unsigned long length,
+				unsigned long iova)
 {
 	unsigned long npages = length >> PAGE_SHIFT;
 	unsigned long pinned, i, end;
@@ -1351,17 +1433,17 @@ static int mock_floor_map_pages(struct mock_dev *mdev, unsigned long uptr,
 	struct page **pages;
 	int rc;
 
-	lockdep_assert_held(&mdev->floor_lock);
-	if (mdev->floor_pages)
+	lockdep_assert_held(&floor->lock);
+	if (floor->pages)
 		return -EBUSY;
 
-	if (!mdev->floor_domain) {
-		domain = iommu_paging_domain_alloc(&mock_dev_pdev(mdev)->dev);
+	if (!floor->domain) {
+		domain = mock_floor_domain_alloc(dev);
 		if (IS_ERR(domain))
 			return PTR_ERR(domain);
-		mdev->floor_domain = domain;
+		floor->domain = domain;
 	}
-	domain = mdev->floor_domain;
+	domain = floor->domain;
 
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
@@ -1391,9 +1473,9 @@ static int mock_floor_map_pages(struct mock_dev *mdev, unsigned long uptr,
 		cond_resched();
 	}
 
-	mdev->floor_pages = pages;
-	mdev->floor_npages = npages;
-	mdev->floor_iova = iova;
+	floor->pages = pages;
+	floor->npages = npages;
+	floor->iova = iova;
 	return 0;
 
 err_unmap:
@@ -1406,32 +1488,116 @@ err_unpin:
 	return rc;
 }
 
+/* Whether the map arguments of a floor command are usable. */
+static bool mock_floor_args_valid(u32 flags, u64 uptr, u64 length, u64 iova)
+{
+	if (flags & IOASID_MOCK_FLOOR_UNMAP)
+		return true;
+	return mock_range_valid(uptr, length) && mock_range_valid(iova, length);
+}
+
+/* Execute one floor command (map, or with IOASID_MOCK_FLOOR_UNMAP unmap). */
+static int mock_floor_execute(struct mock_floor *floor, struct device *dev,
+			      u32 flags, u64 uptr, u64 length, u64 iova)
+{
+	int rc;
+
+	mutex_lock(&floor->lock);
+	if (flags & IOASID_MOCK_FLOOR_UNMAP) {
+		rc = floor->pages ? 0 : -ENOENT;
+		mock_floor_release(floor);
+	} else {
+		rc = mock_floor_map_pages(floor, dev, uptr, length, iova);
+	}
+	mutex_unlock(&floor->lock);
+	return rc;
+}
+
 static int mock_floor_map(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_floor_map *cmd = ucmd->cmd;
 	struct mock_dev *mdev;
-	int rc;
 
 	if ((cmd->flags & ~IOASID_MOCK_FLOOR_UNMAP) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (!(cmd->flags & IOASID_MOCK_FLOOR_UNMAP) &&
-	    (!mock_range_valid(cmd->uptr, cmd->length) ||
-	     !mock_range_valid(cmd->iova, cmd->length)))
+	if (!mock_floor_args_valid(cmd->flags, cmd->uptr, cmd->length,
+				   cmd->iova))
 		return -EINVAL;
 	mdev = mock_dev_find(ucmd, cmd->mock_id);
 	if (IS_ERR(mdev))
 		return PTR_ERR(mdev);
+	return mock_floor_execute(&mdev->floor, &mock_dev_pdev(mdev)->dev,
+				  cmd->flags, cmd->uptr, cmd->length,
+				  cmd->iova);
+}
 
-	mutex_lock(&mdev->floor_lock);
-	if (cmd->flags & IOASID_MOCK_FLOOR_UNMAP) {
-		rc = mdev->floor_pages ? 0 : -ENOENT;
-		mock_floor_release(mdev);
-	} else {
-		rc = mock_floor_map_pages(mdev, cmd->uptr, cmd->length,
-					  cmd->iova);
-	}
-	mutex_unlock(&mdev->floor_lock);
-	return rc;
+static void mock_floor_dev_free(struct mock_floor_dev *fdev)
+{
+	list_del(&fdev->node);
+	mock_floor_destroy(&fdev->floor);
+	put_device(fdev->dev);
+	kfree(fdev);
+}
+
+/*
+ * The floor of the PCI device @name in @mf, created (with a reference to
+ * the device) when @create and there is none yet. Entries are removed only
+ * when the file is closed, so the result stays valid for the command.
+ */
+static struct mock_floor_dev *mock_floor_dev_get(struct mock_file *mf,
+						 const char *name, bool create)
+{
+	struct mock_floor_dev *fdev;
+	struct device *dev;
+	int rc;
+
+	mutex_lock(&mf->floor_lock);
+	list_for_each_entry(fdev, &mf->floor_devs, node)
+		if (!strcmp(dev_name(fdev->dev), name))
+			goto out_unlock;
+	rc = -ENOENT;
+	if (!create)
+		goto err_unlock;
+
+	rc = -ENODEV;
+	dev = bus_find_device_by_name(&pci_bus_type, NULL, name);
+	if (!dev)
+		goto err_unlock;
+	rc = -ENOMEM;
+	fdev = kzalloc(sizeof(*fdev), GFP_KERNEL_ACCOUNT);
+	if (!fdev)
+		goto err_put;
+	fdev->dev = dev;
+	mock_floor_init(&fdev->floor);
+	list_add_tail(&fdev->node, &mf->floor_devs);
+out_unlock:
+	mutex_unlock(&mf->floor_lock);
+	return fdev;
+
+err_put:
+	put_device(dev);
+err_unlock:
+	mutex_unlock(&mf->floor_lock);
+	return ERR_PTR(rc);
+}
+
+static int mock_floor_map_dev(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_floor_map_dev *cmd = ucmd->cmd;
+	bool unmap = cmd->flags & IOASID_MOCK_FLOOR_UNMAP;
+	struct mock_floor_dev *fdev;
+
+	if (cmd->flags & ~IOASID_MOCK_FLOOR_UNMAP)
+		return -EOPNOTSUPP;
+	if (!memchr(cmd->name, 0, sizeof(cmd->name)) ||
+	    !mock_floor_args_valid(cmd->flags, cmd->uptr, cmd->length,
+				   cmd->iova))
+		return -EINVAL;
+	fdev = mock_floor_dev_get(ucmd->mf, cmd->name, !unmap);
+	if (IS_ERR(fdev))
+		return PTR_ERR(fdev);
+	return mock_floor_execute(&fdev->floor, fdev->dev, cmd->flags,
+				  cmd->uptr, cmd->length, cmd->iova);
 }
 
 struct mock_ioctl_op {
@@ -1466,6 +1632,8 @@ static const struct mock_ioctl_op mock_ioctl_ops[] = {
 		      false),
 	MOCK_IOCTL_OP(SUBDEV_ADD, mock_subdev_add, ioasid_mock_subdev_add,
 		      __reserved, true),
+	MOCK_IOCTL_OP(FLOOR_MAP_DEV, mock_floor_map_dev,
+		      ioasid_mock_floor_map_dev, iova, false),
 };
 
 union mock_ucmd_buffer {
@@ -1476,6 +1644,7 @@ union mock_ucmd_buffer {
 	struct ioasid_mock_domain_info domain_info;
 	struct ioasid_mock_floor_map floor_map;
 	struct ioasid_mock_subdev_add subdev_add;
+	struct ioasid_mock_floor_map_dev floor_map_dev;
 };
 
 static long mock_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -1528,6 +1697,8 @@ static int mock_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	init_rwsem(&mf->lock);
 	xa_init_flags(&mf->devices, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	mutex_init(&mf->floor_lock);
+	INIT_LIST_HEAD(&mf->floor_devs);
 	filp->private_data = mf;
 	return 0;
 }
@@ -1535,6 +1706,7 @@ static int mock_fops_open(struct inode *inode, struct file *filp)
 static int mock_fops_release(struct inode *inode, struct file *filp)
 {
 	struct mock_file *mf = filp->private_data;
+	struct mock_floor_dev *fdev, *next;
 	struct mock_dev *mdev;
 	unsigned long index;
 
@@ -1556,6 +1728,10 @@ static int mock_fops_release(struct inode *inode, struct file *filp)
 	}
 	up_write(&mf->lock);
 	xa_destroy(&mf->devices);
+	/* No command runs any more: nothing else can see the list. */
+	list_for_each_entry_safe(fdev, next, &mf->floor_devs, node)
+		mock_floor_dev_free(fdev);
+	mutex_destroy(&mf->floor_lock);
 	kfree(mf);
 	return 0;
 }
