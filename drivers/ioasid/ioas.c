@@ -45,7 +45,7 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags || cmd->parent_id || cmd->fault_id || cmd->__reserved)
 		return -EOPNOTSUPP;
 
 	ioas = ioasid_ioas_new(ucmd->ctx);

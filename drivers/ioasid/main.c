@@ -198,7 +198,7 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			out_ioctl_mask),
 	IOASID_IOCTL_OP(DESTROY, ioasid_destroy_ioctl, ioasid_destroy, id),
 	IOASID_IOCTL_OP(IOAS_ALLOC, ioasid_ioas_alloc_ioctl, ioasid_ioas_alloc,
-			__reserved),
+			parent_id),
 	IOASID_IOCTL_OP(MAP, ioasid_map_ioctl, ioasid_map, iova),
 	IOASID_IOCTL_OP(UNMAP, ioasid_unmap_ioctl, ioasid_unmap, length),
 	IOASID_IOCTL_OP(COPY, ioasid_copy_ioctl, ioasid_copy, src_iova),

@@ -46,6 +46,9 @@ enum {
 	IOASID_MOCK_CMD_FLOOR_MAP,
 	IOASID_MOCK_CMD_SUBDEV_ADD,
 	IOASID_MOCK_CMD_FLOOR_MAP_DEV,
+	IOASID_MOCK_CMD_NESTED_INFO,	/* nesting: what a nested domain was told */
+	IOASID_MOCK_CMD_FAULT_INJECT,	/* faults: iommu_report_device_fault() */
+	IOASID_MOCK_CMD_FAULT_RESPONSES, /* faults: the page responses seen */
 };
 
 /**

@@ -98,12 +98,21 @@ enum {
  *	IOVA_RANGES and IOAS_OPTION
  * @IOASID_CAP_DEVICE: devices registered by kernel subsystems: DEVICE_INFO,
  *	ATTACH (with hitless replace) and DETACH, for the RID and PASIDs
+ * @IOASID_CAP_NESTING: user-owned stage-1 tables on a nesting parent:
+ *	NESTED_ALLOC and INVALIDATE
+ * @IOASID_CAP_FAULT: fault queues: FAULT_QUEUE_ALLOC and fault_id on
+ *	nested objects and I/O address spaces
+ * @IOASID_CAP_SW_NESTING: software nesting: an IOAS whose translations are
+ *	composed with a parent IOAS by the kernel
  *
  * A bit is reported only when the feature works in the running module.
  */
 enum ioasid_caps {
 	IOASID_CAP_IOAS = 1 << 0,
 	IOASID_CAP_DEVICE = 1 << 1,
+	IOASID_CAP_NESTING = 1 << 2,
+	IOASID_CAP_FAULT = 1 << 3,
+	IOASID_CAP_SW_NESTING = 1 << 4,
 };
 
 /**
@@ -146,19 +155,37 @@ struct ioasid_destroy {
 #define IOASID_DESTROY		_IO(IOASID_TYPE, IOASID_CMD_DESTROY)
 
 /**
+ * enum ioasid_ioas_alloc_flags - flags of IOASID_IOAS_ALLOC
+ * @IOASID_IOAS_ALLOC_SW_NESTED: a software-nested child of @parent_id: its
+ *	IOVAs (guest IOVAs) map to IOVAs of the parent (guest physical
+ *	addresses) and the kernel composes both (IOASID_CAP_SW_NESTING)
+ * @IOASID_IOAS_ALLOC_FAULT: I/O page faults of devices attached to this
+ *	IOAS are delivered to fault queue @fault_id (IOASID_CAP_FAULT)
+ */
+enum ioasid_ioas_alloc_flags {
+	IOASID_IOAS_ALLOC_SW_NESTED = 1 << 0,
+	IOASID_IOAS_ALLOC_FAULT = 1 << 1,
+};
+
+/**
  * struct ioasid_ioas_alloc - ioctl(IOASID_IOAS_ALLOC)
  * @size: sizeof(struct ioasid_ioas_alloc)
- * @flags: must be 0
+ * @flags: enum ioasid_ioas_alloc_flags
  * @out_ioas_id: ID of the new, empty I/O address space
+ * @parent_id: with IOASID_IOAS_ALLOC_SW_NESTED the parent IOAS, else 0
+ * @fault_id: with IOASID_IOAS_ALLOC_FAULT the fault queue, else 0
  * @__reserved: must be 0
  *
  * Allocates a kernel-managed I/O address space. ENOMEM when the kernel is
- * out of memory or the context already holds INT_MAX objects.
+ * out of memory or the context already holds INT_MAX objects; EOPNOTSUPP
+ * for a flag the running module does not implement.
  */
 struct ioasid_ioas_alloc {
 	__u32 size;
 	__u32 flags;
 	__u32 out_ioas_id;
+	__u32 parent_id;
+	__u32 fault_id;
 	__u32 __reserved;
 };
 

@@ -208,7 +208,7 @@ static void after_success(int fd, unsigned long ioc, void *buf)
 static const struct cmd_desc cmds[] = {
 	CMD(GET_INFO, ioasid_get_info, out_ioctl_mask, prep_get_info),
 	CMD(DESTROY, ioasid_destroy, id, prep_destroy),
-	CMD(IOAS_ALLOC, ioasid_ioas_alloc, __reserved, prep_ioas_alloc),
+	CMD(IOAS_ALLOC, ioasid_ioas_alloc, parent_id, prep_ioas_alloc),
 	CMD(MAP, ioasid_map, iova, prep_map),
 	CMD(UNMAP, ioasid_unmap, length, prep_unmap),
 	CMD(COPY, ioasid_copy, src_iova, prep_copy),
