@@ -27,6 +27,41 @@ struct ioasid_device;
 #include <uapi/linux/ioasid.h>
 
 struct ioasid_iova_range;
+struct page;
+
+struct ioasid_access;
+
+/**
+ * enum ioasid_access_flags - flags of ioasid_access_pin_pages/ioasid_access_rw
+ * @IOASID_ACCESS_WRITE: the caller will write to the memory (a mapping
+ *	without IOASID_MAP_WRITE is refused with -EPERM)
+ * @IOASID_ACCESS_KTHREAD: ioasid_access_rw() from a kernel thread without the
+ *	owner's mm (the access uses the mm of the context's pages)
+ */
+enum ioasid_access_flags {
+	IOASID_ACCESS_WRITE = 1 << 0,
+	IOASID_ACCESS_KTHREAD = 1 << 1,
+};
+
+/**
+ * struct ioasid_access_ops - an emulated device that reads an IOAS by IOVA
+ * @needs_pin_pages: the access calls ioasid_access_pin_pages(); @unmap is
+ *	then mandatory
+ * @unmap: [iova, iova + length) is being removed from the IOAS (user
+ *	UNMAP, IOAS destroy, a parent unmap under software nesting). Called
+ *	synchronously, without ioasid locks that pin/unpin take; the driver
+ *	must stop using the range and ioasid_access_unpin_pages() every pin
+ *	in it before returning (or very soon after: UNMAP waits a bounded
+ *	time, then fails with -EBUSY and leaves the mapping in place)
+ * @map: optional; [iova, iova + length) was just mapped into the IOAS
+ *	(MAP or COPY), for consumers that mirror the IOAS into their own
+ *	translation (vDPA parents with set_map/dma_map)
+ */
+struct ioasid_access_ops {
+	u8 needs_pin_pages : 1;
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+	void (*map)(void *data, unsigned long iova, unsigned long length);
+};
 
 /**
  * enum ioasid_device_ops_flags - how a subsystem hands over its devices
@@ -85,6 +120,14 @@ struct ioasid_device_ops {
  *	presents its own API on top (VFIO's type1 compatibility). The
  *	ioasid_kern_*() calls are the IOAS ioctls for such users: user
  *	addresses are the calling process's, errors are the ioctls'.
+ *
+ * ioasid_access_create() - an emulated-device access to IOAS @ioas_id of
+ *	@ctx; @ops->unmap is called whenever a range leaves the IOAS.
+ *	ioasid_access_pin_pages() pins the pages behind [iova, iova + length)
+ *	(charged once with every other user of the same pages) and returns
+ *	them; ioasid_access_unpin_pages() releases exactly such a range.
+ *	ioasid_access_rw() copies to or from the IOAS by IOVA without a
+ *	long-term pin. ioasid_access_destroy() requires every pin released.
  */
 struct ioasid_ctx *get_ioasid_from_file(struct file *file);
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
@@ -113,6 +156,18 @@ int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 			    struct ioasid_iova_range *ranges, unsigned int max,
 			    unsigned long *pgsize_bitmap);
+
+struct ioasid_access *ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
+					   const struct ioasid_access_ops *ops,
+					   void *data);
+void ioasid_access_destroy(struct ioasid_access *access);
+int ioasid_access_pin_pages(struct ioasid_access *access, unsigned long iova,
+			    unsigned long length, struct page **out_pages,
+			    unsigned int flags);
+void ioasid_access_unpin_pages(struct ioasid_access *access,
+			       unsigned long iova, unsigned long length);
+int ioasid_access_rw(struct ioasid_access *access, unsigned long iova,
+		     void *data, size_t length, unsigned int flags);
 
 #else /* !CONFIG_IOASID */
 
@@ -200,6 +255,39 @@ static inline int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 					  struct ioasid_iova_range *ranges,
 					  unsigned int max,
 					  unsigned long *pgsize_bitmap)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline struct ioasid_access *
+ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
+		     const struct ioasid_access_ops *ops, void *data)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void ioasid_access_destroy(struct ioasid_access *access)
+{
+}
+
+static inline int ioasid_access_pin_pages(struct ioasid_access *access,
+					  unsigned long iova,
+					  unsigned long length,
+					  struct page **out_pages,
+					  unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void ioasid_access_unpin_pages(struct ioasid_access *access,
+					     unsigned long iova,
+					     unsigned long length)
+{
+}
+
+static inline int ioasid_access_rw(struct ioasid_access *access,
+				   unsigned long iova, void *data,
+				   size_t length, unsigned int flags)
 {
 	return -EOPNOTSUPP;
 }
