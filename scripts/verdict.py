@@ -44,6 +44,20 @@ SPLAT_RE = re.compile("|".join(SPLAT_PATTERNS))
 TAP_RE = re.compile(r"^(not )?ok \d+ (\S+)(.*)$")
 
 
+def early_splat(path):
+    """A splat before the kernel started /init: no project code had run."""
+    try:
+        console = open(path, errors="replace").read().splitlines()
+    except OSError:
+        return False
+    for line in console:
+        if "Run /init as init process" in line:
+            return False
+        if SPLAT_RE.search(line):
+            return True
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", required=True)
@@ -52,7 +66,12 @@ def main():
     ap.add_argument("--start", type=int, default=0, help="number of the last TAP line printed before")
     ap.add_argument("--counts", help="file to write 'passed failed skipped' to")
     ap.add_argument("--kmemleak", action="store_true", help="the kernel has kmemleak: require its report")
+    ap.add_argument("--early-splat", action="store_true",
+                    help="only say (exit 0) whether the kernel splatted before it ran /init")
     args = ap.parse_args()
+
+    if args.early_splat:
+        return 0 if early_splat(args.console) else 1
 
     n = args.start
     counts = {"pass": 0, "fail": 0, "skip": 0}
