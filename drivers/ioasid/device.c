@@ -57,7 +57,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_ctx_put, IOASID);
 /* What a paging domain for @dev offers, for IOASID_DEVICE_INFO. */
 static void ioasid_device_probe_domain(struct ioasid_device *idev)
 {
-	struct iommu_domain *domain = iommu_paging_domain_alloc(idev->dev);
+	struct iommu_domain *domain = ioasid_paging_domain_alloc(idev->dev, 0);
 
 	if (IS_ERR(domain))
 		return;
@@ -78,8 +78,13 @@ static void ioasid_device_probe_domain(struct ioasid_device *idev)
  *	@dev this registration may attach (a sub-device of @dev when @ops has
  *	IOASID_OPS_SUBDEV)
  * @dev: the device; it must have an IOMMU group
- * @domain: must be NULL: the context allocates and manages the domains
- *	(subsystem-owned domains are not supported yet, -EOPNOTSUPP)
+ * @domain: NULL: the context allocates and manages the domains. Or a
+ *	paging domain the subsystem allocated for @dev and keeps owning: every
+ *	attachment of this registration then translates through it (the
+ *	context maps the IOAS into it). The subsystem must not attach it
+ *	itself, must keep it until ioasid_unregister_device() returned, and it
+ *	feeds one IOAS at a time (-EBUSY, also for a replace into another
+ *	IOAS: detach first)
  * @ops: the subsystem's name and flags; must outlive the registration
  * @data: the subsystem's cookie
  * @dev_id: returns the ID user space names the device by
@@ -106,8 +111,8 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	struct iommu_group *group;
 	int rc;
 
-	if (domain)
-		return ERR_PTR(-EOPNOTSUPP);
+	if (domain && !(domain->type & __IOMMU_DOMAIN_PAGING))
+		return ERR_PTR(-EINVAL);
 	if (!ops || !ops->name || (ops->flags & ~(IOASID_OPS_DMA_OWNED | IOASID_OPS_SUBDEV)))
 		return ERR_PTR(-EINVAL);
 	if ((ops->flags & IOASID_OPS_SUBDEV) && pasid == IOASID_PASID_NONE)
@@ -147,6 +152,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	idev->data = data;
 	xa_init(&idev->attached);
 	idev->max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
+	idev->own_domain = domain;
 	ioasid_device_probe_domain(idev);
 	/* The subsystem's handle is a user of the object, as the table is. */
 	refcount_inc(&idev->obj.users);
@@ -220,7 +226,8 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 		goto err_free;
 
 	mutex_lock(&ioas->mutex);
-	idom = ioasid_domain_attach(ioas, idev->dev, idev->group, pasid, false, dp);
+	idom = ioasid_domain_attach(ioas, idev->dev, idev->group, pasid, false,
+				    dp, idev->own_domain);
 	mutex_unlock(&ioas->mutex);
 	if (IS_ERR(idom)) {
 		rc = PTR_ERR(idom);
@@ -234,6 +241,7 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->idom = idom;
 	dp->users = 1;
 	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
+	dp->own_domain = idev->own_domain;
 	list_add_tail(&dp->node, &ioasid_dev_pasids);
 	return 0;
 
@@ -262,7 +270,8 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
 		mutex_unlock(&old->mutex);
 	}
 	mutex_lock(&ioas->mutex);
-	idom = ioasid_domain_attach(ioas, dp->dev, dp->group, dp->pasid, rid, dp);
+	idom = ioasid_domain_attach(ioas, dp->dev, dp->group, dp->pasid, rid, dp,
+				    dp->own_domain);
 	mutex_unlock(&ioas->mutex);
 	if (IS_ERR(idom)) {
 		if (!rid) {
@@ -343,7 +352,8 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		bool share = pasid == IOASID_PASID_NONE ||
 			     (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV));
 
-		if (!share || dp->ctx != idev->ctx || dp->ioas != ioas) {
+		if (!share || dp->ctx != idev->ctx || dp->ioas != ioas ||
+		    dp->own_domain != idev->own_domain) {
 			rc = -EBUSY;
 			goto out_put;
 		}

@@ -7,40 +7,105 @@
  * are never unpinned here: that happens only when an area goes (ioas.c).
  */
 #include <linux/iommu.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "ioasid_private.h"
 
+/* Scatterlist entries per iommu_map_sg() call when filling a domain. */
+#define IOASID_MAP_SG_NENTS	256
+/* The largest run one entry describes (scatterlist lengths are 32 bits). */
+#define IOASID_MAP_SG_MAX_PAGES	(SZ_1G >> PAGE_SHIFT)
+
+/* Undo the first @done pages of an area's mapping in @domain. */
+static void ioasid_area_unmap_partial(struct ioasid_area *area,
+				      struct iommu_domain *domain,
+				      unsigned long done)
+{
+	if (done)
+		iommu_unmap(domain, area->iova, done * PAGE_SIZE);
+}
+
+/* One iommu_map() per page: the IOAS forbids huge IOPTEs. */
+static int ioasid_area_map_domain_small(struct ioasid_area *area,
+					struct iommu_domain *domain)
+{
+	unsigned long npages = ioasid_area_npages(area), done;
+	int rc;
+
+	for (done = 0; done < npages; done++) {
+		rc = iommu_map(domain, area->iova + done * PAGE_SIZE,
+			       page_to_phys(area->pages->pages[area->pgoff + done]),
+			       PAGE_SIZE, area->prot, GFP_KERNEL_ACCOUNT);
+		if (rc) {
+			ioasid_area_unmap_partial(area, domain, done);
+			return rc;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
 /*
- * Map an area into one domain, one iommu_map() per physically contiguous
- * run so the IOMMU driver can pick its largest IOPTEs - unless the IOAS
- * forbids huge IOPTEs, then one per page.
+ * Map an area into one domain. Physically contiguous runs go to the IOMMU
+ * driver whole, so it can pick its largest IOPTEs; up to
+ * IOASID_MAP_SG_NENTS runs go in one iommu_map_sg() call, which flushes
+ * the IOTLB (iotlb_sync_map: a queued invalidation per call on a VT-d in
+ * caching mode) once per call instead of once per run - for memory backed
+ * by 4 KiB pages that is the difference between one flush per page and one
+ * per 256 pages. Unless the IOAS forbids huge IOPTEs: then one per page.
  */
 static int ioasid_area_map_domain(struct ioasid_ioas *ioas,
 				  struct ioasid_area *area,
 				  struct iommu_domain *domain)
 {
 	unsigned long npages = ioasid_area_npages(area), done = 0;
-	int rc;
+	struct scatterlist *sgl;
+	int rc = 0;
 
+	if (ioas->no_huge)
+		return ioasid_area_map_domain_small(area, domain);
+
+	sgl = kmalloc_array(IOASID_MAP_SG_NENTS, sizeof(*sgl), GFP_KERNEL);
+	if (!sgl)
+		return -ENOMEM;
 	while (done < npages) {
-		unsigned long n;
-		phys_addr_t phys;
+		unsigned long chunk = 0;
+		unsigned int nents = 0;
+		ssize_t mapped;
 
-		n = ioasid_pages_run(area->pages, area->pgoff + done,
-				     ioas->no_huge ? 1 : npages - done, &phys);
-		rc = iommu_map(domain, area->iova + done * PAGE_SIZE, phys,
-			       n * PAGE_SIZE, area->prot, GFP_KERNEL_ACCOUNT);
-		if (rc)
-			goto err;
-		done += n;
+		sg_init_table(sgl, IOASID_MAP_SG_NENTS);
+		while (nents < IOASID_MAP_SG_NENTS && done + chunk < npages) {
+			unsigned long n;
+			phys_addr_t phys;
+
+			n = ioasid_pages_run(area->pages, area->pgoff + done + chunk,
+					     min(npages - done - chunk,
+						 IOASID_MAP_SG_MAX_PAGES), &phys);
+			sg_set_page(&sgl[nents++], pfn_to_page(PHYS_PFN(phys)),
+				    n << PAGE_SHIFT, 0);
+			chunk += n;
+		}
+		sg_mark_end(&sgl[nents - 1]);
+		mapped = iommu_map_sg(domain, area->iova + done * PAGE_SIZE, sgl,
+				      nents, area->prot, GFP_KERNEL_ACCOUNT);
+		if (mapped < 0) {
+			rc = mapped;
+			break;
+		}
+		if (WARN_ON(mapped != chunk << PAGE_SHIFT)) {
+			iommu_unmap(domain, area->iova + done * PAGE_SIZE, mapped);
+			rc = -EIO;
+			break;
+		}
+		done += chunk;
 		cond_resched();
 	}
-	return 0;
-
-err:
-	if (done)
-		iommu_unmap(domain, area->iova, done * PAGE_SIZE);
+	kfree(sgl);
+	if (rc)
+		ioasid_area_unmap_partial(area, domain, done);
 	return rc;
 }
 
@@ -168,6 +233,54 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
 	WRITE_ONCE(ioas->nr_domains, list_count_nodes(&ioas->domains));
 }
 
+/**
+ * ioasid_paging_domain_alloc() - a paging domain for the IOMMU behind @dev
+ * @dev: the device
+ * @flags: IOMMU_HWPT_ALLOC_* flags for the IOMMU driver; 0 for a plain one
+ *
+ * Uses the IOMMU driver's domain_alloc_user() when it has one: such a domain
+ * is sized for @dev's IOMMU when it is allocated. The generic
+ * iommu_paging_domain_alloc() gets VT-d's legacy allocation on 6.12, whose
+ * domains learn the IOMMU's superpage sizes and address width only at their
+ * first attach - too late for an IOAS that fills a domain before attaching
+ * it, which would then map only 4 KiB IOPTEs.
+ *
+ * When @dev's IOMMU can enforce cache coherency the domain is made to, before
+ * anything is mapped (some drivers set a per-IOPTE snoop bit).
+ *
+ * Return: the domain, or an ERR_PTR(); -EOPNOTSUPP when @flags are asked of
+ * a driver without domain_alloc_user().
+ */
+struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
+{
+	const struct iommu_ops *ops = NULL;
+	struct iommu_domain *domain;
+
+	if (dev->iommu && dev->iommu->iommu_dev)
+		ops = dev->iommu->iommu_dev->ops;
+	if (ops && ops->domain_alloc_user) {
+		domain = ops->domain_alloc_user(dev, flags, NULL, NULL);
+		if (!domain)
+			domain = ERR_PTR(-ENOMEM);
+		if (IS_ERR(domain))
+			return domain;
+		domain->owner = ops;
+	} else {
+		if (flags)
+			return ERR_PTR(-EOPNOTSUPP);
+		domain = iommu_paging_domain_alloc(dev);
+		if (IS_ERR(domain))
+			return domain;
+	}
+	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
+	    domain->ops->enforce_cache_coherency &&
+	    !domain->ops->enforce_cache_coherency(domain)) {
+		iommu_domain_free(domain);
+		return ERR_PTR(-EINVAL);
+	}
+	return domain;
+}
+
 /*
  * Point the hardware at @domain: a group's RID (replacing whatever it is
  * attached to, atomically, when @replace) or one PASID of a device.
@@ -191,6 +304,22 @@ static void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
 		iommu_detach_group(domain, group);
 }
 
+/*
+ * Domains subsystems own (register_device_to_pasid() with a domain), each
+ * mapped to the IOAS it feeds: xa_insert() is the "only one IOAS" check.
+ */
+static DEFINE_XARRAY(ioasid_borrowed_domains);
+
+/* Free a domain ioasid allocated, or hand a borrowed one back. */
+static void ioasid_domain_release(struct ioasid_domain *idom,
+				  struct iommu_domain *domain)
+{
+	if (idom->borrowed)
+		xa_erase(&ioasid_borrowed_domains, (unsigned long)domain);
+	else
+		iommu_domain_free(domain);
+}
+
 /**
  * ioasid_domain_attach() - attach a device (RID or PASID) to a domain of an IOAS
  * @ioas: the IOAS, locked
@@ -199,6 +328,7 @@ static void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
  * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
  * @replace: the RID is attached elsewhere now: switch atomically
  * @owner: a cookie for the reserved regions this attachment adds
+ * @own: a domain the registering subsystem owns and wants used, or NULL
  *
  * Tries every existing domain first; a domain the IOMMU driver refuses with
  * -EINVAL is incompatible with the device and skipped. If none fits, a new
@@ -207,14 +337,20 @@ static void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
  * carved out of the IOAS first; on any failure everything is as before
  * (with @replace, the RID still translates through its old domain).
  *
+ * With @own, only that domain is used: if it already serves this IOAS it is
+ * shared, otherwise it is checked, filled and attached like a new domain -
+ * but it is never freed here, and it can feed only one IOAS at a time.
+ *
  * Return: the domain the device is attached through, or an ERR_PTR():
  * -EADDRINUSE (a reserved region is mapped), -ERANGE (an area lies outside
- * the new domain's aperture or alignment), or the IOMMU driver's error.
+ * the new domain's aperture or alignment), -EBUSY (@own feeds another
+ * IOAS), or the IOMMU driver's error.
  */
 struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
 					   struct iommu_group *group, u32 pasid,
-					   bool replace, const void *owner)
+					   bool replace, const void *owner,
+					   struct iommu_domain *own)
 {
 	struct ioasid_domain *idom;
 	struct iommu_domain *domain;
@@ -226,12 +362,15 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 		return ERR_PTR(rc);
 
 	list_for_each_entry(idom, &ioas->domains, node) {
+		/* A borrowed domain serves only its owner's devices. */
+		if (own ? idom->domain != own : idom->borrowed)
+			continue;
 		rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace);
 		if (!rc) {
 			idom->users++;
 			return idom;
 		}
-		if (rc != -EINVAL)
+		if (rc != -EINVAL || own)
 			goto err_resv;
 	}
 
@@ -240,10 +379,20 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 		rc = -ENOMEM;
 		goto err_resv;
 	}
-	domain = iommu_paging_domain_alloc(dev);
-	if (IS_ERR(domain)) {
-		rc = PTR_ERR(domain);
-		goto err_free;
+	if (own) {
+		/* Claim it for this IOAS; it feeds no other. */
+		rc = xa_insert(&ioasid_borrowed_domains, (unsigned long)own,
+			       ioas, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err_free;
+		domain = own;
+		idom->borrowed = true;
+	} else {
+		domain = ioasid_paging_domain_alloc(dev, 0);
+		if (IS_ERR(domain)) {
+			rc = PTR_ERR(domain);
+			goto err_free;
+		}
 	}
 	rc = ioasid_domain_compatible(ioas, domain);
 	if (rc)
@@ -264,7 +413,7 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 err_unfill:
 	ioasid_domain_unfill(ioas, domain, ULONG_MAX);
 err_domain:
-	iommu_domain_free(domain);
+	ioasid_domain_release(idom, domain);
 err_free:
 	kfree(idom);
 err_resv:
@@ -290,7 +439,7 @@ void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 	if (--idom->users)
 		return;
 	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
-	iommu_domain_free(idom->domain);
+	ioasid_domain_release(idom, idom->domain);
 	list_del(&idom->node);
 	kfree(idom);
 	ioasid_ioas_recalc(ioas);

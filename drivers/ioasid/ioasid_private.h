@@ -199,13 +199,15 @@ struct ioasid_resv {
 /**
  * struct ioasid_domain - a paging domain an IOAS feeds (domain.c)
  * @node: in ioas->domains
- * @domain: the iommu_domain, allocated and freed by ioasid
+ * @domain: the iommu_domain, allocated and freed by ioasid - or borrowed
  * @users: devices attached through it
+ * @borrowed: @domain belongs to the subsystem that registered the device
  */
 struct ioasid_domain {
 	struct list_head node;
 	struct iommu_domain *domain;
 	unsigned int users;
+	bool borrowed;
 };
 
 /**
@@ -266,10 +268,12 @@ int ioasid_iova_ranges(struct ioasid_ioas *ioas, struct ioasid_iova_range *out,
 /* Domains fed by an IOAS (domain.c); all with ioas->mutex held */
 int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
+struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags);
 struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
 					   struct iommu_group *group, u32 pasid,
-					   bool replace, const void *owner);
+					   bool replace, const void *owner,
+					   struct iommu_domain *own);
 void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 		       const void *owner);
 void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
@@ -295,6 +299,7 @@ int iommu_group_replace_domain(struct iommu_group *group,
  * @idom: the domain it is attached through
  * @users: registrations using it: 1, or several sub-devices sharing it
  * @shared: made by a sub-device, so other sub-devices may share it
+ * @own_domain: the registering subsystem's domain it must use, or NULL
  *
  * Protected by ioasid_attach_lock.
  */
@@ -308,6 +313,7 @@ struct ioasid_dev_pasid {
 	struct ioasid_domain *idom;
 	unsigned int users;
 	bool shared;
+	struct iommu_domain *own_domain;
 };
 
 /**
@@ -328,6 +334,8 @@ struct ioasid_dev_pasid {
  * @pgsize_bitmap: page sizes of a paging domain for @dev
  * @aperture_start: first IOVA a paging domain for @dev translates
  * @aperture_end: last IOVA a paging domain for @dev translates
+ * @own_domain: the subsystem's own domain (register_device_to_pasid()), or
+ *	NULL when the context allocates domains
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
@@ -343,6 +351,7 @@ struct ioasid_device {
 	unsigned long pgsize_bitmap;
 	unsigned long aperture_start;
 	unsigned long aperture_end;
+	struct iommu_domain *own_domain;
 };
 
 int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);

@@ -98,9 +98,10 @@ struct ioasid_device_ops {
  *	until ioasid_ctx_put().
  *
  * register_device_to_pasid() - hand (@dev, @pasid) to @ctx. @pasid is
- *	IOASID_PASID_NONE for the whole device. @domain must be NULL: the
- *	context allocates and manages the domains (a domain the subsystem
- *	owns is refused with -EOPNOTSUPP for now).
+ *	IOASID_PASID_NONE for the whole device. @domain NULL: the context
+ *	allocates and manages the domains; or a paging domain the subsystem
+ *	owns, which every attachment then translates through (the context
+ *	fills it with the IOAS, never frees it; one IOAS at a time).
  *	Claims DMA ownership of @dev; refuses devices whose IOMMU cannot
  *	enforce cache coherency (-EINVAL) and unisolated MSI unless the
  *	module parameter allow_unsafe_interrupts is set (-EPERM). Returns the

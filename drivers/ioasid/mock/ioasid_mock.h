@@ -62,6 +62,10 @@ enum {
  * @IOASID_MOCK_DEV_PASID: supports PASIDs IOASID_MOCK_PASID_BITS wide (the
  *	platform device gets the property "pasid-num-bits"); without it the
  *	device's max_pasids is 0
+ * @IOASID_MOCK_DEV_OWN_DOMAIN: the mock allocates a paging domain of its own
+ *	for the device and registers the device with it (a subsystem-owned
+ *	domain, as vhost-vdpa has); it is freed only when the device is
+ *	destroyed, so DOMAIN_INFO shows the same serial across detach/attach
  *
  * A domain is compatible with a device (attach succeeds) only when it was
  * allocated for a device with the same flags; otherwise attach fails with
@@ -75,6 +79,7 @@ enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_BIG_PGSIZE = 1 << 3,
 	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
 	IOASID_MOCK_DEV_PASID = 1 << 5,
+	IOASID_MOCK_DEV_OWN_DOMAIN = 1 << 8,
 };
 
 /**

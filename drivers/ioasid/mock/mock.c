@@ -81,7 +81,8 @@ static_assert(BITS_PER_LONG == 64);
 
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
 			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
-			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID)
+			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID | \
+			 IOASID_MOCK_DEV_OWN_DOMAIN)
 #define MOCK_SELECT_FLAGS	IOASID_MOCK_PASID_VALID
 
 /* Pages handled per batch by the commands that read user memory. */
@@ -829,6 +830,7 @@ struct mock_dev {
 	struct ioasid_ctx *ctx;
 	struct file *ctx_file;
 	struct ioasid_device *idev;
+	struct iommu_domain *own_domain;
 	unsigned long state;
 	struct mock_floor floor;
 };
@@ -965,6 +967,8 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 
 	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
 		ioasid_unregister_device(mdev->idev);
+	if (mdev->own_domain)
+		iommu_domain_free(mdev->own_domain);
 	if (mdev->parent)
 		mdev->parent->nr_subdevs--;
 	else
@@ -1010,13 +1014,21 @@ static int mock_dev_add(struct mock_ucmd *ucmd)
 		goto err_ctx;
 	}
 
+	if (cmd->flags & IOASID_MOCK_DEV_OWN_DOMAIN) {
+		mdev->own_domain = iommu_paging_domain_alloc(&mdev->pdev->dev);
+		if (IS_ERR(mdev->own_domain)) {
+			rc = PTR_ERR(mdev->own_domain);
+			mdev->own_domain = NULL;
+			goto err_pdev;
+		}
+	}
 	mdev->idev = register_device_to_pasid(mdev->ctx, IOASID_PASID_NONE,
-					      &mdev->pdev->dev, NULL,
+					      &mdev->pdev->dev, mdev->own_domain,
 					      &mock_ioasid_ops, mdev,
 					      &cmd->out_dev_id);
 	if (IS_ERR(mdev->idev)) {
 		rc = PTR_ERR(mdev->idev);
-		goto err_pdev;
+		goto err_domain;
 	}
 
 	rc = xa_alloc(&mf->devices, &mdev->id, mdev, xa_limit_32b,
@@ -1035,6 +1047,9 @@ err_erase:
 err_unregister:
 	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
 		ioasid_unregister_device(mdev->idev);
+err_domain:
+	if (mdev->own_domain)
+		iommu_domain_free(mdev->own_domain);
 err_pdev:
 	platform_device_unregister(mdev->pdev);
 err_ctx:

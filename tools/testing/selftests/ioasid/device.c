@@ -220,6 +220,75 @@ TEST_F(dev, replace)
 	ASSERT_EQ(second, domain_serial(self->mfd, m));
 }
 
+/*
+ * A device registered with a domain of its own translates through exactly
+ * that domain: the context replays the IOAS into it, keeps it in sync,
+ * never shares it with other devices and never frees it.
+ */
+TEST_F(dev, own_domain)
+{
+	__u32 m1, id1, m2, id2, m3, id3;
+	__u64 s1, s2, s3;
+	long locked = vm_locked_kb();
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_OWN_DOMAIN, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_OWN_DOMAIN, &m2, &id2));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_OWN_DOMAIN, &m3, &id3));
+	ASSERT_EQ(0, domain_serial(self->mfd, m1));
+
+	/* Replayed into the owned domain. */
+	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	s1 = domain_serial(self->mfd, m1);
+	ASSERT_NE(0, s1);
+	ASSERT_EQ(0, mock_check_map(self->mfd, m1, 0, self->buf, MB, NULL));
+
+	/* Same flags, same IOAS: still never sharing an owned domain. */
+	ASSERT_EQ(0, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	s2 = domain_serial(self->mfd, m2);
+	ASSERT_NE(0, s2);
+	ASSERT_NE(s1, s2);
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+
+	/* MAP and UNMAP reach every owned domain; pages charged once. */
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[0], self->buf + MB,
+				      PSZ, 4 * MB));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m1, 4 * MB, self->buf + MB, PSZ, NULL));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 4 * MB, self->buf + MB, PSZ, NULL));
+	/* One new page, two domains: charged once. */
+	ASSERT_EQ(locked + PSZ / 1024, vm_locked_kb());
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas[0], 4 * MB, PSZ, NULL));
+	ASSERT_EQ(locked, vm_locked_kb());
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m1, 4 * MB, self->buf + MB, PSZ, NULL));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m2, 4 * MB, self->buf + MB, PSZ, NULL));
+
+	/* An owned domain feeds one IOAS: a replace elsewhere is refused. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(s2, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+
+	/* Detach empties it; the next attach refills the same domain. */
+	ASSERT_EQ(0, detach(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(0, domain_serial(self->mfd, m1));
+	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(s1, domain_serial(self->mfd, m1));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m1, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[1]));
+
+	/* A third owned domain, attached to the IOAS the second left. */
+	ASSERT_EQ(0, detach(self->fd, id2, IOASID_PASID_NONE));
+	ASSERT_EQ(0, attach(self->fd, id3, IOASID_PASID_NONE, self->ioas[1]));
+	s3 = domain_serial(self->mfd, m3);
+	ASSERT_NE(s1, s3);
+	ASSERT_NE(s2, s3);
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, 0, self->buf + MB, MB, NULL));
+
+	/* Unregistering while attached leaves nothing behind. */
+	ASSERT_EQ(0, mock_dev_cmd(self->mfd, IOASID_MOCK_DEV_DEL, m1, 0));
+	ASSERT_EQ(0, mock_dev_cmd(self->mfd, IOASID_MOCK_DEV_DEL, m2, 0));
+	ASSERT_EQ(0, mock_dev_cmd(self->mfd, IOASID_MOCK_DEV_DEL, m3, 0));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+}
+
 /* Unregistering an attached device cleans up after it. */
 TEST_F(dev, unregister_while_attached)
 {

@@ -917,6 +917,17 @@ TEST_F(edu_native, device_info)
 		EXPECT_NE(0, ent.pgsize_bitmap & PSZ);
 		EXPECT_LE(ent.aperture_start, 0x100000);
 		EXPECT_GE(ent.aperture_last, EDU_IOVA_LIMIT - 1);
+		/*
+		 * What a domain for this VT-d really offers, known before any
+		 * attach: the emulated VT-d has 2 MiB superpages and a 48-bit
+		 * (or smaller) address width, not a generic 4K/57-bit guess.
+		 */
+		ksft_print_msg("%s: pgsize_bitmap %#llx aperture_last %#llx\n",
+			       self->c.edu[i].bdf,
+			       (unsigned long long)ent.pgsize_bitmap,
+			       (unsigned long long)ent.aperture_last);
+		EXPECT_NE(0, ent.pgsize_bitmap & (2UL << 20));
+		EXPECT_LT(ent.aperture_last, 1ULL << 48);
 	}
 	/* Closing the device unregisters it from the context. */
 	edu_close_dev(&self->c.edu[0]);
