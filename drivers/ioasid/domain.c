@@ -63,12 +63,15 @@ static int ioasid_area_map_domain(struct ioasid_ioas *ioas,
 {
 	unsigned long npages = ioasid_area_npages(area), done = 0;
 	struct scatterlist *sgl;
+	unsigned int max_nents;
 	int rc = 0;
 
 	if (ioas->no_huge)
 		return ioasid_area_map_domain_small(area, domain);
 
-	sgl = kmalloc_array(IOASID_MAP_SG_NENTS, sizeof(*sgl), GFP_KERNEL);
+	/* A run is at least a page: small areas need a short list. */
+	max_nents = min_t(unsigned long, npages, IOASID_MAP_SG_NENTS);
+	sgl = kmalloc_array(max_nents, sizeof(*sgl), GFP_KERNEL);
 	if (!sgl)
 		return -ENOMEM;
 	while (done < npages) {
@@ -76,8 +79,8 @@ static int ioasid_area_map_domain(struct ioasid_ioas *ioas,
 		unsigned int nents = 0;
 		ssize_t mapped;
 
-		sg_init_table(sgl, IOASID_MAP_SG_NENTS);
-		while (nents < IOASID_MAP_SG_NENTS && done + chunk < npages) {
+		sg_init_table(sgl, max_nents);
+		while (nents < max_nents && done + chunk < npages) {
 			unsigned long n;
 			phys_addr_t phys;
 
