@@ -63,6 +63,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include "ioasid_mock.h"
+#include "bench.h"
 
 #define KB		(1UL << 10)
 #define MB		(1UL << 20)
@@ -94,27 +95,6 @@
 #define MAX_SAMPLES	(ROUNDS * 5)
 
 /* ---- small helpers ---- */
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ioctl() returning 0 (or a non-negative result) or -errno. */
 static int xioctl(int fd, unsigned long cmd, void *arg)
@@ -690,22 +670,6 @@ struct buf {
 	unsigned long runs;	/* physically contiguous runs */
 	unsigned long huge_ok;	/* 2 MiB chunks one 2 MiB IOPTE can map */
 };
-
-static char *get_buf(size_t len, int thp)
-{
-	size_t align = 2 * MB;
-	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		exit(1);
-	}
-	p = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(p, 0x11, len);
-	return p;
-}
 
 /*
  * Count @b's physically contiguous runs and the 2 MiB-aligned chunks that

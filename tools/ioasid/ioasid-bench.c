@@ -20,6 +20,7 @@
 
 #include <linux/ioasid.h>
 #include "ioasid_mock.h"
+#include "bench.h"
 
 #define MB (1UL << 20)
 
@@ -30,43 +31,6 @@ static int xioctl(int fd, unsigned long cmd, void *arg, const char *what)
 		exit(1);
 	}
 	return 0;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static char *get_buf(size_t len, int thp)
-{
-	size_t align = 2 * MB;
-	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED) {
-		perror("mmap");
-		exit(1);
-	}
-	p = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(p, 0x11, len);
-	return p;
 }
 
 static __u32 mock_add(int mfd, int fd, __u32 flags)

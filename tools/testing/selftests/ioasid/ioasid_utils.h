@@ -366,7 +366,8 @@ static inline bool fail_nth_supported(void)
 	       access("/sys/kernel/debug/failslab/ignore-gfp-wait", W_OK) == 0;
 }
 
-static inline int fail_nth_write_file(const char *path, const char *val)
+/* Write @val to a sysfs/debugfs/proc file: 0 or -errno. */
+static inline int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
 	int rc = 0;
@@ -399,7 +400,7 @@ static inline int fail_nth_setup(void)
 	int rc;
 
 	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		rc = fail_nth_write_file(attrs[i][0], attrs[i][1]);
+		rc = write_file(attrs[i][0], attrs[i][1]);
 		if (rc)
 			return rc;
 	}

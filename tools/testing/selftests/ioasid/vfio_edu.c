@@ -101,19 +101,6 @@ static void copy_str(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /* The basename of the link at @fmt (a printf format with one string). */
 static int read_link_name(const char *fmt, const char *arg, char *out, size_t len)
 {

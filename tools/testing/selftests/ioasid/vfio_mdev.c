@@ -22,18 +22,6 @@ FIXTURE(mdev) {
 	char uuid_path[128];
 };
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 FIXTURE_SETUP(mdev)
 {
 	char path[256], link[256];
@@ -50,7 +38,7 @@ FIXTURE_SETUP(mdev)
 	snprintf(self->uuid_path, sizeof(self->uuid_path), "/sys/bus/mdev/devices/%s",
 		 MTTY_UUID);
 	if (access(self->uuid_path, F_OK))
-		ASSERT_EQ(0, write_str(MTTY_TYPES "/mtty-1/create", MTTY_UUID));
+		ASSERT_EQ(0, write_file(MTTY_TYPES "/mtty-1/create", MTTY_UUID));
 	snprintf(path, sizeof(path), "%s/iommu_group", self->uuid_path);
 	n = readlink(path, link, sizeof(link) - 1);
 	ASSERT_LT(0, n);
@@ -72,7 +60,7 @@ FIXTURE_TEARDOWN(mdev)
 	if (self->group >= 0)
 		close(self->group);
 	snprintf(path, sizeof(path), "%s/remove", self->uuid_path);
-	write_str(path, "1");
+	write_file(path, "1");
 }
 
 static long vfio_refcnt(void)
