@@ -135,6 +135,8 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	}
 	if (!owned) {
 		rc = iommu_device_claim_dma_owner(dev, ctx);
+		if (rc == -EPERM)
+			rc = -EBUSY;	/* the group has another owner */
 		if (rc)
 			goto err_group;
 	}

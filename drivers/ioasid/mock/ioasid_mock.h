@@ -66,6 +66,9 @@ enum {
  *	for the device and registers the device with it (a subsystem-owned
  *	domain, as vhost-vdpa has); it is freed only when the device is
  *	destroyed, so DOMAIN_INFO shows the same serial across detach/attach
+ * @IOASID_MOCK_DEV_SHARED_GROUP: every device with this flag is in one IOMMU
+ *	group (as the functions of a multi-function PCI device without ACS):
+ *	the IOMMU translates their RIDs as one
  *
  * A domain is compatible with a device (attach succeeds) only when it was
  * allocated for a device with the same flags; otherwise attach fails with
@@ -80,6 +83,7 @@ enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
 	IOASID_MOCK_DEV_PASID = 1 << 5,
 	IOASID_MOCK_DEV_OWN_DOMAIN = 1 << 8,
+	IOASID_MOCK_DEV_SHARED_GROUP = 1 << 9,
 };
 
 /**
@@ -264,7 +268,9 @@ struct ioasid_mock_floor_map {
  * struct ioasid_mock_subdev_add - register a sub-device of a mock device
  * @size: sizeof(struct ioasid_mock_subdev_add)
  * @parent_mock_id: a device from IOASID_MOCK_DEV_ADD (not a sub-device)
- * @pasid: the PASID of the parent the sub-device is bound to
+ * @pasid: the PASID of the parent the sub-device is bound to; or
+ *	IOASID_MOCK_PASID_GLOBAL to have one allocated with
+ *	ioasid_alloc_global_pasid() (freed with the sub-device), returned here
  * @out_mock_id: the sub-device's handle for the other mock commands
  * @out_dev_id: the dev_id the ioasid context gave the sub-device
  * @__reserved: must be 0
@@ -280,6 +286,8 @@ struct ioasid_mock_floor_map {
  * mock_id or until the file is closed (sub-devices are destroyed before
  * their parents).
  */
+#define IOASID_MOCK_PASID_GLOBAL	0
+
 struct ioasid_mock_subdev_add {
 	__u32 size;
 	__u32 parent_mock_id;

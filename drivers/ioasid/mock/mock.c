@@ -82,7 +82,7 @@ static_assert(BITS_PER_LONG == 64);
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
 			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
 			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID | \
-			 IOASID_MOCK_DEV_OWN_DOMAIN)
+			 IOASID_MOCK_DEV_OWN_DOMAIN | IOASID_MOCK_DEV_SHARED_GROUP)
 #define MOCK_SELECT_FLAGS	IOASID_MOCK_PASID_VALID
 
 /* Pages handled per batch by the commands that read user memory. */
@@ -624,13 +624,42 @@ static void mock_get_resv_regions(struct device *dev, struct list_head *head)
 		list_add_tail(&region->list, head);
 }
 
+/*
+ * The one IOMMU group of all IOASID_MOCK_DEV_SHARED_GROUP devices. The
+ * module holds a reference from its creation to rmmod, so devices may come
+ * and go while it lasts.
+ */
+static struct iommu_group *mock_shared_group;
+static DEFINE_MUTEX(mock_shared_group_lock);
+
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct iommu_group *group;
+
+	if (!(mid->flags & IOASID_MOCK_DEV_SHARED_GROUP))
+		return generic_device_group(dev);
+
+	mutex_lock(&mock_shared_group_lock);
+	if (!mock_shared_group) {
+		group = iommu_group_alloc();
+		if (IS_ERR(group))
+			goto out_unlock;
+		mock_shared_group = group;
+	}
+	group = iommu_group_ref_get(mock_shared_group);
+out_unlock:
+	mutex_unlock(&mock_shared_group_lock);
+	return group;
+}
+
 static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = mock_capable,
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.probe_device = mock_probe_device,
 	.release_device = mock_release_device,
-	.device_group = generic_device_group,
+	.device_group = mock_device_group,
 	.get_resv_regions = mock_get_resv_regions,
 	.remove_dev_pasid = mock_remove_dev_pasid,
 	.default_domain_ops = &mock_paging_ops,
@@ -831,6 +860,7 @@ struct mock_dev {
 	struct file *ctx_file;
 	struct ioasid_device *idev;
 	struct iommu_domain *own_domain;
+	u32 global_pasid;
 	unsigned long state;
 	struct mock_floor floor;
 };
@@ -969,6 +999,8 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 		ioasid_unregister_device(mdev->idev);
 	if (mdev->own_domain)
 		iommu_domain_free(mdev->own_domain);
+	if (mdev->global_pasid)
+		ioasid_free_global_pasid(mdev->global_pasid);
 	if (mdev->parent)
 		mdev->parent->nr_subdevs--;
 	else
@@ -1091,13 +1123,19 @@ static int mock_subdev_add(struct mock_ucmd *ucmd)
 	}
 	sub->ctx_file = parent->ctx_file;
 
+	if (cmd->pasid == IOASID_MOCK_PASID_GLOBAL) {
+		rc = ioasid_alloc_global_pasid(&parent->pdev->dev, &cmd->pasid);
+		if (rc)
+			goto err_ctx;
+		sub->global_pasid = cmd->pasid;
+	}
 	sub->idev = register_device_to_pasid(sub->ctx, cmd->pasid,
 					     &parent->pdev->dev, NULL,
 					     &mock_subdev_ops, sub,
 					     &cmd->out_dev_id);
 	if (IS_ERR(sub->idev)) {
 		rc = PTR_ERR(sub->idev);
-		goto err_ctx;
+		goto err_pasid;
 	}
 
 	rc = xa_alloc(&mf->devices, &sub->id, sub, xa_limit_32b,
@@ -1116,6 +1154,9 @@ err_erase:
 	xa_erase(&mf->devices, sub->id);
 err_unregister:
 	ioasid_unregister_device(sub->idev);
+err_pasid:
+	if (sub->global_pasid)
+		ioasid_free_global_pasid(sub->global_pasid);
 err_ctx:
 	ioasid_ctx_put(sub->ctx);
 err_free:
@@ -1793,6 +1834,8 @@ static void __exit mock_exit(void)
 	unsigned int i = MOCK_NR_IOMMUS;
 
 	misc_deregister(&mock_misc);
+	if (mock_shared_group)
+		iommu_group_put(mock_shared_group);
 	while (i--)
 		mock_iommu_unregister(&mock_iommus[i]);
 }

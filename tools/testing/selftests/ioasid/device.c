@@ -289,6 +289,58 @@ TEST_F(dev, own_domain)
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
 }
 
+/*
+ * Devices of one IOMMU group share its RID attachment: same IOAS only, it
+ * lasts until the last of them detaches, and the group has one DMA owner.
+ */
+TEST_F(dev, group_shares_rid)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP;
+	__u32 m1, id1, m2, id2, m3, id3;
+	__u64 s1;
+	int fd2;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	/* Another context cannot own a device of the same group. */
+	fd2 = ioasid_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(-EBUSY, mock_dev_add(self->mfd, fd2, f, &m3, &id3));
+
+	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	s1 = domain_serial(self->mfd, m1);
+	ASSERT_NE(0, s1);
+	/* The IOMMU attached the whole group: m2 translates already. */
+	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+	/* m2 may join in the same IOAS, not move the group elsewhere. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
+	/* Nor may a shared attachment be replaced through one member. */
+	ASSERT_EQ(-EBUSY, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+
+	/* The first to leave leaves the group translating for the other. */
+	ASSERT_EQ(0, detach(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, detach(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(s1, domain_serial(self->mfd, m1));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+	/* The last blocks the whole group. */
+	ASSERT_EQ(0, detach(self->fd, id2, IOASID_PASID_NONE));
+	ASSERT_EQ(0, domain_serial(self->mfd, m1));
+	ASSERT_EQ(0, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+
+	/* With both gone the group is free for another context. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(-EBUSY, mock_dev_add(self->mfd, fd2, f, &m3, &id3));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, fd2, f, &m3, &id3));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m3));
+	close(fd2);
+}
+
 /* Unregistering an attached device cleans up after it. */
 TEST_F(dev, unregister_while_attached)
 {
@@ -477,6 +529,38 @@ TEST_F(dev, subdevices_share_a_pasid)
 }
 
 /* Sub-devices need a parent with PASIDs. */
+/* A sub-device's PASID from the global allocator: unique, attachable. */
+TEST_F(dev, global_pasid)
+{
+	struct ioasid_mock_subdev_add sa = { .size = sizeof(sa) };
+	__u32 m, id, plain, pid, s[2], sid[2], p[2];
+	int i;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &plain, &pid));
+	ASSERT_EQ(-EOPNOTSUPP, mock_subdev_add(self->mfd, plain,
+					       IOASID_MOCK_PASID_GLOBAL, &s[0], &sid[0]));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &m, &id));
+	for (i = 0; i < 2; i++) {
+		sa.parent_mock_id = m;
+		sa.pasid = IOASID_MOCK_PASID_GLOBAL;
+		ASSERT_EQ(0, ioasid_ioctl(self->mfd, IOASID_MOCK_SUBDEV_ADD, &sa));
+		s[i] = sa.out_mock_id;
+		sid[i] = sa.out_dev_id;
+		p[i] = sa.pasid;
+		ASSERT_LT(0, p[i]);
+		ASSERT_GT(1U << IOASID_MOCK_PASID_BITS, p[i]);
+	}
+	ASSERT_NE(p[0], p[1]);
+	ASSERT_EQ(0, attach(self->fd, sid[0], p[0], self->ioas[0]));
+	ASSERT_EQ(0, attach(self->fd, sid[1], p[1], self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, p[0], 0, self->buf, MB));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, p[1], 0, self->buf + MB, MB));
+	/* Freed with its sub-device: the PASID detached first. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s[0]));
+	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, m, p[0], 0, self->buf, PSZ));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s[1]));
+}
+
 TEST_F(dev, subdevice_errors)
 {
 	__u32 m, id, s, sid;
