@@ -156,6 +156,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	idev->max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
 	idev->own_domain = domain;
 	ioasid_device_probe_domain(idev);
+	idev->nesting_formats = ioasid_nested_formats(dev);
 	/* The subsystem's handle is a user of the object, as the table is. */
 	refcount_inc(&idev->obj.users);
 	get_file(ctx->file);
@@ -212,9 +213,123 @@ static void ioasid_device_set_pt(struct ioasid_device *idev, u32 pasid, u32 pt_i
 		WRITE_ONCE(idev->rid_pt_id, pt_id);
 }
 
-/* A new attachment of (idev->dev, pasid) to @ioas, taking over @ioas's reference. */
+/*
+ * What an attachment translates through: an IOAS, by one of its domains, or
+ * a nested object (whose parent IOAS gets the device's reserved regions).
+ * @obj is the referenced object.
+ */
+struct ioasid_target {
+	struct ioasid_obj *obj;
+	struct ioasid_ioas *ioas;
+	struct ioasid_nested *nested;
+};
+
+static int ioasid_target_get(struct ioasid_ctx *ctx, u32 pt_id,
+			     struct ioasid_target *t)
+{
+	struct ioasid_obj *obj = ioasid_obj_get(ctx, pt_id, IOASID_OBJ_ANY);
+
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	t->obj = obj;
+	t->ioas = NULL;
+	t->nested = NULL;
+	switch (obj->type) {
+	case IOASID_OBJ_IOAS:
+		t->ioas = container_of(obj, struct ioasid_ioas, obj);
+		return 0;
+	case IOASID_OBJ_NESTED:
+		t->nested = container_of(obj, struct ioasid_nested, obj);
+		return 0;
+	default:
+		ioasid_obj_put(obj);
+		return -ENOENT;
+	}
+}
+
+/*
+ * The reserved-region owner of a nested attachment: not @dp itself, so that
+ * a replace between a nested object and its own parent IOAS, which adds the
+ * new regions before it drops the old, never drops the new ones.
+ */
+static const void *ioasid_dp_nested_owner(struct ioasid_dev_pasid *dp)
+{
+	return &dp->nested;
+}
+
+/* Point (dp->dev, dp->pasid) at @t; *@idom is the IOAS domain used. */
+static int ioasid_target_attach(struct ioasid_target *t,
+				struct ioasid_dev_pasid *dp, bool replace,
+				struct ioasid_domain **idom)
+{
+	*idom = NULL;
+	if (t->nested) {
+		/* An owned domain is what the device must translate through. */
+		if (dp->own_domain)
+			return -EOPNOTSUPP;
+		return ioasid_nested_attach(t->nested, dp->dev, dp->group,
+					    dp->pasid, replace,
+					    ioasid_dp_nested_owner(dp));
+	}
+	mutex_lock(&t->ioas->mutex);
+	*idom = ioasid_domain_attach(t->ioas, dp->dev, dp->group, dp->pasid,
+				     replace, dp, dp->own_domain);
+	mutex_unlock(&t->ioas->mutex);
+	if (IS_ERR(*idom)) {
+		int rc = PTR_ERR(*idom);
+
+		*idom = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+static void ioasid_dp_set_target(struct ioasid_dev_pasid *dp,
+				 struct ioasid_target *t,
+				 struct ioasid_domain *idom)
+{
+	dp->pt = t->obj;
+	dp->ioas = t->ioas;
+	dp->nested = t->nested;
+	dp->idom = idom;
+}
+
+static struct iommu_domain *ioasid_dp_domain(struct ioasid_dev_pasid *dp)
+{
+	return dp->nested ? dp->nested->domain : dp->idom->domain;
+}
+
+/* The hardware left dp's target: drop its bookkeeping and reference. */
+static void ioasid_dp_put_target(struct ioasid_dev_pasid *dp)
+{
+	if (dp->nested) {
+		ioasid_nested_put(dp->nested, ioasid_dp_nested_owner(dp));
+	} else {
+		mutex_lock(&dp->ioas->mutex);
+		ioasid_domain_put(dp->ioas, dp->idom, dp);
+		mutex_unlock(&dp->ioas->mutex);
+	}
+	ioasid_obj_put(dp->pt);
+}
+
+/* Block (dp->dev, dp->pasid) and drop its target. */
+static void ioasid_dp_detach_target(struct ioasid_dev_pasid *dp)
+{
+	if (dp->nested) {
+		ioasid_nested_detach(dp->nested, dp->dev, dp->group, dp->pasid,
+				     ioasid_dp_nested_owner(dp));
+	} else {
+		mutex_lock(&dp->ioas->mutex);
+		ioasid_domain_detach(dp->ioas, dp->idom, dp->dev, dp->group,
+				     dp->pasid, dp);
+		mutex_unlock(&dp->ioas->mutex);
+	}
+	ioasid_obj_put(dp->pt);
+}
+
+/* A new attachment of (idev->dev, pasid) to @t, taking over @t's reference. */
 static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
-				struct ioasid_ioas *ioas)
+				struct ioasid_target *t)
 {
 	struct ioasid_dev_pasid *dp;
 	struct ioasid_domain *idom;
@@ -227,23 +342,17 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	if (rc)
 		goto err_free;
 
-	mutex_lock(&ioas->mutex);
-	idom = ioasid_domain_attach(ioas, idev->dev, idev->group, pasid, false,
-				    dp, idev->own_domain);
-	mutex_unlock(&ioas->mutex);
-	if (IS_ERR(idom)) {
-		rc = PTR_ERR(idom);
-		goto err_erase;
-	}
 	dp->dev = idev->dev;
 	dp->group = idev->group;
 	dp->pasid = pasid;
 	dp->ctx = idev->ctx;
-	dp->ioas = ioas;
-	dp->idom = idom;
+	dp->own_domain = idev->own_domain;
+	rc = ioasid_target_attach(t, dp, false, &idom);
+	if (rc)
+		goto err_erase;
+	ioasid_dp_set_target(dp, t, idom);
 	dp->users = 1;
 	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
-	dp->own_domain = idev->own_domain;
 	list_add_tail(&dp->node, &ioasid_dev_pasids);
 	return 0;
 
@@ -255,41 +364,29 @@ err_free:
 }
 
 /*
- * Move an attachment to @ioas, taking over @ioas's reference. The RID moves
+ * Move an attachment to @t, taking over @t's reference. The RID moves
  * atomically; a PASID is detached and attached again (6.12 has no PASID
  * replace), and if the new attachment fails the old one is restored.
  */
 static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
-				    struct ioasid_ioas *ioas)
+				    struct ioasid_target *t)
 {
-	struct ioasid_ioas *old = dp->ioas;
+	struct iommu_domain *old = ioasid_dp_domain(dp);
 	bool rid = dp->pasid == IOASID_PASID_NONE;
 	struct ioasid_domain *idom;
+	int rc;
 
-	if (!rid) {
-		mutex_lock(&old->mutex);
-		iommu_detach_device_pasid(dp->idom->domain, dp->dev, dp->pasid);
-		mutex_unlock(&old->mutex);
-	}
-	mutex_lock(&ioas->mutex);
-	idom = ioasid_domain_attach(ioas, dp->dev, dp->group, dp->pasid, rid, dp,
-				    dp->own_domain);
-	mutex_unlock(&ioas->mutex);
-	if (IS_ERR(idom)) {
-		if (!rid) {
-			mutex_lock(&old->mutex);
-			WARN_ON(iommu_attach_device_pasid(dp->idom->domain, dp->dev,
+	if (!rid)
+		iommu_detach_device_pasid(old, dp->dev, dp->pasid);
+	rc = ioasid_target_attach(t, dp, rid, &idom);
+	if (rc) {
+		if (!rid)
+			WARN_ON(iommu_attach_device_pasid(old, dp->dev,
 							  dp->pasid, NULL));
-			mutex_unlock(&old->mutex);
-		}
-		return PTR_ERR(idom);
+		return rc;
 	}
-	mutex_lock(&old->mutex);
-	ioasid_domain_put(old, dp->idom, dp);
-	mutex_unlock(&old->mutex);
-	ioasid_obj_put(&old->obj);
-	dp->ioas = ioas;
-	dp->idom = idom;
+	ioasid_dp_put_target(dp);
+	ioasid_dp_set_target(dp, t, idom);
 	return 0;
 }
 
@@ -298,7 +395,7 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  * @idev: the registered device
  * @pasid: IOASID_PASID_NONE for the RID, or a PASID below the device's width;
  *	a registration bound to one PASID may name only that one
- * @pt_id: the ID of an IOAS in the device's context
+ * @pt_id: the ID of an IOAS or a nested object in the device's context
  *
  * Reuses a domain of the IOAS the device's IOMMU accepts, or allocates one
  * and replays every mapping of the IOAS into it before attaching. If the
@@ -318,28 +415,26 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
 int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 {
 	struct ioasid_dev_pasid *dp;
-	struct ioasid_ioas *ioas;
-	struct ioasid_obj *obj;
+	struct ioasid_target t;
 	int rc;
 
 	rc = ioasid_device_check_pasid(idev, pasid);
 	if (rc)
 		return rc;
-	obj = ioasid_obj_get(idev->ctx, pt_id, IOASID_OBJ_IOAS);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	ioas = container_of(obj, struct ioasid_ioas, obj);
+	rc = ioasid_target_get(idev->ctx, pt_id, &t);
+	if (rc)
+		return rc;
 
 	mutex_lock(&ioasid_attach_lock);
 	dp = xa_load(&idev->attached, pasid);
 	if (dp) {
-		if (dp->ioas == ioas)
+		if (dp->pt == t.obj)
 			goto out_put;	/* already there */
 		if (dp->users > 1) {
 			rc = -EBUSY;	/* shared by sub-devices: detach first */
 			goto out_put;
 		}
-		rc = ioasid_dev_pasid_replace(dp, ioas);
+		rc = ioasid_dev_pasid_replace(dp, &t);
 		if (rc)
 			goto out_put;
 		goto out_done;	/* the attachment took over the reference */
@@ -354,7 +449,7 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		bool share = pasid == IOASID_PASID_NONE ||
 			     (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV));
 
-		if (!share || dp->ctx != idev->ctx || dp->ioas != ioas ||
+		if (!share || dp->ctx != idev->ctx || dp->pt != t.obj ||
 		    dp->own_domain != idev->own_domain) {
 			rc = -EBUSY;
 			goto out_put;
@@ -366,7 +461,7 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		goto out_put;	/* the attachment holds its own reference */
 	}
 
-	rc = ioasid_dev_pasid_new(idev, pasid, ioas);
+	rc = ioasid_dev_pasid_new(idev, pasid, &t);
 	if (rc)
 		goto out_put;
 out_done:
@@ -378,7 +473,7 @@ out_put:
 	if (!rc)
 		ioasid_device_set_pt(idev, pasid, pt_id);
 	mutex_unlock(&ioasid_attach_lock);
-	ioasid_obj_put(obj);
+	ioasid_obj_put(t.obj);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_attach_pasid, IOASID);
@@ -397,7 +492,6 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach_pasid, IOASID);
 int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 {
 	struct ioasid_dev_pasid *dp;
-	struct ioasid_ioas *ioas;
 
 	mutex_lock(&ioasid_attach_lock);
 	dp = xa_erase(&idev->attached, pasid);
@@ -410,14 +504,10 @@ int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 		mutex_unlock(&ioasid_attach_lock);
 		return 0;
 	}
-	ioas = dp->ioas;
-	mutex_lock(&ioas->mutex);
-	ioasid_domain_detach(ioas, dp->idom, dp->dev, dp->group, dp->pasid, dp);
-	mutex_unlock(&ioas->mutex);
+	ioasid_dp_detach_target(dp);
 	list_del(&dp->node);
 	mutex_unlock(&ioasid_attach_lock);
 	kfree(dp);
-	ioasid_obj_put(&ioas->obj);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
@@ -599,6 +689,10 @@ static void ioasid_device_fill_entry(struct ioasid_device *idev,
 	e->aperture_start = idev->aperture_start;
 	e->aperture_last = idev->aperture_end;
 	e->attached_pt_id = READ_ONCE(idev->rid_pt_id);
+	if (idev->nesting_formats) {
+		e->flags |= IOASID_DEVICE_NESTING;
+		e->nesting_formats = idev->nesting_formats;
+	}
 	strscpy(e->subsystem, idev->ops->name, sizeof(e->subsystem));
 	strscpy(e->name, dev_name(idev->dev), sizeof(e->name));
 	if (iommu && iommu->dev)

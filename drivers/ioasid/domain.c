@@ -288,8 +288,8 @@ struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
  * Point the hardware at @domain: a group's RID (replacing whatever it is
  * attached to, atomically, when @replace) or one PASID of a device.
  */
-static int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
-			    struct iommu_group *group, u32 pasid, bool replace)
+int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
+		     struct iommu_group *group, u32 pasid, bool replace)
 {
 	if (pasid != IOASID_PASID_NONE)
 		return iommu_attach_device_pasid(domain, dev, pasid, NULL);
@@ -298,8 +298,8 @@ static int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
 	return iommu_attach_group(domain, group);
 }
 
-static void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
-			     struct iommu_group *group, u32 pasid)
+void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
+		      struct iommu_group *group, u32 pasid)
 {
 	if (pasid != IOASID_PASID_NONE)
 		iommu_detach_device_pasid(domain, dev, pasid);
@@ -439,6 +439,17 @@ void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 {
 	lockdep_assert_held(&ioas->mutex);
 	ioasid_iova_remove_resv(ioas, owner);
+	ioasid_domain_unuse(ioas, idom);
+}
+
+/**
+ * ioasid_domain_unuse() - drop one use of a domain of an IOAS
+ * @ioas: the IOAS, locked
+ * @idom: the domain; emptied and freed (or handed back) with its last use
+ */
+void ioasid_domain_unuse(struct ioasid_ioas *ioas, struct ioasid_domain *idom)
+{
+	lockdep_assert_held(&ioas->mutex);
 	if (--idom->users)
 		return;
 	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
@@ -446,6 +457,56 @@ void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 	list_del(&idom->node);
 	kfree(idom);
 	ioasid_ioas_recalc(ioas);
+}
+
+/**
+ * ioasid_domain_new_nest_parent() - a new nesting-parent domain of an IOAS
+ * @ioas: the IOAS, locked
+ * @dev: a device behind the IOMMU it is for
+ *
+ * Allocated as a nesting parent (IOMMU_HWPT_ALLOC_NEST_PARENT), checked and
+ * filled with every area like any new domain, and listed with one use: the
+ * caller's, dropped with ioasid_domain_unuse(). Devices attaching to the
+ * IOAS itself may share it.
+ *
+ * Return: the domain, or an ERR_PTR(): -EOPNOTSUPP when the IOMMU cannot
+ * nest, -ERANGE when an area does not fit it, or the driver's error.
+ */
+struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
+						    struct device *dev)
+{
+	struct ioasid_domain *idom;
+	struct iommu_domain *domain;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
+	if (!idom)
+		return ERR_PTR(-ENOMEM);
+	domain = ioasid_paging_domain_alloc(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto err_free;
+	}
+	rc = ioasid_domain_compatible(ioas, domain);
+	if (rc)
+		goto err_domain;
+	rc = ioasid_domain_fill(ioas, domain);
+	if (rc)
+		goto err_domain;
+
+	idom->domain = domain;
+	idom->users = 1;
+	idom->nest_parent = true;
+	list_add_tail(&idom->node, &ioas->domains);
+	ioasid_ioas_recalc(ioas);
+	return idom;
+
+err_domain:
+	iommu_domain_free(domain);
+err_free:
+	kfree(idom);
+	return ERR_PTR(rc);
 }
 
 /**

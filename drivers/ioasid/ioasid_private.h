@@ -23,6 +23,7 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 #include <linux/ioasid.h>
+#include <uapi/linux/iommufd.h>
 #include <uapi/linux/ioasid.h>
 
 struct iommu_group;
@@ -202,12 +203,15 @@ struct ioasid_resv {
  * @domain: the iommu_domain, allocated and freed by ioasid - or borrowed
  * @users: devices attached through it
  * @borrowed: @domain belongs to the subsystem that registered the device
+ * @nest_parent: allocated as a nesting parent; nested objects count in
+ *	@users too
  */
 struct ioasid_domain {
 	struct list_head node;
 	struct iommu_domain *domain;
 	unsigned int users;
 	bool borrowed;
+	bool nest_parent;
 };
 
 /**
@@ -269,6 +273,13 @@ int ioasid_iova_ranges(struct ioasid_ioas *ioas, struct ioasid_iova_range *out,
 int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags);
+int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
+		     struct iommu_group *group, u32 pasid, bool replace);
+void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
+		      struct iommu_group *group, u32 pasid);
+struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
+						    struct device *dev);
+void ioasid_domain_unuse(struct ioasid_ioas *ioas, struct ioasid_domain *idom);
 struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
 					   struct iommu_group *group, u32 pasid,
@@ -295,11 +306,14 @@ int iommu_group_replace_domain(struct iommu_group *group,
  * @group: its group
  * @pasid: IOASID_PASID_NONE for the RID
  * @ctx: the context whose IOAS it translates through
- * @ioas: that IOAS (a long-term object reference)
- * @idom: the domain it is attached through
+ * @ioas: the IOAS it translates through, NULL for a nested object
+ * @idom: the domain of @ioas it is attached through, NULL for a nested one
  * @users: registrations using it: 1, or several sub-devices sharing it
  * @shared: made by a sub-device, so other sub-devices may share it
  * @own_domain: the registering subsystem's domain it must use, or NULL
+ * @pt: the object it translates through (an IOAS or a nested object),
+ *	referenced by the attachment
+ * @nested: @pt as a nested object, or NULL
  *
  * Protected by ioasid_attach_lock.
  */
@@ -314,6 +328,8 @@ struct ioasid_dev_pasid {
 	unsigned int users;
 	bool shared;
 	struct iommu_domain *own_domain;
+	struct ioasid_obj *pt;
+	struct ioasid_nested *nested;
 };
 
 /**
@@ -336,6 +352,7 @@ struct ioasid_dev_pasid {
  * @aperture_end: last IOVA a paging domain for @dev translates
  * @own_domain: the subsystem's own domain (register_device_to_pasid()), or
  *	NULL when the context allocates domains
+ * @nesting_formats: enum ioasid_nested_format bits its IOMMU can nest
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
@@ -352,6 +369,7 @@ struct ioasid_device {
 	unsigned long aperture_start;
 	unsigned long aperture_end;
 	struct iommu_domain *own_domain;
+	u32 nesting_formats;
 };
 
 int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);
@@ -359,6 +377,38 @@ int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_detach_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_device_destroy(struct ioasid_obj *obj);
 void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj);
+
+/**
+ * struct ioasid_nested - a user-owned stage 1 on an IOAS (nested.c)
+ * @obj: the object header
+ * @ioas: the parent IOAS (stage 2), referenced
+ * @parent: the nesting-parent domain of @ioas the child hangs on; this
+ *	object is one of its users
+ * @domain: the nested domain the IOMMU driver made of the payload
+ * @data_type: the payload's enum ioasid_nested_data_type
+ */
+struct ioasid_nested {
+	struct ioasid_obj obj;
+	struct ioasid_ioas *ioas;
+	struct ioasid_domain *parent;
+	struct iommu_domain *domain;
+	u32 data_type;
+};
+
+/* The hw_info type of the test mock's nesting IOMMU (ioasid_mock.h). */
+#define IOASID_HW_INFO_TYPE_MOCK	0xfeedbeef
+
+int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
+			 struct iommu_group *group, u32 pasid, bool replace,
+			 const void *owner);
+void ioasid_nested_put(struct ioasid_nested *nested, const void *owner);
+void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
+			  struct iommu_group *group, u32 pasid, const void *owner);
+void ioasid_nested_destroy(struct ioasid_obj *obj);
+void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj);
+u32 ioasid_nested_formats(struct device *dev);
 
 /* debugfs (debugfs.c) */
 void ioasid_debugfs_init(void);

@@ -34,6 +34,8 @@ static const struct ioasid_obj_ops ioasid_obj_ops[IOASID_OBJ_MAX] = {
 			      .show = ioasid_ioas_show },
 	[IOASID_OBJ_DEVICE] = { .name = "device", .destroy = ioasid_device_destroy,
 				.show = ioasid_device_show },
+	[IOASID_OBJ_NESTED] = { .name = "nested", .destroy = ioasid_nested_destroy,
+				.show = ioasid_nested_show },
 };
 
 const char *ioasid_obj_type_name(enum ioasid_obj_type type)
@@ -210,6 +212,10 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			ioasid_device_info, devices),
 	IOASID_IOCTL_OP(ATTACH, ioasid_attach_ioctl, ioasid_attach, __reserved),
 	IOASID_IOCTL_OP(DETACH, ioasid_detach_ioctl, ioasid_attach, __reserved),
+	IOASID_IOCTL_OP(NESTED_ALLOC, ioasid_nested_alloc_ioctl,
+			ioasid_nested_alloc, out_nested_id),
+	IOASID_IOCTL_OP(INVALIDATE, ioasid_invalidate_ioctl, ioasid_invalidate,
+			data_uptr),
 };
 
 union ioasid_ucmd_buffer {
@@ -233,7 +239,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 	cmd->out_version = IOASID_API_VERSION;
-	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE;
+	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING;
 	cmd->out_ioctl_mask = 0;
 	for (i = 0; i < ARRAY_SIZE(ioasid_ioctl_ops); i++)
 		if (ioasid_ioctl_ops[i].execute)

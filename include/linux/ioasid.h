@@ -111,11 +111,11 @@ struct ioasid_device_ops {
  *	from DMA and its dev_id disappears.
  *
  * ioasid_device_attach() / ioasid_device_replace() - translate the
- *	registered (device, PASID) through object @pt_id (an IOAS, later a
- *	nested address space). Replace never passes through "no translation".
- *	ioasid_device_detach() leaves the device blocked. The _pasid variants
- *	name the PASID of a whole-device registration (IOASID_PASID_NONE is
- *	the RID).
+ *	registered (device, PASID) through object @pt_id (an IOAS or a
+ *	nested object, IOASID_NESTED_ALLOC). Replace never passes through
+ *	"no translation". ioasid_device_detach() leaves the device blocked.
+ *	The _pasid variants name the PASID of a whole-device registration
+ *	(IOASID_PASID_NONE is the RID).
  *
  * ioasid_ctx_create() - a context with no user fd, for a subsystem that
  *	presents its own API on top (VFIO's type1 compatibility). The

@@ -62,6 +62,10 @@ enum {
  * @IOASID_MOCK_DEV_PASID: supports PASIDs IOASID_MOCK_PASID_BITS wide (the
  *	platform device gets the property "pasid-num-bits"); without it the
  *	device's max_pasids is 0
+ * @IOASID_MOCK_DEV_NESTING: its IOMMU allocates nesting parents and nested
+ *	domains (domain_alloc_user) with the IOASID_NESTED_DATA_MOCK payload,
+ *	takes IOASID_MOCK_INV_DATA invalidations, and reports the format
+ *	IOASID_NESTED_FMT_MOCK; nested domains attach to RIDs only
  * @IOASID_MOCK_DEV_OWN_DOMAIN: the mock allocates a paging domain of its own
  *	for the device and registers the device with it (a subsystem-owned
  *	domain, as vhost-vdpa has); it is freed only when the device is
@@ -82,6 +86,7 @@ enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_BIG_PGSIZE = 1 << 3,
 	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
 	IOASID_MOCK_DEV_PASID = 1 << 5,
+	IOASID_MOCK_DEV_NESTING = 1 << 6,
 	IOASID_MOCK_DEV_OWN_DOMAIN = 1 << 8,
 	IOASID_MOCK_DEV_SHARED_GROUP = 1 << 9,
 };
@@ -334,5 +339,65 @@ struct ioasid_mock_floor_map_dev {
 
 #define IOASID_MOCK_FLOOR_MAP_DEV \
 	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FLOOR_MAP_DEV)
+
+/* Nesting */
+
+/* The mock's stage-1 "IOTLB": entries a nested domain caches. */
+#define IOASID_MOCK_NESTED_IOTLB_NUM	4
+#define IOASID_MOCK_NESTED_IOTLB_MAX	0xffffff
+
+/**
+ * struct ioasid_mock_nested_data - IOASID_NESTED_DATA_MOCK payload
+ * @iotlb: the value every entry of the nested domain's mock IOTLB starts
+ *	with; at most IOASID_MOCK_NESTED_IOTLB_MAX (EINVAL)
+ * @__reserved: must be 0 (EOPNOTSUPP)
+ */
+struct ioasid_mock_nested_data {
+	__u32 iotlb;
+	__u32 __reserved;
+};
+
+/* The hw_info type of a nesting mock IOMMU (as iommufd's selftest's). */
+#define IOASID_MOCK_HW_INFO_TYPE	0xfeedbeef
+
+/* The invalidation data_type the mock takes (IOASID_INVALIDATE). */
+#define IOASID_MOCK_INV_DATA	0xdeadbeef
+
+/**
+ * struct ioasid_mock_inv_entry - one IOASID_MOCK_INV_DATA invalidation
+ * @flags: IOASID_MOCK_INV_ALL clears every IOTLB entry; other bits are
+ *	refused with EOPNOTSUPP
+ * @iotlb_id: without IOASID_MOCK_INV_ALL, the entry to clear; EINVAL when
+ *	not below IOASID_MOCK_NESTED_IOTLB_NUM
+ */
+struct ioasid_mock_inv_entry {
+	__u32 flags;
+	__u32 iotlb_id;
+};
+
+#define IOASID_MOCK_INV_ALL	(1 << 0)
+
+/**
+ * struct ioasid_mock_nested_info - the nested domain a mock device's RID uses
+ * @size: sizeof(struct ioasid_mock_nested_info)
+ * @mock_id: the device
+ * @out_nested_serial: a number naming the nested domain, 0 if the RID is not
+ *	attached to one
+ * @out_parent_serial: the DOMAIN_INFO serial of its parent (0 if none)
+ * @out_iotlb: the nested domain's IOTLB entries
+ * @out_invalidations: invalidation entries it has handled
+ * @out_nested_domains: nested domains the mock holds now
+ */
+struct ioasid_mock_nested_info {
+	__u32 size;
+	__u32 mock_id;
+	__aligned_u64 out_nested_serial;
+	__aligned_u64 out_parent_serial;
+	__u32 out_iotlb[IOASID_MOCK_NESTED_IOTLB_NUM];
+	__aligned_u64 out_invalidations;
+	__aligned_u64 out_nested_domains;
+};
+
+#define IOASID_MOCK_NESTED_INFO	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_NESTED_INFO)
 
 #endif /* _IOASID_MOCK_H */

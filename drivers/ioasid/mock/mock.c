@@ -47,6 +47,7 @@
 #include <linux/fs.h>
 #include <linux/ioasid.h>
 #include <linux/iommu.h>
+#include <uapi/linux/iommufd.h>
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -82,6 +83,7 @@ static_assert(BITS_PER_LONG == 64);
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
 			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
 			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID | \
+			 IOASID_MOCK_DEV_NESTING | \
 			 IOASID_MOCK_DEV_OWN_DOMAIN | IOASID_MOCK_DEV_SHARED_GROUP)
 #define MOCK_SELECT_FLAGS	IOASID_MOCK_PASID_VALID
 
@@ -132,7 +134,28 @@ struct mock_iommu_dev {
 	u32 flags;
 	spinlock_t lock;
 	struct mock_domain *domain;
+	struct mock_nested *nested;
 	struct xarray pasids;
+};
+
+/**
+ * struct mock_nested - a mock nested domain (stage 1 on a mock nesting parent)
+ * @domain: the core's view
+ * @parent: the nesting-parent paging domain; outlives this domain
+ * @serial: names the domain in IOASID_MOCK_NESTED_INFO; never reused
+ * @users: RIDs attached to it
+ * @lock: protects @iotlb and @invalidations
+ * @iotlb: the mock IOTLB, set from the payload and cleared by invalidations
+ * @invalidations: invalidation entries handled
+ */
+struct mock_nested {
+	struct iommu_domain domain;
+	struct mock_domain *parent;
+	u64 serial;
+	atomic_t users;
+	spinlock_t lock;
+	u32 iotlb[IOASID_MOCK_NESTED_IOTLB_NUM];
+	u64 invalidations;
 };
 
 /**
@@ -165,6 +188,8 @@ struct mock_domain {
 	u64 nr_ioptes;
 	u64 nr_huge;
 	u64 mapped;
+	bool nest_parent;
+	atomic_t nested_users;
 };
 
 /* A decoded IOPTE. */
@@ -296,9 +321,12 @@ static const struct iommu_domain_ops mock_paging_ops = {
 	.free = mock_domain_free,
 };
 
-/* Record that the device of @mid now translates through @md (NULL: blocked). */
+/*
+ * Record that the device of @mid now translates through @md (NULL: blocked),
+ * under nested domain @mn whose parent @md is, or directly (@mn NULL).
+ */
 static void mock_dev_set_domain(struct mock_iommu_dev *mid,
-				struct mock_domain *md)
+				struct mock_domain *md, struct mock_nested *mn)
 {
 	struct mock_domain *old;
 
@@ -310,6 +338,13 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 		if (old)
 			atomic_dec(&old->users);
 		mid->domain = md;
+	}
+	if (mid->nested != mn) {
+		if (mn)
+			atomic_inc(&mn->users);
+		if (mid->nested)
+			atomic_dec(&mid->nested->users);
+		mid->nested = mn;
 	}
 	spin_unlock(&mid->lock);
 }
@@ -330,7 +365,7 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	/* How ioasid learns that a device needs a domain of its own. */
 	if (!mock_domain_compatible(md, mid))
 		return -EINVAL;
-	mock_dev_set_domain(mid, md);
+	mock_dev_set_domain(mid, md, NULL);
 	return 0;
 }
 
@@ -503,6 +538,8 @@ static void mock_domain_free(struct iommu_domain *domain)
 	 */
 	WARN_ON(atomic_read(&md->users));
 	WARN_ON(atomic_read(&md->pasid_users));
+	/* A nesting parent outlives its nested domains. */
+	WARN_ON(atomic_read(&md->nested_users));
 	WARN_ON(!xa_empty(&md->ptes));
 	xa_destroy(&md->ptes);
 	atomic_long_dec(&mock_nr_domains);
@@ -542,12 +579,174 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 	return &md->domain;
 }
 
+/* Nested domains (IOASID_MOCK_DEV_NESTING) */
+
+static atomic_long_t mock_nr_nested = ATOMIC_LONG_INIT(0);
+
+static struct mock_nested *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_nested, domain);
+}
+
+/* A nested domain translates a RID through its parent's (mock) table. */
+static int mock_nested_attach_dev(struct iommu_domain *domain,
+				  struct device *dev)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct mock_nested *mn = to_mock_nested(domain);
+
+	if (!mock_domain_compatible(mn->parent, mid))
+		return -EINVAL;
+	mock_dev_set_domain(mid, mn->parent, mn);
+	return 0;
+}
+
+/*
+ * Handle IOASID_MOCK_INV_DATA entries in order, stopping at the first that
+ * is refused; array->entry_num returns how many were handled.
+ */
+static int mock_nested_cache_invalidate_user(struct iommu_domain *domain,
+					     struct iommu_user_data_array *array)
+{
+	struct mock_nested *mn = to_mock_nested(domain);
+	struct ioasid_mock_inv_entry inv;
+	u32 i;
+	int rc = 0;
+
+	for (i = 0; i < array->entry_num; i++) {
+		rc = iommu_copy_struct_from_user_array(&inv, array,
+						       IOASID_MOCK_INV_DATA,
+						       i, iotlb_id);
+		if (rc)
+			break;
+		if (inv.flags & ~IOASID_MOCK_INV_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (!(inv.flags & IOASID_MOCK_INV_ALL) &&
+		    inv.iotlb_id >= IOASID_MOCK_NESTED_IOTLB_NUM) {
+			rc = -EINVAL;
+			break;
+		}
+		spin_lock(&mn->lock);
+		if (inv.flags & IOASID_MOCK_INV_ALL)
+			memset(mn->iotlb, 0, sizeof(mn->iotlb));
+		else
+			mn->iotlb[inv.iotlb_id] = 0;
+		mn->invalidations++;
+		spin_unlock(&mn->lock);
+	}
+	array->entry_num = i;
+	return rc;
+}
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	struct mock_nested *mn = to_mock_nested(domain);
+
+	/* Freeing a nested domain a RID still uses is an ioasid bug. */
+	WARN_ON(atomic_read(&mn->users));
+	atomic_dec(&mn->parent->nested_users);
+	atomic_long_dec(&mock_nr_nested);
+	kfree(mn);
+}
+
+static const struct iommu_domain_ops mock_nested_ops = {
+	.attach_dev = mock_nested_attach_dev,
+	.cache_invalidate_user = mock_nested_cache_invalidate_user,
+	.free = mock_nested_free,
+};
+
+static struct iommu_domain *
+mock_nested_alloc(struct mock_iommu_dev *mid, u32 flags,
+		  struct iommu_domain *parent,
+		  const struct iommu_user_data *user_data)
+{
+	struct ioasid_mock_nested_data data;
+	struct mock_domain *pmd;
+	struct mock_nested *mn;
+	int rc, i;
+
+	if (!(mid->flags & IOASID_MOCK_DEV_NESTING) || flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (parent->ops != &mock_paging_ops || !user_data)
+		return ERR_PTR(-EINVAL);
+	pmd = to_mock_domain(parent);
+	if (!pmd->nest_parent || !mock_domain_compatible(pmd, mid))
+		return ERR_PTR(-EINVAL);
+	rc = iommu_copy_struct_from_user(&data, user_data,
+					 IOASID_NESTED_DATA_MOCK, iotlb);
+	if (rc)
+		return ERR_PTR(rc);
+	if (data.__reserved)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (data.iotlb > IOASID_MOCK_NESTED_IOTLB_MAX)
+		return ERR_PTR(-EINVAL);
+
+	mn = kzalloc(sizeof(*mn), GFP_KERNEL_ACCOUNT);
+	if (!mn)
+		return ERR_PTR(-ENOMEM);
+	mn->parent = pmd;
+	atomic_inc(&pmd->nested_users);
+	spin_lock_init(&mn->lock);
+	for (i = 0; i < IOASID_MOCK_NESTED_IOTLB_NUM; i++)
+		mn->iotlb[i] = data.iotlb;
+	mn->serial = atomic64_inc_return(&mock_domain_serial);
+	mn->domain.type = IOMMU_DOMAIN_NESTED;
+	mn->domain.ops = &mock_nested_ops;
+	atomic_long_inc(&mock_nr_nested);
+	return &mn->domain;
+}
+
+/*
+ * Paging domains (nesting parents with IOMMU_HWPT_ALLOC_NEST_PARENT, on
+ * IOASID_MOCK_DEV_NESTING devices) and, with @parent, nested domains.
+ */
+static struct iommu_domain *
+mock_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct iommu_domain *domain;
+
+	if (parent)
+		return mock_nested_alloc(mid, flags, parent, user_data);
+	if ((flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT) || user_data)
+		return ERR_PTR(-EOPNOTSUPP);
+	if ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) &&
+	    !(mid->flags & IOASID_MOCK_DEV_NESTING))
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = mock_domain_alloc_paging(dev);
+	if (IS_ERR(domain))
+		return domain;
+	domain->type = IOMMU_DOMAIN_UNMANAGED;
+	to_mock_domain(domain)->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	return domain;
+}
+
+/* What user space learns about a nesting mock IOMMU: just its type. */
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	u32 *info;
+
+	if (!(mid->flags & IOASID_MOCK_DEV_NESTING))
+		return ERR_PTR(-EOPNOTSUPP);
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	*length = sizeof(*info);
+	*type = IOASID_MOCK_HW_INFO_TYPE;
+	return info;
+}
+
 /* The blocked domain: also the default and the release domain. */
 
 static int mock_blocked_attach_dev(struct iommu_domain *domain,
 				   struct device *dev)
 {
-	mock_dev_set_domain(dev_iommu_priv_get(dev), NULL);
+	mock_dev_set_domain(dev_iommu_priv_get(dev), NULL, NULL);
 	return 0;
 }
 
@@ -657,6 +856,8 @@ static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = mock_capable,
 	.domain_alloc_paging = mock_domain_alloc_paging,
+	.domain_alloc_user = mock_domain_alloc_user,
+	.hw_info = mock_hw_info,
 	.probe_device = mock_probe_device,
 	.release_device = mock_release_device,
 	.device_group = mock_device_group,
@@ -1377,6 +1578,37 @@ static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
 	return mock_respond(ucmd, sizeof(*cmd));
 }
 
+static int mock_nested_info(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_nested_info *cmd = ucmd->cmd;
+	struct mock_iommu_dev *mid;
+	struct mock_nested *mn;
+	struct mock_dev *mdev;
+
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	mid = mock_dev_iommu(mdev);
+
+	cmd->out_nested_serial = 0;
+	cmd->out_parent_serial = 0;
+	memset(cmd->out_iotlb, 0, sizeof(cmd->out_iotlb));
+	cmd->out_invalidations = 0;
+	spin_lock(&mid->lock);
+	mn = mid->nested;
+	if (mn) {
+		cmd->out_nested_serial = mn->serial;
+		cmd->out_parent_serial = mn->parent->serial;
+		spin_lock(&mn->lock);
+		memcpy(cmd->out_iotlb, mn->iotlb, sizeof(cmd->out_iotlb));
+		cmd->out_invalidations = mn->invalidations;
+		spin_unlock(&mn->lock);
+	}
+	spin_unlock(&mid->lock);
+	cmd->out_nested_domains = atomic_long_read(&mock_nr_nested);
+	return mock_respond(ucmd, sizeof(*cmd));
+}
+
 static int mock_domain_info(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_domain_info *cmd = ucmd->cmd;
@@ -1690,6 +1922,8 @@ static const struct mock_ioctl_op mock_ioctl_ops[] = {
 		      __reserved, true),
 	MOCK_IOCTL_OP(FLOOR_MAP_DEV, mock_floor_map_dev,
 		      ioasid_mock_floor_map_dev, iova, false),
+	MOCK_IOCTL_OP(NESTED_INFO, mock_nested_info, ioasid_mock_nested_info,
+		      out_nested_domains, false),
 };
 
 union mock_ucmd_buffer {

@@ -422,10 +422,25 @@ struct ioasid_ioas_option {
  * @IOASID_DEVICE_PASID: PASIDs can be attached (see max_pasid_bits)
  * @IOASID_DEVICE_SUBDEV: the registration is a sub-device bound to one PASID
  *	of its parent
+ * @IOASID_DEVICE_NESTING: its IOMMU can hold user-owned stage-1 tables on a
+ *	kernel-owned nesting parent (IOASID_NESTED_ALLOC); nesting_formats
+ *	says which table formats
  */
 enum ioasid_device_flags {
 	IOASID_DEVICE_PASID = 1 << 0,
 	IOASID_DEVICE_SUBDEV = 1 << 1,
+	IOASID_DEVICE_NESTING = 1 << 2,
+};
+
+/**
+ * enum ioasid_nested_format - stage-1 formats in ioasid_device_entry
+ * @IOASID_NESTED_FMT_VTD_S1: Intel VT-d first-stage tables
+ *	(IOASID_NESTED_DATA_VTD_S1)
+ * @IOASID_NESTED_FMT_MOCK: the test-only mock IOMMU (IOASID_NESTED_DATA_MOCK)
+ */
+enum ioasid_nested_format {
+	IOASID_NESTED_FMT_VTD_S1 = 1 << 0,
+	IOASID_NESTED_FMT_MOCK = 1 << 31,
 };
 
 /**
@@ -439,7 +454,8 @@ enum ioasid_device_flags {
  * @aperture_last: last IOVA that IOMMU translates
  * @attached_pt_id: what its RID (or its PASID, for a sub-device) is
  *	attached to, 0 if nothing
- * @__reserved: 0
+ * @nesting_formats: with IOASID_DEVICE_NESTING, enum ioasid_nested_format
+ *	bits of the stage-1 formats its IOMMU takes; else 0
  * @subsystem: who registered it ("vfio", "vdpa", "mock"), NUL-terminated
  * @name: its device name in sysfs (e.g. a PCI address), NUL-terminated
  * @iommu: the name of its IOMMU instance in /sys/class/iommu
@@ -453,7 +469,7 @@ struct ioasid_device_entry {
 	__aligned_u64 aperture_start;
 	__aligned_u64 aperture_last;
 	__u32 attached_pt_id;
-	__u32 __reserved;
+	__u32 nesting_formats;
 	char subsystem[16];
 	char name[64];
 	char iommu[32];
@@ -488,7 +504,8 @@ struct ioasid_device_info {
  * @flags: must be 0
  * @dev_id: the device
  * @pasid: IOASID_PASID_NONE for the RID, or a PASID
- * @pt_id: ATTACH: the IOAS to translate through; DETACH: must be 0
+ * @pt_id: ATTACH: the IOAS or nested object to translate through; DETACH:
+ *	must be 0
  * @__reserved: must be 0
  *
  * ATTACH of a (device, PASID) that is attached already replaces its
@@ -499,7 +516,11 @@ struct ioasid_device_info {
  * for a sub-device), EOPNOTSUPP (the device has no PASID support), EBUSY
  * (attached through another registration), EADDRINUSE and ERANGE (the
  * device's reserved regions or limits conflict with the IOAS's mappings),
- * ENOENT on DETACH of something not attached.
+ * ENOENT on DETACH of something not attached. A nested object accepts only
+ * devices behind the IOMMU it was allocated for (the IOMMU driver's EINVAL
+ * otherwise); whether PASIDs may attach to it is the driver's choice
+ * (EOPNOTSUPP when not). While anything is attached to it, an IOAS or a
+ * nested object cannot be destroyed (EBUSY).
  */
 struct ioasid_attach {
 	__u32 size;
@@ -512,5 +533,112 @@ struct ioasid_attach {
 
 #define IOASID_ATTACH		_IO(IOASID_TYPE, IOASID_CMD_ATTACH)
 #define IOASID_DETACH		_IO(IOASID_TYPE, IOASID_CMD_DETACH)
+
+/**
+ * DOC: Nesting
+ *
+ * A guest with a virtual IOMMU owns its I/O page tables (stage 1, guest IOVA
+ * to guest physical); the host keeps isolation with a stage 2 it owns (guest
+ * physical to host physical). Here stage 2 is an IOAS: the VMM maps guest
+ * RAM into it as for any device. IOASID_NESTED_ALLOC creates a nested object
+ * on that IOAS for the IOMMU of one device: the kernel allocates (or reuses)
+ * a nesting-parent domain of the IOAS for that IOMMU - a domain chosen as a
+ * parent when it is allocated, filled with the IOAS like any other - and
+ * asks the IOMMU driver for a child whose stage-1 table is the guest's,
+ * described by a driver-specific payload the driver validates. Devices of
+ * that IOMMU attach to the nested object with IOASID_ATTACH, replace between
+ * nested objects and plain IOASes hitlessly, and detach as from an IOAS.
+ * The guest's IOTLB invalidations go to IOASID_INVALIDATE, which hands them
+ * to the driver. An IOMMU without nesting (the emulated VT-d, which has no
+ * nesting capability) fails IOASID_NESTED_ALLOC with EOPNOTSUPP and leaves
+ * nothing behind.
+ */
+
+/**
+ * enum ioasid_nested_data_type - stage-1 payload formats
+ * @IOASID_NESTED_DATA_VTD_S1: struct iommu_hwpt_vtd_s1 (linux/iommufd.h),
+ *	for Intel VT-d
+ * @IOASID_NESTED_DATA_MOCK: struct ioasid_mock_nested_data, test mock only
+ *
+ * The values are those of enum iommu_hwpt_data_type of the iommufd uAPI, so
+ * the IOMMU drivers' payloads pass through unchanged.
+ */
+enum ioasid_nested_data_type {
+	IOASID_NESTED_DATA_VTD_S1 = 1,
+	IOASID_NESTED_DATA_MOCK = 0xdead,
+};
+
+/**
+ * enum ioasid_nested_alloc_flags - flags of IOASID_NESTED_ALLOC
+ * @IOASID_NESTED_ALLOC_FAULT: deliver the nested object's I/O page faults to
+ *	fault queue @fault_id (requires IOASID_CAP_FAULT; EOPNOTSUPP otherwise)
+ */
+enum ioasid_nested_alloc_flags {
+	IOASID_NESTED_ALLOC_FAULT = 1 << 0,
+};
+
+/**
+ * struct ioasid_nested_alloc - ioctl(IOASID_NESTED_ALLOC)
+ * @size: sizeof(struct ioasid_nested_alloc)
+ * @flags: enum ioasid_nested_alloc_flags
+ * @parent_id: the IOAS that is stage 2
+ * @dev_id: a device whose IOMMU the nested object is for
+ * @data_type: enum ioasid_nested_data_type of @data_uptr
+ * @data_len: length of the payload at @data_uptr (1 to 4096)
+ * @data_uptr: the driver-specific stage-1 description
+ * @fault_id: with IOASID_NESTED_ALLOC_FAULT, a fault queue; else 0
+ * @out_nested_id: the new nested object
+ *
+ * Errors: ENOENT (@parent_id is no IOAS, @dev_id no device), EOPNOTSUPP (an
+ * unknown flag or @data_type, or the device's IOMMU cannot nest or does not
+ * take @data_type), EINVAL (@data_len out of range, or the driver refused
+ * the payload), EFAULT, ENOMEM, and the errors of filling a new parent
+ * domain with the IOAS (ERANGE when an area lies outside it). On error
+ * nothing was created.
+ */
+struct ioasid_nested_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 parent_id;
+	__u32 dev_id;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 out_nested_id;
+};
+
+#define IOASID_NESTED_ALLOC	_IO(IOASID_TYPE, IOASID_CMD_NESTED_ALLOC)
+
+/**
+ * struct ioasid_invalidate - ioctl(IOASID_INVALIDATE)
+ * @size: sizeof(struct ioasid_invalidate)
+ * @id: the nested object
+ * @data_type: the format of the entries, defined by the IOMMU driver (for
+ *	the mock: IOASID_MOCK_INV_DATA); the values are those of enum
+ *	iommu_hwpt_invalidate_data_type of the iommufd uAPI
+ * @entry_len: size of one entry in bytes (1 to 4096)
+ * @entry_num: in: number of entries; out: how many were handled
+ * @__reserved: must be 0
+ * @data_uptr: user pointer to the entries
+ *
+ * Forwards a guest's stage-1 cache invalidations to the IOMMU driver, which
+ * handles them in order and stops at the first it cannot. @entry_num is
+ * always written back; an error says why the first unhandled entry failed
+ * (EINVAL or EOPNOTSUPP from the driver, EFAULT). ENOENT if @id is no nested
+ * object; EINVAL for an @entry_len out of range or an @entry_num above
+ * 65536. An @entry_num of 0 succeeds and does nothing.
+ */
+struct ioasid_invalidate {
+	__u32 size;
+	__u32 id;
+	__u32 data_type;
+	__u32 entry_len;
+	__u32 entry_num;
+	__u32 __reserved;
+	__aligned_u64 data_uptr;
+};
+
+#define IOASID_INVALIDATE	_IO(IOASID_TYPE, IOASID_CMD_INVALIDATE)
 
 #endif /* _UAPI_LINUX_IOASID_H */

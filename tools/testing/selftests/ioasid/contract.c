@@ -143,7 +143,8 @@ static int prep_device(int fd, __u32 *dev_id)
 		if (mock_fd < 0)
 			return -ENODEV;
 		write_param("allow_unsafe_interrupts", "1");
-		rc = mock_dev_add(mock_fd, fd, 0, &mock_id, &mock_dev_id);
+		rc = mock_dev_add(mock_fd, fd, IOASID_MOCK_DEV_NESTING, &mock_id,
+				  &mock_dev_id);
 		write_param("allow_unsafe_interrupts", "0");
 		if (rc)
 			return rc;
@@ -188,6 +189,38 @@ static int prep_detach(int fd, void *buf)
 	return rc;
 }
 
+static struct ioasid_mock_nested_data nested_data = { .iotlb = 1 };
+
+static int prep_nested_alloc(int fd, void *buf)
+{
+	struct ioasid_nested_alloc *cmd = buf;
+
+	cmd->data_type = IOASID_NESTED_DATA_MOCK;
+	cmd->data_len = sizeof(nested_data);
+	cmd->data_uptr = (uintptr_t)&nested_data;
+	return prep_device(fd, &cmd->dev_id) ?: track_new_ioas(fd, &cmd->parent_id);
+}
+
+static struct ioasid_mock_inv_entry inv_entry = { .iotlb_id = 1 };
+
+static int prep_invalidate(int fd, void *buf)
+{
+	struct ioasid_invalidate *cmd = buf;
+	struct ioasid_nested_alloc na = { .size = sizeof(na) };
+	int rc = prep_nested_alloc(fd, &na) ?: ioasid_ioctl(fd, IOASID_NESTED_ALLOC, &na);
+
+	if (rc)
+		return rc;
+	/* Destroyed before its parent: tracked IDs go in reverse. */
+	tracked[ntracked++] = na.out_nested_id;
+	cmd->id = na.out_nested_id;
+	cmd->data_type = IOASID_MOCK_INV_DATA;
+	cmd->entry_len = sizeof(inv_entry);
+	cmd->entry_num = 1;
+	cmd->data_uptr = (uintptr_t)&inv_entry;
+	return 0;
+}
+
 /* After a successful call: destroy what IOAS_ALLOC created. */
 static void after_success(int fd, unsigned long ioc, void *buf)
 {
@@ -195,6 +228,8 @@ static void after_success(int fd, unsigned long ioc, void *buf)
 
 	if (ioc == IOASID_IOAS_ALLOC)
 		ioasid_destroy(fd, ((struct ioasid_ioas_alloc *)buf)->out_ioas_id);
+	if (ioc == IOASID_NESTED_ALLOC)
+		ioasid_destroy(fd, ((struct ioasid_nested_alloc *)buf)->out_nested_id);
 	if (ioc == IOASID_ATTACH) {
 		at->pt_id = 0;
 		ioasid_ioctl(fd, IOASID_DETACH, at);
@@ -217,6 +252,8 @@ static const struct cmd_desc cmds[] = {
 	CMD(DEVICE_INFO, ioasid_device_info, devices, prep_device_info),
 	CMD(ATTACH, ioasid_attach, __reserved, prep_attach),
 	CMD(DETACH, ioasid_attach, __reserved, prep_detach),
+	CMD(NESTED_ALLOC, ioasid_nested_alloc, out_nested_id, prep_nested_alloc),
+	CMD(INVALIDATE, ioasid_invalidate, data_uptr, prep_invalidate),
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -269,7 +306,8 @@ TEST_F(ctx, get_info)
 	info.out_version = 0xdead;
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 	ASSERT_EQ(IOASID_API_VERSION, info.out_version);
-	ASSERT_EQ(IOASID_CAP_IOAS | IOASID_CAP_DEVICE, info.out_caps);
+	ASSERT_EQ(IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING,
+		  info.out_caps);
 	/* Every command this test knows is implemented, and no other. */
 	ASSERT_EQ(sizeof(info), info.size);
 	for (i = 0; i < NCMDS; i++)

@@ -117,7 +117,7 @@ TEST_F(dev, device_info)
 	ASSERT_EQ(IOASID_MOCK_APERTURE_LAST, e[0].aperture_last);
 	ASSERT_EQ(0, e[0].attached_pt_id);
 	ASSERT_EQ(self->ioas[1], e[1].attached_pt_id);
-	ASSERT_EQ(0, e[0].__reserved);
+	ASSERT_EQ(0, e[0].nesting_formats);
 
 	/* A short entry gets only what it has room for. */
 	memset(e, 0xff, sizeof(e));

@@ -915,10 +915,50 @@ TEST_F(edu_native, device_info)
 			       (unsigned long long)ent.aperture_last);
 		EXPECT_NE(0, ent.pgsize_bitmap & (2UL << 20));
 		EXPECT_LT(ent.aperture_last, 1ULL << 48);
+		/* The emulated VT-d has no nesting capability (ecap NEST=0). */
+		EXPECT_EQ(0, ent.flags & IOASID_DEVICE_NESTING);
+		EXPECT_EQ(0, ent.nesting_formats);
 	}
 	/* Closing the device unregisters it from the context. */
 	edu_close_dev(&self->c.edu[0]);
 	ASSERT_EQ(-ENOENT, ioasid_find_device(self->c.ioasid, self->c.edu[0].bdf, NULL));
+}
+
+/*
+ * The emulated VT-d cannot nest: NESTED_ALLOC with a VT-d stage-1 payload
+ * fails with EOPNOTSUPP, and neither a nested object nor a nesting parent
+ * is left behind; DMA through the IOAS goes on.
+ */
+TEST_F(edu_native, no_nesting)
+{
+	__u64 s1[3] = {};	/* struct iommu_hwpt_vtd_s1 */
+	struct ioasid_nested_alloc cmd = {
+		.size = sizeof(cmd), .parent_id = self->c.ioas,
+		.data_type = IOASID_NESTED_DATA_VTD_S1, .data_len = sizeof(s1),
+		.data_uptr = (uintptr_t)s1,
+	};
+	const __u64 iova = 0x300000;
+	struct edu *e = &self->c.edu[0];
+	struct ioasid_device_entry ent;
+	char *buf;
+	int objects = ioasid_debugfs_count("object", NULL);
+	int domains = ioasid_debugfs_count("object", " domains 1");
+
+	ASSERT_EQ(0, ioasid_find_device(self->c.ioasid, self->c.edu[0].bdf, &ent));
+	cmd.dev_id = ent.dev_id;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->c.ioasid, IOASID_NESTED_ALLOC, &cmd));
+	ASSERT_EQ(objects, ioasid_debugfs_count("object", NULL));
+	ASSERT_EQ(0, ioasid_debugfs_count("object", " type nested"));
+	ASSERT_EQ(domains, ioasid_debugfs_count("object", " domains 1"));
+
+	buf = alloc_pages(2);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 2 * PSZ, iova));
+	fill(buf, PSZ, 5);
+	ASSERT_EQ(0, edu_to_dev(e, iova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + PSZ, PSZ));
+	munmap(buf, 2 * PSZ);
 }
 
 /* DETACH blocks the device's DMA; ATTACH lets it through again. */

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid: nested objects - a user-owned stage-1 table (the guest's) on a
+ * nesting-parent domain of an IOAS (the host's stage 2). The parent is an
+ * ordinary domain of the IOAS, filled and kept in sync like every other,
+ * but allocated as a nesting parent from the start; the child is whatever
+ * the IOMMU driver makes of the user's payload. The context only routes:
+ * the driver validates the format, and invalidations go straight to it.
+ */
+#include <linux/iommu.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "ioasid_private.h"
+
+/* The largest payload NESTED_ALLOC and one INVALIDATE entry may carry. */
+#define IOASID_NESTED_DATA_MAX		4096
+/* The most entries one INVALIDATE may hand over. */
+#define IOASID_INVALIDATE_MAX_ENTRIES	65536
+
+static const struct iommu_ops *ioasid_dev_iommu_ops(struct device *dev)
+{
+	if (!dev->iommu || !dev->iommu->iommu_dev)
+		return NULL;
+	return dev->iommu->iommu_dev->ops;
+}
+
+/*
+ * A child of @ioas for @dev's IOMMU: on an existing nesting parent the
+ * driver accepts, or on a new one. Returns the child with the parent it
+ * hangs on counted as used in @parent.
+ */
+static struct iommu_domain *ioasid_nested_domain_alloc(struct ioasid_ioas *ioas,
+						       struct device *dev,
+						       const struct iommu_user_data *data,
+						       struct ioasid_domain **parent)
+{
+	const struct iommu_ops *ops = ioasid_dev_iommu_ops(dev);
+	struct iommu_domain *child;
+	struct ioasid_domain *idom;
+
+	lockdep_assert_held(&ioas->mutex);
+	if (!ops || !ops->domain_alloc_user)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	list_for_each_entry(idom, &ioas->domains, node) {
+		if (!idom->nest_parent || idom->domain->owner != ops)
+			continue;
+		child = ops->domain_alloc_user(dev, 0, idom->domain, data);
+		if (!IS_ERR_OR_NULL(child)) {
+			idom->users++;
+			goto found;
+		}
+		/* -EINVAL: another instance's parent; anything else is final. */
+		if (PTR_ERR(child) != -EINVAL)
+			return child ?: ERR_PTR(-ENOMEM);
+	}
+
+	idom = ioasid_domain_new_nest_parent(ioas, dev);
+	if (IS_ERR(idom))
+		return ERR_CAST(idom);
+	child = ops->domain_alloc_user(dev, 0, idom->domain, data);
+	if (IS_ERR_OR_NULL(child)) {
+		ioasid_domain_unuse(ioas, idom);
+		return child ?: ERR_PTR(-ENOMEM);
+	}
+found:
+	child->owner = ops;
+	*parent = idom;
+	return child;
+}
+
+static u32 ioasid_nested_data_type(u32 type)
+{
+	switch (type) {
+	case IOASID_NESTED_DATA_VTD_S1:
+		return IOMMU_HWPT_DATA_VTD_S1;
+	case IOASID_NESTED_DATA_MOCK:
+		return IOASID_NESTED_DATA_MOCK;
+	default:
+		return IOMMU_HWPT_DATA_NONE;
+	}
+}
+
+int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_nested_alloc *cmd = ucmd->cmd;
+	struct iommu_user_data data = {
+		.type = ioasid_nested_data_type(cmd->data_type),
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	struct ioasid_nested *nested;
+	struct ioasid_device *idev;
+	struct ioasid_obj *obj;
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	/* Fault delivery arrives with fault queues (IOASID_CAP_FAULT). */
+	if (cmd->flags || cmd->fault_id)
+		return -EOPNOTSUPP;
+	if (data.type == IOMMU_HWPT_DATA_NONE)
+		return -EOPNOTSUPP;
+	if (!cmd->data_len || cmd->data_len > IOASID_NESTED_DATA_MAX)
+		return -EINVAL;
+
+	obj = ioasid_obj_get(ucmd->ctx, cmd->dev_id, IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	idev = container_of(obj, struct ioasid_device, obj);
+	obj = ioasid_obj_get(ucmd->ctx, cmd->parent_id, IOASID_OBJ_IOAS);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto out_dev;
+	}
+	ioas = container_of(obj, struct ioasid_ioas, obj);
+
+	nested = ioasid_obj_alloc(ucmd->ctx, nested, IOASID_OBJ_NESTED);
+	if (IS_ERR(nested)) {
+		rc = PTR_ERR(nested);
+		goto out_ioas;
+	}
+	mutex_lock(&ioas->mutex);
+	nested->domain = ioasid_nested_domain_alloc(ioas, idev->dev, &data,
+						    &nested->parent);
+	mutex_unlock(&ioas->mutex);
+	if (IS_ERR(nested->domain)) {
+		rc = PTR_ERR(nested->domain);
+		goto out_abort;
+	}
+	/* The nested object keeps the reference on its parent IOAS. */
+	nested->ioas = ioas;
+	nested->data_type = cmd->data_type;
+
+	cmd->out_nested_id = nested->obj.id;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_domain;
+	ioasid_obj_publish(ucmd->ctx, &nested->obj);
+	ioasid_obj_put(&idev->obj);
+	return 0;
+
+out_domain:
+	mutex_lock(&ioas->mutex);
+	iommu_domain_free(nested->domain);
+	ioasid_domain_unuse(ioas, nested->parent);
+	mutex_unlock(&ioas->mutex);
+out_abort:
+	ioasid_obj_abort(ucmd->ctx, &nested->obj);
+out_ioas:
+	ioasid_obj_put(&ioas->obj);
+out_dev:
+	ioasid_obj_put(&idev->obj);
+	return rc;
+}
+
+int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array array = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	struct ioasid_nested *nested;
+	struct ioasid_obj *obj;
+	int rc, rc2;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!cmd->entry_len || cmd->entry_len > IOASID_NESTED_DATA_MAX ||
+	    cmd->entry_num > IOASID_INVALIDATE_MAX_ENTRIES)
+		return -EINVAL;
+	obj = ioasid_obj_get(ucmd->ctx, cmd->id, IOASID_OBJ_NESTED);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	nested = container_of(obj, struct ioasid_nested, obj);
+
+	if (!cmd->entry_num) {
+		rc = 0;
+	} else if (!nested->domain->ops->cache_invalidate_user) {
+		array.entry_num = 0;
+		rc = -EOPNOTSUPP;
+	} else {
+		rc = nested->domain->ops->cache_invalidate_user(nested->domain,
+								&array);
+		/* A driver never claims more than it was given. */
+		if (WARN_ON(array.entry_num > cmd->entry_num))
+			array.entry_num = cmd->entry_num;
+	}
+	cmd->entry_num = array.entry_num;
+	rc2 = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	ioasid_obj_put(obj);
+	return rc ?: rc2;
+}
+
+/**
+ * ioasid_nested_attach() - translate a device (RID or PASID) through a nested object
+ * @nested: the nested object; the caller holds a reference
+ * @dev: the device
+ * @group: its group, DMA-owned by the caller
+ * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
+ * @replace: the RID is attached elsewhere now: switch atomically
+ * @owner: a cookie for the reserved regions this adds to the parent IOAS
+ *
+ * The device's reserved regions are carved out of the parent IOAS (stage 2
+ * must never map them); on failure nothing changed.
+ *
+ * Return: 0, -EADDRINUSE if a reserved region is mapped in the parent, or
+ * the IOMMU driver's error (-EINVAL for a device behind another IOMMU,
+ * -EOPNOTSUPP for a PASID when the driver cannot nest PASIDs).
+ */
+int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
+			 struct iommu_group *group, u32 pasid, bool replace,
+			 const void *owner)
+{
+	struct ioasid_ioas *ioas = nested->ioas;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_iova_add_resv(ioas, dev, group, owner);
+	if (rc)
+		goto out_unlock;
+	rc = ioasid_hw_attach(nested->domain, dev, group, pasid, replace);
+	if (rc)
+		ioasid_iova_remove_resv(ioas, owner);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+/**
+ * ioasid_nested_put() - forget an attachment the hardware no longer uses
+ * @nested: the nested object
+ * @owner: the cookie given to ioasid_nested_attach()
+ */
+void ioasid_nested_put(struct ioasid_nested *nested, const void *owner)
+{
+	mutex_lock(&nested->ioas->mutex);
+	ioasid_iova_remove_resv(nested->ioas, owner);
+	mutex_unlock(&nested->ioas->mutex);
+}
+
+/**
+ * ioasid_nested_detach() - detach a device (RID or PASID) from a nested object
+ * @nested: the nested object
+ * @dev: the device
+ * @group: its group; a detached RID is left in the blocking domain
+ * @pasid: IOASID_PASID_NONE or the PASID
+ * @owner: the cookie given to ioasid_nested_attach()
+ */
+void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
+			  struct iommu_group *group, u32 pasid, const void *owner)
+{
+	ioasid_hw_detach(nested->domain, dev, group, pasid);
+	ioasid_nested_put(nested, owner);
+}
+
+void ioasid_nested_destroy(struct ioasid_obj *obj)
+{
+	struct ioasid_nested *nested = container_of(obj, struct ioasid_nested, obj);
+	struct ioasid_ioas *ioas = nested->ioas;
+
+	/* Nothing is attached: attachments hold references. */
+	mutex_lock(&ioas->mutex);
+	iommu_domain_free(nested->domain);
+	ioasid_domain_unuse(ioas, nested->parent);
+	mutex_unlock(&ioas->mutex);
+	ioasid_obj_put(&ioas->obj);
+	kfree(nested);
+}
+
+void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj)
+{
+	struct ioasid_nested *nested = container_of(obj, struct ioasid_nested, obj);
+
+	seq_printf(m, " parent %u data_type %#x", nested->ioas->obj.id,
+		   nested->data_type);
+}
+
+/**
+ * ioasid_nested_formats() - which stage-1 formats the IOMMU of @dev takes
+ * @dev: the device
+ *
+ * Probes by allocating (and freeing) a nesting parent for @dev; the format
+ * follows from the IOMMU driver's hw_info type.
+ *
+ * Return: enum ioasid_nested_format bits, 0 when the IOMMU cannot nest.
+ */
+u32 ioasid_nested_formats(struct device *dev)
+{
+	const struct iommu_ops *ops = ioasid_dev_iommu_ops(dev);
+	struct iommu_domain *parent;
+	u32 len = 0, type = IOMMU_HW_INFO_TYPE_NONE;
+	void *info;
+
+	if (!ops || !ops->domain_alloc_user || !ops->hw_info)
+		return 0;
+	parent = ioasid_paging_domain_alloc(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	if (IS_ERR(parent))
+		return 0;
+	iommu_domain_free(parent);
+	info = ops->hw_info(dev, &len, &type);
+	if (IS_ERR(info))
+		return 0;
+	kfree(info);
+	switch (type) {
+	case IOMMU_HW_INFO_TYPE_INTEL_VTD:
+		return IOASID_NESTED_FMT_VTD_S1;
+	case IOASID_HW_INFO_TYPE_MOCK:
+		return IOASID_NESTED_FMT_MOCK;
+	default:
+		return 0;
+	}
+}

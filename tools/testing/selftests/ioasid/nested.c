@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hardware nesting on the mock IOMMU: IOASID_NESTED_ALLOC, attach and
+ * replace through nested objects, IOASID_INVALIDATE forwarded to the IOMMU
+ * driver, destroy order, DEVICE_INFO formats, and fail-nth. The emulated
+ * VT-d has no nesting; vfio_edu checks that NESTED_ALLOC refuses it.
+ */
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "ioasid_utils.h"
+
+#define PSZ	4096UL
+#define MB	(1UL << 20)
+
+FIXTURE(nest) {
+	int fd;
+	int mfd;
+	__u32 ioas;
+	__u32 m, dev_id;
+	char *buf;
+};
+
+FIXTURE_SETUP(nest)
+{
+	self->mfd = mock_open();
+	if (self->mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
+	self->buf = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	madvise(self->buf, 2 * MB, MADV_NOHUGEPAGE);
+	memset(self->buf, 0x5a, 2 * MB);
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_NESTING,
+				  &self->m, &self->dev_id));
+}
+
+FIXTURE_TEARDOWN(nest)
+{
+	if (self->mfd < 0)
+		return;
+	close(self->mfd);
+	close(self->fd);
+	write_param("allow_unsafe_interrupts", "0");
+}
+
+static int nested_alloc_data(int fd, __u32 parent, __u32 dev_id, __u32 type,
+			     void *data, __u32 len, __u32 *id)
+{
+	struct ioasid_nested_alloc cmd = {
+		.size = sizeof(cmd), .parent_id = parent, .dev_id = dev_id,
+		.data_type = type, .data_len = len, .data_uptr = (uintptr_t)data,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_NESTED_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_nested_id;
+	return rc;
+}
+
+static int nested_alloc(int fd, __u32 parent, __u32 dev_id, __u32 iotlb, __u32 *id)
+{
+	struct ioasid_mock_nested_data data = { .iotlb = iotlb };
+
+	return nested_alloc_data(fd, parent, dev_id, IOASID_NESTED_DATA_MOCK,
+				 &data, sizeof(data), id);
+}
+
+static int invalidate(int fd, __u32 id, __u32 type, void *entries,
+		      __u32 entry_len, __u32 *num)
+{
+	struct ioasid_invalidate cmd = {
+		.size = sizeof(cmd), .id = id, .data_type = type,
+		.entry_len = entry_len, .entry_num = *num,
+		.data_uptr = (uintptr_t)entries,
+	};
+	int rc = ioasid_ioctl(fd, IOASID_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+
+static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid, .pt_id = pt_id };
+
+	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
+}
+
+static int detach(int fd, __u32 dev_id)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = IOASID_PASID_NONE };
+
+	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
+}
+
+static struct ioasid_mock_nested_info ninfo(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_nested_info info = { .size = sizeof(info), .mock_id = mock_id };
+
+	if (ioasid_ioctl(mfd, IOASID_MOCK_NESTED_INFO, &info))
+		info.out_nested_serial = ~0ULL;
+	return info;
+}
+
+static __u64 domain_serial(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info;
+
+	if (mock_domain_info(mfd, mock_id, &info))
+		return ~0ULL;
+	return info.out_domain_serial;
+}
+
+static __u64 nr_domains(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info;
+
+	if (mock_domain_info(mfd, mock_id, &info))
+		return ~0ULL;
+	return info.out_domains;
+}
+
+/* Allocate, attach, forward invalidations, detach, destroy. */
+TEST_F(nest, alloc_attach_invalidate)
+{
+	struct ioasid_mock_inv_entry inv[3] = {};
+	struct ioasid_mock_nested_info info;
+	__u64 domains = nr_domains(self->mfd, self->m);
+	__u32 n, num;
+
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 5, &n));
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(0, info.out_nested_serial);
+	ASSERT_EQ(1, info.out_nested_domains);
+	/* The nesting parent is a new domain of the IOAS, already filled. */
+	ASSERT_EQ(domains + 1, nr_domains(self->mfd, self->m));
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+	info = ninfo(self->mfd, self->m);
+	ASSERT_NE(0, info.out_nested_serial);
+	ASSERT_EQ(domain_serial(self->mfd, self->m), info.out_parent_serial);
+	ASSERT_EQ(5, info.out_iotlb[0]);
+	ASSERT_EQ(5, info.out_iotlb[3]);
+	/* Stage 2 is the IOAS, kept in sync with MAP and UNMAP. */
+	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf + MB, PSZ, 4 * MB));
+	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 4 * MB, self->buf + MB, PSZ, NULL));
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, 4 * MB, PSZ, NULL));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, self->m, 4 * MB, self->buf + MB, PSZ, NULL));
+
+	/* Two entries, handled in order. */
+	inv[0].iotlb_id = 1;
+	inv[1].iotlb_id = 2;
+	num = 2;
+	ASSERT_EQ(0, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(2, num);
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(5, info.out_iotlb[0]);
+	ASSERT_EQ(0, info.out_iotlb[1]);
+	ASSERT_EQ(0, info.out_iotlb[2]);
+	ASSERT_EQ(5, info.out_iotlb[3]);
+	ASSERT_EQ(2, info.out_invalidations);
+
+	/* Stops at the first bad entry; says how many were handled. */
+	inv[0].iotlb_id = 3;
+	inv[1].iotlb_id = IOASID_MOCK_NESTED_IOTLB_NUM;
+	inv[2].iotlb_id = 0;
+	num = 3;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(1, num);
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(5, info.out_iotlb[0]);
+	ASSERT_EQ(0, info.out_iotlb[3]);
+	ASSERT_EQ(3, info.out_invalidations);
+	inv[0].flags = 1 << 5;
+	num = 3;
+	ASSERT_EQ(-EOPNOTSUPP, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(0, num);
+	/* A format the driver does not take, a short entry: nothing done. */
+	inv[0].flags = IOASID_MOCK_INV_ALL;
+	num = 1;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, 0x1234, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(0, num);
+	num = 1;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, 4, &num));
+	ASSERT_EQ(0, num);
+	ASSERT_EQ(5, ninfo(self->mfd, self->m).out_iotlb[0]);
+	num = 1;
+	ASSERT_EQ(-EFAULT, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, NULL, sizeof(inv[0]), &num));
+	ASSERT_EQ(0, num);
+	/* The context's own checks. */
+	num = 1;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, 0, &num));
+	num = 1;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, 4097, &num));
+	num = 65537;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	num = 1;
+	ASSERT_EQ(-ENOENT, invalidate(self->fd, self->ioas, IOASID_MOCK_INV_DATA, inv,
+				      sizeof(inv[0]), &num));
+	num = 1;
+	ASSERT_EQ(-ENOENT, invalidate(self->fd, n + 100, IOASID_MOCK_INV_DATA, inv,
+				      sizeof(inv[0]), &num));
+	num = 0;
+	ASSERT_EQ(0, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(0, num);
+	/* An entry longer than the driver knows is refused (6.12's core). */
+	{
+		struct { struct ioasid_mock_inv_entry e; __u32 tail[2]; } big = {
+			.e.flags = IOASID_MOCK_INV_ALL };
+
+		num = 1;
+		ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &big,
+					      sizeof(big), &num));
+		ASSERT_EQ(0, num);
+	}
+	/* INV_ALL clears every entry. */
+	num = 1;
+	ASSERT_EQ(0, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
+	ASSERT_EQ(1, num);
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(0, info.out_iotlb[0]);
+	ASSERT_EQ(4, info.out_invalidations);
+
+	/* Destroy order: nothing in use goes away. */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, n));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id));
+	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
+	ASSERT_EQ(0, domain_serial(self->mfd, self->m));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
+	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
+	ASSERT_EQ(domains, nr_domains(self->mfd, self->m));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+}
+
+/* Every refusal of NESTED_ALLOC, each leaving nothing behind. */
+TEST_F(nest, alloc_errors)
+{
+	struct ioasid_mock_nested_data data = { .iotlb = 1 };
+	struct ioasid_nested_alloc cmd = {
+		.size = sizeof(cmd), .parent_id = self->ioas, .dev_id = self->dev_id,
+		.data_type = IOASID_NESTED_DATA_MOCK, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+	__u64 domains = nr_domains(self->mfd, self->m);
+	__u32 plain, plain_id, small, small_id, n, ioas2;
+
+	cmd.flags = IOASID_NESTED_ALLOC_FAULT;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &cmd));
+	cmd.flags = 1 << 7;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &cmd));
+	cmd.flags = 0;
+	cmd.fault_id = 1;
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &cmd));
+	cmd.fault_id = 0;
+
+	ASSERT_EQ(-EOPNOTSUPP, nested_alloc_data(self->fd, self->ioas, self->dev_id, 0,
+						 &data, sizeof(data), &n));
+	ASSERT_EQ(-EOPNOTSUPP, nested_alloc_data(self->fd, self->ioas, self->dev_id, 7,
+						 &data, sizeof(data), &n));
+	ASSERT_EQ(-EINVAL, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+					     IOASID_NESTED_DATA_MOCK, &data, 0, &n));
+	ASSERT_EQ(-EINVAL, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+					     IOASID_NESTED_DATA_MOCK, &data, 4097, &n));
+	/* The driver's checks of the payload. */
+	ASSERT_EQ(-EINVAL, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+					     IOASID_NESTED_DATA_MOCK, &data, 2, &n));
+	ASSERT_EQ(-EFAULT, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+					     IOASID_NESTED_DATA_MOCK, NULL, sizeof(data), &n));
+	ASSERT_EQ(-EINVAL, nested_alloc(self->fd, self->ioas, self->dev_id,
+					IOASID_MOCK_NESTED_IOTLB_MAX + 1, &n));
+	data.__reserved = 1;
+	ASSERT_EQ(-EOPNOTSUPP, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+						 IOASID_NESTED_DATA_MOCK, &data, sizeof(data), &n));
+	/* A VT-d payload is not the mock's format. */
+	ASSERT_EQ(-EINVAL, nested_alloc_data(self->fd, self->ioas, self->dev_id,
+					     IOASID_NESTED_DATA_VTD_S1, &data, sizeof(data), &n));
+	/* Names that are no IOAS, no device. */
+	ASSERT_EQ(-ENOENT, nested_alloc(self->fd, self->ioas + 100, self->dev_id, 1, &n));
+	ASSERT_EQ(-ENOENT, nested_alloc(self->fd, self->dev_id, self->dev_id, 1, &n));
+	ASSERT_EQ(-ENOENT, nested_alloc(self->fd, self->ioas, self->ioas, 1, &n));
+	/* An IOMMU that cannot nest. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &plain, &plain_id));
+	ASSERT_EQ(-EOPNOTSUPP, nested_alloc(self->fd, self->ioas, plain_id, 1, &n));
+	/* A nesting parent that cannot hold the IOAS (an area above 4 GiB). */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
+				  IOASID_MOCK_DEV_NESTING | IOASID_MOCK_DEV_SMALL_APERTURE,
+				  &small, &small_id));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas2, self->buf, PSZ, 1UL << 33));
+	ASSERT_EQ(-ERANGE, nested_alloc(self->fd, ioas2, small_id, 1, &n));
+
+	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
+	ASSERT_EQ(domains, nr_domains(self->mfd, self->m));
+	/* A nested object of another device's IOMMU takes only its devices. */
+	ASSERT_EQ(0, nested_alloc(self->fd, ioas2, self->dev_id, 1, &n));
+	ASSERT_EQ(-EINVAL, attach(self->fd, small_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(-EINVAL, attach(self->fd, plain_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas2));
+}
+
+/* Replace: child to child, child to IOAS and back, to another IOAS. */
+TEST_F(nest, replace)
+{
+	struct ioasid_mock_nested_info info;
+	__u32 n1, n2, n3, ioas2;
+	__u64 parent;
+
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 1, &n1));
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 2, &n2));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n1));
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(1, info.out_iotlb[0]);
+	parent = info.out_parent_serial;
+
+	/* Both children share the IOAS's one nesting parent for this IOMMU. */
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(2, info.out_iotlb[0]);
+	ASSERT_EQ(parent, info.out_parent_serial);
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, n2));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n1));
+
+	/* To the plain IOAS: its compatible domain is that same parent. */
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
+	ASSERT_EQ(parent, domain_serial(self->mfd, self->m));
+	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
+	ASSERT_EQ(2, ninfo(self->mfd, self->m).out_iotlb[0]);
+
+	/* To a child of another IOAS: another parent, that IOAS's pages. */
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas2, self->buf + MB, MB, 0));
+	ASSERT_EQ(0, nested_alloc(self->fd, ioas2, self->dev_id, 3, &n3));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n3));
+	info = ninfo(self->mfd, self->m);
+	ASSERT_EQ(3, info.out_iotlb[0]);
+	ASSERT_NE(parent, info.out_parent_serial);
+	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 0, self->buf + MB, MB, NULL));
+	/* The old child and its IOAS are free again. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n2));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, ioas2));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n3));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas2));
+	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
+}
+
+/* The mock nests RIDs only; its PASIDs stay on plain IOASes. */
+TEST_F(nest, pasid)
+{
+	__u32 m, id, n;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
+				  IOASID_MOCK_DEV_NESTING | IOASID_MOCK_DEV_PASID, &m, &id));
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, id, 1, &n));
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 7, n));
+	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, PSZ));
+	ASSERT_EQ(0, attach(self->fd, id, 7, self->ioas));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, MB));
+	/* A PASID cannot be replaced onto a nested object: it keeps its IOAS. */
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 7, n));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, MB));
+	/* The RID of the same device nests. */
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, n));
+	ASSERT_NE(0, ninfo(self->mfd, m).out_nested_serial);
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
+}
+
+static int find_entry(int fd, __u32 dev_id, struct ioasid_device_entry *out)
+{
+	struct ioasid_device_entry e[8];
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = sizeof(e[0]),
+					  .num_devices = 8, .devices = (uintptr_t)e };
+	unsigned int i;
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	if (rc)
+		return rc;
+	for (i = 0; i < cmd.num_devices; i++) {
+		if (e[i].dev_id == dev_id) {
+			*out = e[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* DEVICE_INFO says which devices can nest, and in what format. */
+TEST_F(nest, device_info)
+{
+	struct ioasid_device_entry e;
+	__u32 plain, plain_id;
+
+	ASSERT_EQ(0, find_entry(self->fd, self->dev_id, &e));
+	ASSERT_NE(0, e.flags & IOASID_DEVICE_NESTING);
+	ASSERT_EQ(IOASID_NESTED_FMT_MOCK, e.nesting_formats);
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &plain, &plain_id));
+	ASSERT_EQ(0, find_entry(self->fd, plain_id, &e));
+	ASSERT_EQ(0, e.flags & IOASID_DEVICE_NESTING);
+	ASSERT_EQ(0, e.nesting_formats);
+}
+
+/* Unregistering a device attached to a nested object cleans up. */
+TEST_F(nest, unregister_while_nested)
+{
+	__u32 n;
+
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 1, &n));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, self->m));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+}
+
+/*
+ * Every allocation NESTED_ALLOC, an attach to a nested object and
+ * INVALIDATE make can fail: each failure leaves everything as it was.
+ */
+TEST_F(nest, fail_nth)
+{
+	struct ioasid_mock_inv_entry inv = { .flags = IOASID_MOCK_INV_ALL };
+	unsigned int nth, step;
+
+	if (!fail_nth_supported())
+		SKIP(return, "no fault injection in this kernel");
+	ASSERT_EQ(0, fail_nth_setup());
+	for (step = 0; step < 3; step++) {
+		for (nth = 1; nth < 5000; nth++) {
+			__u64 domains = nr_domains(self->mfd, self->m);
+			__u32 n = 0, num = 1;
+			long pending;
+			int rc = 0;
+
+			if (step >= 1)
+				ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n));
+			if (step == 2)
+				ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+			ASSERT_EQ(0, fail_nth_arm(nth));
+			switch (step) {
+			case 0:
+				rc = nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n);
+				break;
+			case 1:
+				rc = attach(self->fd, self->dev_id, IOASID_PASID_NONE, n);
+				break;
+			case 2:
+				rc = invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &inv,
+						sizeof(inv), &num);
+				break;
+			}
+			pending = fail_nth_pending();
+			ASSERT_EQ(0, fail_nth_arm(0));
+			if (rc)
+				ASSERT_EQ(-ENOMEM, rc);
+			switch (step) {
+			case 0:
+				if (rc) {
+					ASSERT_EQ(domains, nr_domains(self->mfd, self->m));
+					ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
+				}
+				break;
+			case 1:
+				ASSERT_EQ(rc ? 0 : 9, ninfo(self->mfd, self->m).out_iotlb[0]);
+				break;
+			case 2:
+				ASSERT_EQ(rc ? 9 : 0, ninfo(self->mfd, self->m).out_iotlb[0]);
+				break;
+			}
+			if (step >= 1 || !rc) {
+				detach(self->fd, self->dev_id);
+				ASSERT_EQ(0, ioasid_destroy(self->fd, n));
+			}
+			ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
+			if (pending > 0)
+				break;
+		}
+		TH_LOG("step %u: %u injection points", step, nth - 1);
+		ASSERT_LT(nth, 5000);
+	}
+}
+
+TEST_HARNESS_MAIN
