@@ -24,7 +24,7 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "UNSAFE: register devices whose MSIs the platform cannot isolate (a device could then raise arbitrary interrupts)");
 
 /* Protects every (device, PASID) attachment and the list of them. */
-static DEFINE_MUTEX(ioasid_attach_lock);
+DEFINE_MUTEX(ioasid_attach_lock);
 static LIST_HEAD(ioasid_dev_pasids);
 
 /**
@@ -257,31 +257,78 @@ static const void *ioasid_dp_nested_owner(struct ioasid_dev_pasid *dp)
 	return &dp->nested;
 }
 
-/* Point (dp->dev, dp->pasid) at @t; *@idom is the IOAS domain used. */
+static struct ioasid_fault_queue *ioasid_target_fault(struct ioasid_target *t)
+{
+	return t->nested ? t->nested->fault : t->ioas->fault;
+}
+
+static struct ioasid_fault_queue *ioasid_dp_fault(struct ioasid_dev_pasid *dp)
+{
+	return dp->nested ? dp->nested->fault : dp->ioas->fault;
+}
+
+/*
+ * Point (dp->dev, dp->pasid) at @t; *@idom is the IOAS domain used. A
+ * target with a fault queue needs the device's IOMMU to deliver page
+ * requests (IOPF), enabled before the hardware may fault through it;
+ * *@iopf says whether this call enabled it.
+ */
 static int ioasid_target_attach(struct ioasid_target *t,
 				struct ioasid_dev_pasid *dp, bool replace,
-				struct ioasid_domain **idom)
+				struct ioasid_domain **idom, bool *iopf)
 {
+	int rc;
+
+	lockdep_assert_held(&ioasid_attach_lock);
 	*idom = NULL;
+	*iopf = false;
+	if (ioasid_target_fault(t)) {
+		/* An owned domain has no fault routing of ours. */
+		if (dp->own_domain)
+			return -EOPNOTSUPP;
+		rc = ioasid_iopf_enable(dp->dev);
+		if (rc)
+			return rc;
+		*iopf = true;
+	}
 	if (t->nested) {
 		/* An owned domain is what the device must translate through. */
 		if (dp->own_domain)
 			return -EOPNOTSUPP;
-		return ioasid_nested_attach(t->nested, dp->dev, dp->group,
-					    dp->pasid, replace,
-					    ioasid_dp_nested_owner(dp));
+		rc = ioasid_nested_attach(t->nested, dp->dev, dp->group,
+					  dp->pasid, replace,
+					  ioasid_dp_nested_owner(dp), &dp->handle);
+	} else {
+		mutex_lock(&t->ioas->mutex);
+		*idom = ioasid_domain_attach(t->ioas, dp->dev, dp->group,
+					     dp->pasid, replace, dp,
+					     dp->own_domain, &dp->handle);
+		mutex_unlock(&t->ioas->mutex);
+		rc = PTR_ERR_OR_ZERO(*idom);
+		if (rc)
+			*idom = NULL;
 	}
-	mutex_lock(&t->ioas->mutex);
-	*idom = ioasid_domain_attach(t->ioas, dp->dev, dp->group, dp->pasid,
-				     replace, dp, dp->own_domain);
-	mutex_unlock(&t->ioas->mutex);
-	if (IS_ERR(*idom)) {
-		int rc = PTR_ERR(*idom);
+	if (rc && *iopf) {
+		ioasid_iopf_disable(dp->dev);
+		*iopf = false;
+	}
+	return rc;
+}
 
-		*idom = NULL;
-		return rc;
+/*
+ * The hardware left dp's current target: answer the faults still pending
+ * through it and stop IOPF on its behalf.
+ */
+static void ioasid_dp_fault_done(struct ioasid_dev_pasid *dp)
+{
+	struct ioasid_fault_queue *fq = ioasid_dp_fault(dp);
+
+	if (fq)
+		ioasid_fault_purge(fq, &dp->handle);
+	if (dp->iopf) {
+		ioasid_iopf_disable(dp->dev);
+		dp->iopf = false;
 	}
-	return 0;
 }
 
 static void ioasid_dp_set_target(struct ioasid_dev_pasid *dp,
@@ -302,6 +349,7 @@ static struct iommu_domain *ioasid_dp_domain(struct ioasid_dev_pasid *dp)
 /* The hardware left dp's target: drop its bookkeeping and reference. */
 static void ioasid_dp_put_target(struct ioasid_dev_pasid *dp)
 {
+	ioasid_dp_fault_done(dp);
 	if (dp->nested) {
 		ioasid_nested_put(dp->nested, ioasid_dp_nested_owner(dp));
 	} else {
@@ -324,6 +372,7 @@ static void ioasid_dp_detach_target(struct ioasid_dev_pasid *dp)
 				     dp->pasid, dp);
 		mutex_unlock(&dp->ioas->mutex);
 	}
+	ioasid_dp_fault_done(dp);
 	ioasid_obj_put(dp->pt);
 }
 
@@ -333,6 +382,7 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 {
 	struct ioasid_dev_pasid *dp;
 	struct ioasid_domain *idom;
+	bool iopf;
 	int rc;
 
 	dp = kzalloc(sizeof(*dp), GFP_KERNEL_ACCOUNT);
@@ -347,10 +397,12 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->pasid = pasid;
 	dp->ctx = idev->ctx;
 	dp->own_domain = idev->own_domain;
-	rc = ioasid_target_attach(t, dp, false, &idom);
+	dp->dev_id = idev->obj.id;
+	rc = ioasid_target_attach(t, dp, false, &idom, &iopf);
 	if (rc)
 		goto err_erase;
 	ioasid_dp_set_target(dp, t, idom);
+	dp->iopf = iopf;
 	dp->users = 1;
 	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
 	list_add_tail(&dp->node, &ioasid_dev_pasids);
@@ -374,19 +426,21 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
 	struct iommu_domain *old = ioasid_dp_domain(dp);
 	bool rid = dp->pasid == IOASID_PASID_NONE;
 	struct ioasid_domain *idom;
+	bool iopf;
 	int rc;
 
 	if (!rid)
 		iommu_detach_device_pasid(old, dp->dev, dp->pasid);
-	rc = ioasid_target_attach(t, dp, rid, &idom);
+	rc = ioasid_target_attach(t, dp, rid, &idom, &iopf);
 	if (rc) {
 		if (!rid)
 			WARN_ON(iommu_attach_device_pasid(old, dp->dev,
-							  dp->pasid, NULL));
+							  dp->pasid, &dp->handle));
 		return rc;
 	}
 	ioasid_dp_put_target(dp);
 	ioasid_dp_set_target(dp, t, idom);
+	dp->iopf = iopf;
 	return 0;
 }
 

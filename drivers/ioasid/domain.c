@@ -284,27 +284,43 @@ struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
 	return domain;
 }
 
-/*
- * Point the hardware at @domain: a group's RID (replacing whatever it is
- * attached to, atomically, when @replace) or one PASID of a device.
+/**
+ * ioasid_hw_attach() - point the hardware at a domain
+ * @domain: the domain
+ * @dev: the device
+ * @group: its group, DMA-owned by the caller
+ * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
+ * @replace: the RID is attached elsewhere now: switch atomically
+ * @handle: the attachment's handle, which the IOMMU core routes the
+ *	(device, PASID)'s page faults by
+ *
+ * Return: 0 or the IOMMU core's error.
  */
 int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
-		     struct iommu_group *group, u32 pasid, bool replace)
+		     struct iommu_group *group, u32 pasid, bool replace,
+		     struct iommu_attach_handle *handle)
 {
 	if (pasid != IOASID_PASID_NONE)
-		return iommu_attach_device_pasid(domain, dev, pasid, NULL);
+		return iommu_attach_device_pasid(domain, dev, pasid, handle);
 	if (replace)
-		return iommu_group_replace_domain(group, domain);
-	return iommu_attach_group(domain, group);
+		return iommu_replace_group_handle(group, domain, handle);
+	return iommu_attach_group_handle(domain, group, handle);
 }
 
+/**
+ * ioasid_hw_detach() - block what ioasid_hw_attach() attached
+ * @domain: the domain
+ * @dev: the device
+ * @group: its group; a detached RID is left in the blocking domain
+ * @pasid: IOASID_PASID_NONE or the PASID
+ */
 void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
 		      struct iommu_group *group, u32 pasid)
 {
 	if (pasid != IOASID_PASID_NONE)
 		iommu_detach_device_pasid(domain, dev, pasid);
 	else
-		iommu_detach_group(domain, group);
+		iommu_detach_group_handle(domain, group);
 }
 
 /*
@@ -332,6 +348,7 @@ static void ioasid_domain_release(struct ioasid_domain *idom,
  * @replace: the RID is attached elsewhere now: switch atomically
  * @owner: a cookie for the reserved regions this attachment adds
  * @own: a domain the registering subsystem owns and wants used, or NULL
+ * @handle: the attachment's handle (see ioasid_hw_attach())
  *
  * Tries every existing domain first; a domain the IOMMU driver refuses with
  * -EINVAL is incompatible with the device and skipped. If none fits, a new
@@ -353,7 +370,8 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
 					   struct iommu_group *group, u32 pasid,
 					   bool replace, const void *owner,
-					   struct iommu_domain *own)
+					   struct iommu_domain *own,
+					   struct iommu_attach_handle *handle)
 {
 	struct ioasid_domain *idom;
 	struct iommu_domain *domain;
@@ -368,7 +386,8 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 		/* A borrowed domain serves only its owner's devices. */
 		if (own ? idom->domain != own : idom->borrowed)
 			continue;
-		rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace);
+		rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace,
+				      handle);
 		if (!rc) {
 			idom->users++;
 			return idom;
@@ -396,6 +415,8 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 			rc = PTR_ERR(domain);
 			goto err_free;
 		}
+		if (ioas->fault)
+			ioasid_fault_domain_init(domain, ioas->fault);
 	}
 	rc = ioasid_domain_compatible(ioas, domain);
 	if (rc)
@@ -403,7 +424,7 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 	rc = ioasid_domain_fill(ioas, domain);
 	if (rc)
 		goto err_domain;
-	rc = ioasid_hw_attach(domain, dev, group, pasid, replace);
+	rc = ioasid_hw_attach(domain, dev, group, pasid, replace, handle);
 	if (rc)
 		goto err_unfill;
 
@@ -488,6 +509,8 @@ struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
 		rc = PTR_ERR(domain);
 		goto err_free;
 	}
+	if (ioas->fault)
+		ioasid_fault_domain_init(domain, ioas->fault);
 	rc = ioasid_domain_compatible(ioas, domain);
 	if (rc)
 		goto err_domain;

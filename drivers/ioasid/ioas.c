@@ -39,23 +39,45 @@ static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 	return ioas;
 }
 
+/* Drop an IOAS that was never published. */
+static void ioasid_ioas_abort(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas)
+{
+	if (ioas->fault)
+		ioasid_obj_put(&ioas->fault->obj);
+	mutex_destroy(&ioas->mutex);
+	ioasid_obj_abort(ctx, &ioas->obj);
+}
+
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_ioas_alloc *cmd = ucmd->cmd;
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	if (cmd->flags || cmd->parent_id || cmd->fault_id || cmd->__reserved)
+	/* Software nesting (parent_id) is not implemented yet. */
+	if ((cmd->flags & ~IOASID_IOAS_ALLOC_FAULT) || cmd->parent_id ||
+	    (!(cmd->flags & IOASID_IOAS_ALLOC_FAULT) && cmd->fault_id) ||
+	    cmd->__reserved)
 		return -EOPNOTSUPP;
 
 	ioas = ioasid_ioas_new(ucmd->ctx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	if (cmd->flags & IOASID_IOAS_ALLOC_FAULT) {
+		/* Every domain this IOAS allocates delivers to the queue. */
+		ioas->fault = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		if (IS_ERR(ioas->fault)) {
+			rc = PTR_ERR(ioas->fault);
+			ioas->fault = NULL;
+			ioasid_ioas_abort(ucmd->ctx, ioas);
+			return rc;
+		}
+	}
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {
-		ioasid_obj_abort(ucmd->ctx, &ioas->obj);
+		ioasid_ioas_abort(ucmd->ctx, ioas);
 		return rc;
 	}
 	ioasid_obj_publish(ucmd->ctx, &ioas->obj);
@@ -547,6 +569,8 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
 	mutex_unlock(&ioas->mutex);
 	mutex_destroy(&ioas->mutex);
+	if (ioas->fault)
+		ioasid_obj_put(&ioas->fault->obj);
 	kfree(ioas);
 }
 

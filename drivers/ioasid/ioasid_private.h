@@ -7,7 +7,10 @@
  *   ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
  *   ioasid_attach_lock     every device's attachments (device.c)
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains
- *   (iommu core locks)     taken inside iommu_attach_group() and friends
+ *   fq->mutex              a fault queue: its groups (fault.c); also taken
+ *                          by the iopf handler, called with no ioasid lock
+ *   (iommu core locks)     taken inside iommu_attach_group() and friends,
+ *                          iopf_group_response()
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
  * an entry (and by debugfs to print one), never across a call out.
  */
@@ -17,10 +20,12 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 #include <linux/ioasid.h>
 #include <uapi/linux/iommufd.h>
@@ -229,6 +234,7 @@ struct ioasid_domain {
  * @nr_areas: number of areas (debugfs reads it unlocked)
  * @mapped: bytes mapped (debugfs reads it unlocked)
  * @nr_domains: number of domains (debugfs reads it unlocked)
+ * @fault: the fault queue its domains deliver to (referenced), or NULL
  */
 struct ioasid_ioas {
 	struct ioasid_obj obj;
@@ -243,6 +249,7 @@ struct ioasid_ioas {
 	unsigned long nr_areas;
 	unsigned long mapped;
 	unsigned int nr_domains;
+	struct ioasid_fault_queue *fault;
 };
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);
@@ -274,7 +281,8 @@ int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags);
 int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
-		     struct iommu_group *group, u32 pasid, bool replace);
+		     struct iommu_group *group, u32 pasid, bool replace,
+		     struct iommu_attach_handle *handle);
 void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
 		      struct iommu_group *group, u32 pasid);
 struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
@@ -284,7 +292,8 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct device *dev,
 					   struct iommu_group *group, u32 pasid,
 					   bool replace, const void *owner,
-					   struct iommu_domain *own);
+					   struct iommu_domain *own,
+					   struct iommu_attach_handle *handle);
 void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 		       const void *owner);
 void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
@@ -292,12 +301,20 @@ void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 			  u32 pasid, const void *owner);
 
 /*
- * Hitless replacement of a group's domain. Exported by the iommu core for
- * iommufd (namespace IOMMUFD_INTERNAL) with its prototype in the private
- * drivers/iommu/iommu-priv.h; declared here for 6.12.
+ * Attach, hitless replace and detach of a group's RID with an attach
+ * handle, which the iopf core finds faults' handlers by. Exported by the
+ * iommu core for iommufd (namespace IOMMUFD_INTERNAL) with their
+ * prototypes in the private drivers/iommu/iommu-priv.h; declared here as
+ * 6.12 has them.
  */
-int iommu_group_replace_domain(struct iommu_group *group,
-			       struct iommu_domain *new_domain);
+int iommu_attach_group_handle(struct iommu_domain *domain,
+			      struct iommu_group *group,
+			      struct iommu_attach_handle *handle);
+void iommu_detach_group_handle(struct iommu_domain *domain,
+			       struct iommu_group *group);
+int iommu_replace_group_handle(struct iommu_group *group,
+			       struct iommu_domain *new_domain,
+			       struct iommu_attach_handle *handle);
 
 /**
  * struct ioasid_dev_pasid - one attached (device, PASID) or RID (device.c)
@@ -314,6 +331,10 @@ int iommu_group_replace_domain(struct iommu_group *group,
  * @pt: the object it translates through (an IOAS or a nested object),
  *	referenced by the attachment
  * @nested: @pt as a nested object, or NULL
+ * @handle: the attach handle the IOMMU core routes this attachment's page
+ *	faults by; every attachment is made with it
+ * @dev_id: the dev_id of the registration that made it, for fault records
+ * @iopf: it delivers faults: IOPF is enabled for @dev on its behalf
  *
  * Protected by ioasid_attach_lock.
  */
@@ -330,6 +351,9 @@ struct ioasid_dev_pasid {
 	struct iommu_domain *own_domain;
 	struct ioasid_obj *pt;
 	struct ioasid_nested *nested;
+	struct iommu_attach_handle handle;
+	u32 dev_id;
+	bool iopf;
 };
 
 /**
@@ -386,6 +410,7 @@ void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj);
  *	object is one of its users
  * @domain: the nested domain the IOMMU driver made of the payload
  * @data_type: the payload's enum ioasid_nested_data_type
+ * @fault: the fault queue its domain delivers to (referenced), or NULL
  */
 struct ioasid_nested {
 	struct ioasid_obj obj;
@@ -393,6 +418,7 @@ struct ioasid_nested {
 	struct ioasid_domain *parent;
 	struct iommu_domain *domain;
 	u32 data_type;
+	struct ioasid_fault_queue *fault;
 };
 
 /* The hw_info type of the test mock's nesting IOMMU (ioasid_mock.h). */
@@ -402,13 +428,52 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
 			 struct iommu_group *group, u32 pasid, bool replace,
-			 const void *owner);
+			 const void *owner, struct iommu_attach_handle *handle);
 void ioasid_nested_put(struct ioasid_nested *nested, const void *owner);
 void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
 			  struct iommu_group *group, u32 pasid, const void *owner);
 void ioasid_nested_destroy(struct ioasid_obj *obj);
 void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj);
 u32 ioasid_nested_formats(struct device *dev);
+
+/**
+ * struct ioasid_fault_queue - a queue of I/O page faults (fault.c)
+ * @obj: the object header; its file holds a user reference while open
+ * @ctx: the context; the open file holds a reference on its file
+ * @mutex: protects everything below
+ * @deliver: page-request groups not read yet, oldest first
+ * @response: cookie -> group read and awaiting its response
+ * @wait: readers polling for @deliver
+ * @depth: groups on @deliver plus in @response
+ * @closed: the file is closed: new groups are answered at once
+ * @delivered: groups queued so far
+ * @overflows: groups answered "failure" because the queue was full/closed
+ */
+struct ioasid_fault_queue {
+	struct ioasid_obj obj;
+	struct ioasid_ctx *ctx;
+	struct mutex mutex;
+	struct list_head deliver;
+	struct xarray response;
+	wait_queue_head_t wait;
+	unsigned int depth;
+	bool closed;
+	u64 delivered;
+	u64 overflows;
+};
+
+extern struct mutex ioasid_attach_lock;
+
+int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd);
+struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id);
+void ioasid_fault_domain_init(struct iommu_domain *domain,
+			      struct ioasid_fault_queue *fq);
+void ioasid_fault_purge(struct ioasid_fault_queue *fq,
+			struct iommu_attach_handle *handle);
+int ioasid_iopf_enable(struct device *dev);
+void ioasid_iopf_disable(struct device *dev);
+void ioasid_fault_queue_destroy(struct ioasid_obj *obj);
+void ioasid_fault_queue_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* debugfs (debugfs.c) */
 void ioasid_debugfs_init(void);

@@ -36,6 +36,9 @@ static const struct ioasid_obj_ops ioasid_obj_ops[IOASID_OBJ_MAX] = {
 				.show = ioasid_device_show },
 	[IOASID_OBJ_NESTED] = { .name = "nested", .destroy = ioasid_nested_destroy,
 				.show = ioasid_nested_show },
+	[IOASID_OBJ_FAULT_QUEUE] = { .name = "fault_queue",
+				     .destroy = ioasid_fault_queue_destroy,
+				     .show = ioasid_fault_queue_show },
 };
 
 const char *ioasid_obj_type_name(enum ioasid_obj_type type)
@@ -216,6 +219,8 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			ioasid_nested_alloc, out_nested_id),
 	IOASID_IOCTL_OP(INVALIDATE, ioasid_invalidate_ioctl, ioasid_invalidate,
 			data_uptr),
+	IOASID_IOCTL_OP(FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc_ioctl,
+			ioasid_fault_queue_alloc, out_fault_fd),
 };
 
 union ioasid_ucmd_buffer {
@@ -239,7 +244,8 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
 	cmd->out_version = IOASID_API_VERSION;
-	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING;
+	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING |
+			IOASID_CAP_FAULT;
 	cmd->out_ioctl_mask = 0;
 	for (i = 0; i < ARRAY_SIZE(ioasid_ioctl_ops); i++)
 		if (ioasid_ioctl_ops[i].execute)

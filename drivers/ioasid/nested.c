@@ -96,8 +96,8 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	/* Fault delivery arrives with fault queues (IOASID_CAP_FAULT). */
-	if (cmd->flags || cmd->fault_id)
+	if ((cmd->flags & ~IOASID_NESTED_ALLOC_FAULT) ||
+	    (!(cmd->flags & IOASID_NESTED_ALLOC_FAULT) && cmd->fault_id))
 		return -EOPNOTSUPP;
 	if (data.type == IOMMU_HWPT_DATA_NONE)
 		return -EOPNOTSUPP;
@@ -120,6 +120,14 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		rc = PTR_ERR(nested);
 		goto out_ioas;
 	}
+	if (cmd->flags & IOASID_NESTED_ALLOC_FAULT) {
+		nested->fault = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		if (IS_ERR(nested->fault)) {
+			rc = PTR_ERR(nested->fault);
+			nested->fault = NULL;
+			goto out_abort;
+		}
+	}
 	mutex_lock(&ioas->mutex);
 	nested->domain = ioasid_nested_domain_alloc(ioas, idev->dev, &data,
 						    &nested->parent);
@@ -128,6 +136,8 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		rc = PTR_ERR(nested->domain);
 		goto out_abort;
 	}
+	if (nested->fault)
+		ioasid_fault_domain_init(nested->domain, nested->fault);
 	/* The nested object keeps the reference on its parent IOAS. */
 	nested->ioas = ioas;
 	nested->data_type = cmd->data_type;
@@ -146,6 +156,8 @@ out_domain:
 	ioasid_domain_unuse(ioas, nested->parent);
 	mutex_unlock(&ioas->mutex);
 out_abort:
+	if (nested->fault)
+		ioasid_obj_put(&nested->fault->obj);
 	ioasid_obj_abort(ucmd->ctx, &nested->obj);
 out_ioas:
 	ioasid_obj_put(&ioas->obj);
@@ -203,6 +215,7 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
  * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
  * @replace: the RID is attached elsewhere now: switch atomically
  * @owner: a cookie for the reserved regions this adds to the parent IOAS
+ * @handle: the attachment's handle (see ioasid_hw_attach())
  *
  * The device's reserved regions are carved out of the parent IOAS (stage 2
  * must never map them); on failure nothing changed.
@@ -213,7 +226,7 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
  */
 int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
 			 struct iommu_group *group, u32 pasid, bool replace,
-			 const void *owner)
+			 const void *owner, struct iommu_attach_handle *handle)
 {
 	struct ioasid_ioas *ioas = nested->ioas;
 	int rc;
@@ -222,7 +235,7 @@ int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
 	rc = ioasid_iova_add_resv(ioas, dev, group, owner);
 	if (rc)
 		goto out_unlock;
-	rc = ioasid_hw_attach(nested->domain, dev, group, pasid, replace);
+	rc = ioasid_hw_attach(nested->domain, dev, group, pasid, replace, handle);
 	if (rc)
 		ioasid_iova_remove_resv(ioas, owner);
 out_unlock:
@@ -267,6 +280,8 @@ void ioasid_nested_destroy(struct ioasid_obj *obj)
 	iommu_domain_free(nested->domain);
 	ioasid_domain_unuse(ioas, nested->parent);
 	mutex_unlock(&ioas->mutex);
+	if (nested->fault)
+		ioasid_obj_put(&nested->fault->obj);
 	ioasid_obj_put(&ioas->obj);
 	kfree(nested);
 }

@@ -25,7 +25,8 @@ static const char *const cmd_names[] = {
 	"NESTED_ALLOC", "INVALIDATE", "FAULT_QUEUE_ALLOC",
 };
 
-static const char *const cap_names[] = { "ioas", "device" };
+static const char *const cap_names[] = { "ioas", "device", "nesting", "fault",
+					   "sw_nesting" };
 
 /* The debugfs mount point, mounting debugfs if needed; NULL on failure. */
 static char *find_debugfs(void)

@@ -66,6 +66,9 @@ enum {
  *	domains (domain_alloc_user) with the IOASID_NESTED_DATA_MOCK payload,
  *	takes IOASID_MOCK_INV_DATA invalidations, and reports the format
  *	IOASID_NESTED_FMT_MOCK; nested domains attach to RIDs only
+ * @IOASID_MOCK_DEV_IOPF: its IOMMU delivers I/O page faults
+ *	(IOMMU_DEV_FEAT_IOPF, an iopf queue per instance) and records the page
+ *	responses it gets (IOASID_MOCK_FAULT_INJECT, IOASID_MOCK_FAULT_RESPONSES)
  * @IOASID_MOCK_DEV_OWN_DOMAIN: the mock allocates a paging domain of its own
  *	for the device and registers the device with it (a subsystem-owned
  *	domain, as vhost-vdpa has); it is freed only when the device is
@@ -87,6 +90,7 @@ enum ioasid_mock_dev_flags {
 	IOASID_MOCK_DEV_SMALL_APERTURE = 1 << 4,
 	IOASID_MOCK_DEV_PASID = 1 << 5,
 	IOASID_MOCK_DEV_NESTING = 1 << 6,
+	IOASID_MOCK_DEV_IOPF = 1 << 7,
 	IOASID_MOCK_DEV_OWN_DOMAIN = 1 << 8,
 	IOASID_MOCK_DEV_SHARED_GROUP = 1 << 9,
 };
@@ -399,5 +403,81 @@ struct ioasid_mock_nested_info {
 };
 
 #define IOASID_MOCK_NESTED_INFO	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_NESTED_INFO)
+
+/* Faults */
+
+/**
+ * enum ioasid_mock_fault_flags - flags of IOASID_MOCK_FAULT_INJECT
+ * @IOASID_MOCK_FAULT_PASID: the request carries @pasid
+ * @IOASID_MOCK_FAULT_LAST: the last request of its group (a group is
+ *	delivered when its last request arrives)
+ */
+enum ioasid_mock_fault_flags {
+	IOASID_MOCK_FAULT_PASID = 1 << 0,
+	IOASID_MOCK_FAULT_LAST = 1 << 1,
+};
+
+/**
+ * struct ioasid_mock_fault_inject - a page request from a mock device
+ * @size: sizeof(struct ioasid_mock_fault_inject)
+ * @mock_id: the device (a sub-device's requests come from its parent)
+ * @flags: enum ioasid_mock_fault_flags
+ * @pasid: with IOASID_MOCK_FAULT_PASID, the PASID
+ * @grpid: the page-request group index
+ * @perm: IOMMU_FAULT_PERM_* bits (the same as IOASID_FAULT_PERM_*)
+ * @addr: the faulting address
+ *
+ * Calls the real iommu_report_device_fault() and returns what it returns:
+ * EINVAL when no fault-delivering domain is attached to the (device,
+ * PASID) - the core has then answered the request itself.
+ */
+struct ioasid_mock_fault_inject {
+	__u32 size;
+	__u32 mock_id;
+	__u32 flags;
+	__u32 pasid;
+	__u32 grpid;
+	__u32 perm;
+	__aligned_u64 addr;
+};
+
+#define IOASID_MOCK_FAULT_INJECT _IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FAULT_INJECT)
+
+/**
+ * struct ioasid_mock_fault_response - a page response the mock IOMMU got
+ * @grpid: the group it answers
+ * @pasid: its PASID (when @pasid_valid)
+ * @code: enum iommu_page_response_code: 0 success, 1 invalid, 2 failure
+ * @pasid_valid: the response carried a PASID
+ */
+struct ioasid_mock_fault_response {
+	__u32 grpid;
+	__u32 pasid;
+	__u32 code;
+	__u32 pasid_valid;
+};
+
+/* How many responses a mock device keeps until they are read. */
+#define IOASID_MOCK_FAULT_RESPONSES_MAX	512
+
+/**
+ * struct ioasid_mock_fault_responses - read and forget a device's responses
+ * @size: sizeof(struct ioasid_mock_fault_responses)
+ * @mock_id: the device
+ * @num: in: room at @uptr; out: how many were copied (oldest first)
+ * @out_dropped: responses lost because more than
+ *	IOASID_MOCK_FAULT_RESPONSES_MAX were waiting
+ * @uptr: user pointer to struct ioasid_mock_fault_response entries
+ */
+struct ioasid_mock_fault_responses {
+	__u32 size;
+	__u32 mock_id;
+	__u32 num;
+	__u32 out_dropped;
+	__aligned_u64 uptr;
+};
+
+#define IOASID_MOCK_FAULT_RESPONSES \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FAULT_RESPONSES)
 
 #endif /* _IOASID_MOCK_H */

@@ -83,7 +83,7 @@ static_assert(BITS_PER_LONG == 64);
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
 			 IOASID_MOCK_DEV_RESV | IOASID_MOCK_DEV_BIG_PGSIZE | \
 			 IOASID_MOCK_DEV_SMALL_APERTURE | IOASID_MOCK_DEV_PASID | \
-			 IOASID_MOCK_DEV_NESTING | \
+			 IOASID_MOCK_DEV_NESTING | IOASID_MOCK_DEV_IOPF | \
 			 IOASID_MOCK_DEV_OWN_DOMAIN | IOASID_MOCK_DEV_SHARED_GROUP)
 #define MOCK_SELECT_FLAGS	IOASID_MOCK_PASID_VALID
 
@@ -109,10 +109,12 @@ static_assert(BITS_PER_LONG == 64);
  * struct mock_iommu - one mock IOMMU instance
  * @iommu: the core's view
  * @fwnode: the software node naming this instance in device fwspecs
+ * @iopf_queue: the iopf queue of its IOASID_MOCK_DEV_IOPF devices
  */
 struct mock_iommu {
 	struct iommu_device iommu;
 	struct fwnode_handle *fwnode;
+	struct iopf_queue *iopf_queue;
 };
 
 /**
@@ -136,6 +138,9 @@ struct mock_iommu_dev {
 	struct mock_domain *domain;
 	struct mock_nested *nested;
 	struct xarray pasids;
+	unsigned int iopf_users;
+	struct ioasid_mock_fault_response responses[IOASID_MOCK_FAULT_RESPONSES_MAX];
+	unsigned int resp_head, resp_count, resp_dropped;
 };
 
 /**
@@ -741,6 +746,60 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 	return info;
 }
 
+/* I/O page faults (IOASID_MOCK_DEV_IOPF) */
+
+static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features feat)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	int rc;
+
+	if (feat != IOMMU_DEV_FEAT_IOPF || !(mid->flags & IOASID_MOCK_DEV_IOPF))
+		return -ENODEV;
+	/* The core calls this under no lock of ours: ioasid serializes. */
+	if (mid->iopf_users++)
+		return 0;
+	rc = iopf_queue_add_device(mid->mi->iopf_queue, dev);
+	if (rc)
+		mid->iopf_users = 0;
+	return rc;
+}
+
+static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features feat)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+
+	if (feat != IOMMU_DEV_FEAT_IOPF || WARN_ON(!mid->iopf_users))
+		return -EINVAL;
+	if (!--mid->iopf_users)
+		iopf_queue_remove_device(mid->mi->iopf_queue, dev);
+	return 0;
+}
+
+/* Record a response; the oldest are dropped when nobody reads them. */
+static void mock_page_response(struct device *dev, struct iopf_fault *evt,
+			       struct iommu_page_response *msg)
+{
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct ioasid_mock_fault_response *r;
+
+	spin_lock(&mid->lock);
+	if (mid->resp_count == IOASID_MOCK_FAULT_RESPONSES_MAX) {
+		mid->resp_head = (mid->resp_head + 1) % IOASID_MOCK_FAULT_RESPONSES_MAX;
+		mid->resp_count--;
+		mid->resp_dropped++;
+	}
+	r = &mid->responses[(mid->resp_head + mid->resp_count) %
+			    IOASID_MOCK_FAULT_RESPONSES_MAX];
+	r->grpid = msg->grpid;
+	r->pasid = msg->pasid;
+	r->code = msg->code;
+	/* 6.12 sends the PASID back when the request said it needs it. */
+	r->pasid_valid = !!(evt->fault.prm.flags &
+			    IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID);
+	mid->resp_count++;
+	spin_unlock(&mid->lock);
+}
+
 /* The blocked domain: also the default and the release domain. */
 
 static int mock_blocked_attach_dev(struct iommu_domain *domain,
@@ -806,6 +865,8 @@ static void mock_release_device(struct device *dev)
 	 */
 	WARN_ON(!xa_empty(&mid->pasids));
 	xa_destroy(&mid->pasids);
+	/* IOPF is disabled with the last fault-delivering attachment. */
+	WARN_ON(mid->iopf_users);
 	kfree(mid);
 }
 
@@ -858,6 +919,9 @@ static const struct iommu_ops mock_ops = {
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.domain_alloc_user = mock_domain_alloc_user,
 	.hw_info = mock_hw_info,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
 	.probe_device = mock_probe_device,
 	.release_device = mock_release_device,
 	.device_group = mock_device_group,
@@ -886,10 +950,15 @@ static int mock_iommu_register(struct mock_iommu *mi, unsigned int index)
 	/* Devices without "pasid-num-bits" still get max_pasids 0. */
 	mi->iommu.max_pasids = 1U << IOASID_MOCK_PASID_BITS;
 
+	mi->iopf_queue = iopf_queue_alloc("ioasid_mock");
+	if (!mi->iopf_queue) {
+		rc = -ENOMEM;
+		goto err_fwnode;
+	}
 	rc = iommu_device_sysfs_add(&mi->iommu, NULL, NULL, "ioasid_mock%u",
 				    index);
 	if (rc)
-		goto err_fwnode;
+		goto err_queue;
 	rc = iommu_device_register(&mi->iommu, &mock_ops, NULL);
 	if (rc)
 		goto err_sysfs;
@@ -897,6 +966,8 @@ static int mock_iommu_register(struct mock_iommu *mi, unsigned int index)
 
 err_sysfs:
 	iommu_device_sysfs_remove(&mi->iommu);
+err_queue:
+	iopf_queue_free(mi->iopf_queue);
 err_fwnode:
 	fwnode_remove_software_node(mi->fwnode);
 	return rc;
@@ -906,6 +977,7 @@ static void mock_iommu_unregister(struct mock_iommu *mi)
 {
 	iommu_device_unregister(&mi->iommu);
 	iommu_device_sysfs_remove(&mi->iommu);
+	iopf_queue_free(mi->iopf_queue);
 	fwnode_remove_software_node(mi->fwnode);
 }
 
@@ -1578,6 +1650,71 @@ static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
 	return mock_respond(ucmd, sizeof(*cmd));
 }
 
+static int mock_fault_inject(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_fault_inject *cmd = ucmd->cmd;
+	struct iopf_fault evt = {};
+	struct mock_dev *mdev;
+
+	if (cmd->flags & ~(IOASID_MOCK_FAULT_PASID | IOASID_MOCK_FAULT_LAST))
+		return -EOPNOTSUPP;
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+
+	evt.fault.type = IOMMU_FAULT_PAGE_REQ;
+	if (cmd->flags & IOASID_MOCK_FAULT_PASID) {
+		/* PCIe PRI: a response to a PASID request carries the PASID. */
+		evt.fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID |
+				       IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+		evt.fault.prm.pasid = cmd->pasid;
+	}
+	if (cmd->flags & IOASID_MOCK_FAULT_LAST)
+		evt.fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	evt.fault.prm.grpid = cmd->grpid;
+	evt.fault.prm.perm = cmd->perm;
+	evt.fault.prm.addr = cmd->addr;
+	return iommu_report_device_fault(&mock_dev_pdev(mdev)->dev, &evt);
+}
+
+static int mock_fault_responses(struct mock_ucmd *ucmd)
+{
+	struct ioasid_mock_fault_responses *cmd = ucmd->cmd;
+	struct ioasid_mock_fault_response *buf;
+	struct mock_iommu_dev *mid;
+	struct mock_dev *mdev;
+	unsigned int n, i;
+	int rc = 0;
+
+	mdev = mock_dev_find(ucmd, cmd->mock_id);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	mid = mock_dev_iommu(mdev);
+	n = min_t(u32, cmd->num, IOASID_MOCK_FAULT_RESPONSES_MAX);
+	buf = kcalloc(n ?: 1, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	spin_lock(&mid->lock);
+	n = min(n, mid->resp_count);
+	for (i = 0; i < n; i++)
+		buf[i] = mid->responses[(mid->resp_head + i) %
+					IOASID_MOCK_FAULT_RESPONSES_MAX];
+	mid->resp_head = (mid->resp_head + n) % IOASID_MOCK_FAULT_RESPONSES_MAX;
+	mid->resp_count -= n;
+	cmd->out_dropped = mid->resp_dropped;
+	mid->resp_dropped = 0;
+	spin_unlock(&mid->lock);
+
+	if (n && copy_to_user(u64_to_user_ptr(cmd->uptr), buf, n * sizeof(*buf)))
+		rc = -EFAULT;
+	kfree(buf);
+	if (rc)
+		return rc;
+	cmd->num = n;
+	return mock_respond(ucmd, sizeof(*cmd));
+}
+
 static int mock_nested_info(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_nested_info *cmd = ucmd->cmd;
@@ -1924,6 +2061,10 @@ static const struct mock_ioctl_op mock_ioctl_ops[] = {
 		      ioasid_mock_floor_map_dev, iova, false),
 	MOCK_IOCTL_OP(NESTED_INFO, mock_nested_info, ioasid_mock_nested_info,
 		      out_nested_domains, false),
+	MOCK_IOCTL_OP(FAULT_INJECT, mock_fault_inject, ioasid_mock_fault_inject,
+		      addr, false),
+	MOCK_IOCTL_OP(FAULT_RESPONSES, mock_fault_responses,
+		      ioasid_mock_fault_responses, uptr, false),
 };
 
 union mock_ucmd_buffer {

@@ -570,8 +570,8 @@ enum ioasid_nested_data_type {
 
 /**
  * enum ioasid_nested_alloc_flags - flags of IOASID_NESTED_ALLOC
- * @IOASID_NESTED_ALLOC_FAULT: deliver the nested object's I/O page faults to
- *	fault queue @fault_id (requires IOASID_CAP_FAULT; EOPNOTSUPP otherwise)
+ * @IOASID_NESTED_ALLOC_FAULT: deliver the I/O page faults of devices
+ *	attached to the nested object to fault queue @fault_id
  */
 enum ioasid_nested_alloc_flags {
 	IOASID_NESTED_ALLOC_FAULT = 1 << 0,
@@ -589,9 +589,10 @@ enum ioasid_nested_alloc_flags {
  * @fault_id: with IOASID_NESTED_ALLOC_FAULT, a fault queue; else 0
  * @out_nested_id: the new nested object
  *
- * Errors: ENOENT (@parent_id is no IOAS, @dev_id no device), EOPNOTSUPP (an
- * unknown flag or @data_type, or the device's IOMMU cannot nest or does not
- * take @data_type), EINVAL (@data_len out of range, or the driver refused
+ * Errors: ENOENT (@parent_id is no IOAS, @dev_id no device, @fault_id no
+ * fault queue), EOPNOTSUPP (an unknown flag or @data_type, a @fault_id
+ * without IOASID_NESTED_ALLOC_FAULT, or the device's IOMMU cannot nest or
+ * does not take @data_type), EINVAL (@data_len out of range, or the driver refused
  * the payload), EFAULT, ENOMEM, and the errors of filling a new parent
  * domain with the IOAS (ERANGE when an area lies outside it). On error
  * nothing was created.
@@ -640,5 +641,132 @@ struct ioasid_invalidate {
 };
 
 #define IOASID_INVALIDATE	_IO(IOASID_TYPE, IOASID_CMD_INVALIDATE)
+
+/**
+ * DOC: Fault queues
+ *
+ * I/O page faults (PCIe page requests) of a device attached to an IOAS or a
+ * nested object created with a fault queue are delivered to user space
+ * through that queue, by (device, PASID) attachment: the IOMMU core finds
+ * the attachment by its attach handle, never by guessing, so a fault of a
+ * (device, PASID) attached in one context is never seen by another, and a
+ * fault for a (device, PASID) nothing fault-capable is attached to is
+ * answered "invalid" by the core without reaching any queue.
+ *
+ * IOASID_FAULT_QUEUE_ALLOC returns an object ID (for IOAS_ALLOC's and
+ * NESTED_ALLOC's fault_id) and a file descriptor:
+ *
+ * - read() returns whole struct ioasid_fault records, in arrival order, as
+ *   many whole page-request groups as fit (a group is the faults up to one
+ *   with IOASID_FAULT_LAST_PAGE; they share one cookie). It never blocks:
+ *   0 when nothing is queued; EINVAL when @count cannot hold the next
+ *   group or the file position is not 0.
+ * - poll()/epoll: EPOLLIN while records are queued; EPOLLOUT always.
+ * - write() takes whole struct ioasid_fault_response records, handled in
+ *   order, each answering the group of its cookie; it returns the bytes of
+ *   the responses handled, or, if the first fails, the errno: EINVAL (a
+ *   size that is not a multiple of the record, an unknown code), ENOENT (a
+ *   cookie that was never read or is answered already: nothing changes).
+ * - At most IOASID_FAULT_QUEUE_DEPTH groups are queued or awaiting their
+ *   response. A group that arrives when the queue is full is answered
+ *   "failure" at once and never queued; the device sees a failed request.
+ * - When a (device, PASID) detaches or is replaced, every group of it still
+ *   queued or awaiting a response is answered "invalid" and dropped. When
+ *   the file is closed, every group is answered "invalid" and later faults
+ *   are answered "failure" at once. The queue object can be destroyed only
+ *   when the file is closed and no IOAS or nested object uses it (EBUSY).
+ *
+ * The emulated VT-d of the project's VM has no PRI: attaching its devices
+ * to a fault-delivering IOAS fails with EOPNOTSUPP.
+ */
+
+/* How many page-request groups a queue holds (queued plus unanswered). */
+#define IOASID_FAULT_QUEUE_DEPTH	256
+
+/**
+ * struct ioasid_fault_queue_alloc - ioctl(IOASID_FAULT_QUEUE_ALLOC)
+ * @size: sizeof(struct ioasid_fault_queue_alloc)
+ * @flags: must be 0
+ * @out_fault_id: the queue object
+ * @out_fault_fd: the file descriptor to read faults from (O_CLOEXEC)
+ *
+ * Errors: EOPNOTSUPP (@flags), EMFILE, ENOMEM.
+ */
+struct ioasid_fault_queue_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_fault_id;
+	__s32 out_fault_fd;
+};
+
+#define IOASID_FAULT_QUEUE_ALLOC _IO(IOASID_TYPE, IOASID_CMD_FAULT_QUEUE_ALLOC)
+
+/**
+ * enum ioasid_fault_flags - flags of struct ioasid_fault
+ * @IOASID_FAULT_PASID_VALID: the request carried a PASID (@pasid)
+ * @IOASID_FAULT_LAST_PAGE: the last fault of its page-request group
+ */
+enum ioasid_fault_flags {
+	IOASID_FAULT_PASID_VALID = 1 << 0,
+	IOASID_FAULT_LAST_PAGE = 1 << 1,
+};
+
+/**
+ * enum ioasid_fault_perm - access a fault asked for
+ * @IOASID_FAULT_PERM_READ: read
+ * @IOASID_FAULT_PERM_WRITE: write
+ * @IOASID_FAULT_PERM_EXEC: execute
+ * @IOASID_FAULT_PERM_PRIV: privileged
+ */
+enum ioasid_fault_perm {
+	IOASID_FAULT_PERM_READ = 1 << 0,
+	IOASID_FAULT_PERM_WRITE = 1 << 1,
+	IOASID_FAULT_PERM_EXEC = 1 << 2,
+	IOASID_FAULT_PERM_PRIV = 1 << 3,
+};
+
+/**
+ * struct ioasid_fault - one I/O page fault, as read() returns it
+ * @flags: enum ioasid_fault_flags
+ * @dev_id: the device, as IOASID_DEVICE_INFO names it (for an attachment
+ *	several registrations share, the one that made it)
+ * @pasid: with IOASID_FAULT_PASID_VALID, the PASID
+ * @grpid: the page-request group index the device gave
+ * @perm: enum ioasid_fault_perm
+ * @cookie: names the group in the response
+ * @addr: the faulting address (page aligned)
+ */
+struct ioasid_fault {
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 grpid;
+	__u32 perm;
+	__u32 cookie;
+	__aligned_u64 addr;
+};
+
+/**
+ * enum ioasid_fault_response_code - how a group was handled
+ * @IOASID_FAULT_RESPONSE_SUCCESS: the pages are there now: retry
+ * @IOASID_FAULT_RESPONSE_INVALID: the request was invalid: do not retry
+ * @IOASID_FAULT_RESPONSE_FAILURE: it cannot be handled: the device should
+ *	stop asking
+ */
+enum ioasid_fault_response_code {
+	IOASID_FAULT_RESPONSE_SUCCESS = 0,
+	IOASID_FAULT_RESPONSE_INVALID = 1,
+	IOASID_FAULT_RESPONSE_FAILURE = 2,
+};
+
+/**
+ * struct ioasid_fault_response - one response, as write() takes it
+ * @cookie: from the group's records
+ * @code: enum ioasid_fault_response_code
+ */
+struct ioasid_fault_response {
+	__u32 cookie;
+	__u32 code;
+};
 
 #endif /* _UAPI_LINUX_IOASID_H */

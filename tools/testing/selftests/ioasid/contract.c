@@ -221,6 +221,11 @@ static int prep_invalidate(int fd, void *buf)
 	return 0;
 }
 
+static int prep_fault_queue_alloc(int fd, void *buf)
+{
+	return 0;
+}
+
 /* After a successful call: destroy what IOAS_ALLOC created. */
 static void after_success(int fd, unsigned long ioc, void *buf)
 {
@@ -230,6 +235,12 @@ static void after_success(int fd, unsigned long ioc, void *buf)
 		ioasid_destroy(fd, ((struct ioasid_ioas_alloc *)buf)->out_ioas_id);
 	if (ioc == IOASID_NESTED_ALLOC)
 		ioasid_destroy(fd, ((struct ioasid_nested_alloc *)buf)->out_nested_id);
+	if (ioc == IOASID_FAULT_QUEUE_ALLOC) {
+		struct ioasid_fault_queue_alloc *qa = buf;
+
+		close(qa->out_fault_fd);
+		ioasid_destroy(fd, qa->out_fault_id);
+	}
 	if (ioc == IOASID_ATTACH) {
 		at->pt_id = 0;
 		ioasid_ioctl(fd, IOASID_DETACH, at);
@@ -254,6 +265,8 @@ static const struct cmd_desc cmds[] = {
 	CMD(DETACH, ioasid_attach, __reserved, prep_detach),
 	CMD(NESTED_ALLOC, ioasid_nested_alloc, out_nested_id, prep_nested_alloc),
 	CMD(INVALIDATE, ioasid_invalidate, data_uptr, prep_invalidate),
+	CMD(FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc, out_fault_fd,
+	    prep_fault_queue_alloc),
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -306,8 +319,8 @@ TEST_F(ctx, get_info)
 	info.out_version = 0xdead;
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 	ASSERT_EQ(IOASID_API_VERSION, info.out_version);
-	ASSERT_EQ(IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING,
-		  info.out_caps);
+	ASSERT_EQ(IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING |
+		  IOASID_CAP_FAULT, info.out_caps);
 	/* Every command this test knows is implemented, and no other. */
 	ASSERT_EQ(sizeof(info), info.size);
 	for (i = 0; i < NCMDS; i++)
@@ -478,7 +491,9 @@ TEST_F(ctx, unknown_flags_and_reserved)
 		info.flags = 1U << bit;
 		ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 		alloc.flags = 1U << bit;
-		ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
+		/* IOASID_IOAS_ALLOC_FAULT works: fault_id 0 names no queue. */
+		ASSERT_EQ(alloc.flags == IOASID_IOAS_ALLOC_FAULT ? -ENOENT : -EOPNOTSUPP,
+			  ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
 	}
 	info.flags = 0;
 	info.__reserved = 1;

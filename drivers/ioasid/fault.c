@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid: fault queues - I/O page faults of (device, PASID) attachments,
+ * delivered to user space through a file and answered through it.
+ *
+ * Faults arrive through the IOMMU core's iopf path: the IOMMU driver calls
+ * iommu_report_device_fault(), the core finds the attach handle of the
+ * faulting (device, PASID) and calls the iopf_handler of its domain, which
+ * for domains of a fault-delivering IOAS or nested object is
+ * ioasid_fault_iopf_handler(). The attach handle is embedded in the
+ * attachment (struct ioasid_dev_pasid), so routing never guesses.
+ *
+ * A group lives on the queue's deliver list until read(), then in the
+ * response xarray under its cookie until write() answers it - or until its
+ * attachment goes, or the file is closed, which answer it "invalid".
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ioasid_private.h"
+
+/* Devices with IOPF enabled -> how many fault-delivering attachments. */
+static DEFINE_XARRAY(ioasid_iopf_devs);
+
+/**
+ * ioasid_iopf_enable() - make a device's IOMMU deliver its page requests
+ * @dev: the device
+ *
+ * Counted: the first of a device's fault-delivering attachments enables
+ * IOMMU_DEV_FEAT_IOPF, the last to go disables it. Called with
+ * ioasid_attach_lock held.
+ *
+ * Return: 0, -EOPNOTSUPP if the IOMMU cannot (no PRI), -ENOMEM.
+ */
+int ioasid_iopf_enable(struct device *dev)
+{
+	unsigned long n = xa_to_value(xa_load(&ioasid_iopf_devs, (unsigned long)dev) ?:
+				      xa_mk_value(0));
+	int rc;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (!n) {
+		rc = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+		if (rc)
+			return rc == -ENOMEM ? rc : -EOPNOTSUPP;
+	}
+	rc = xa_err(xa_store(&ioasid_iopf_devs, (unsigned long)dev,
+			     xa_mk_value(n + 1), GFP_KERNEL_ACCOUNT));
+	if (rc && !n)
+		iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+	return rc;
+}
+
+/**
+ * ioasid_iopf_disable() - drop one fault-delivering attachment of a device
+ * @dev: the device
+ */
+void ioasid_iopf_disable(struct device *dev)
+{
+	unsigned long n = xa_to_value(xa_load(&ioasid_iopf_devs, (unsigned long)dev) ?:
+				      xa_mk_value(0));
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (WARN_ON(!n))
+		return;
+	if (n > 1) {
+		/* Replaces an existing entry: no allocation, cannot fail. */
+		xa_store(&ioasid_iopf_devs, (unsigned long)dev, xa_mk_value(n - 1),
+			 GFP_KERNEL);
+		return;
+	}
+	xa_erase(&ioasid_iopf_devs, (unsigned long)dev);
+	iommu_dev_disable_feature(dev, IOMMU_DEV_FEAT_IOPF);
+}
+
+static enum iommu_page_response_code ioasid_fault_code(u32 code)
+{
+	switch (code) {
+	case IOASID_FAULT_RESPONSE_SUCCESS:
+		return IOMMU_PAGE_RESP_SUCCESS;
+	case IOASID_FAULT_RESPONSE_INVALID:
+		return IOMMU_PAGE_RESP_INVALID;
+	default:
+		return IOMMU_PAGE_RESP_FAILURE;
+	}
+}
+
+/* Answer a group and let it go; the queue's mutex is held. */
+static void ioasid_fault_answer(struct ioasid_fault_queue *fq,
+				struct iopf_group *group,
+				enum iommu_page_response_code code)
+{
+	lockdep_assert_held(&fq->mutex);
+	iopf_group_response(group, code);
+	iopf_free_group(group);
+	fq->depth--;
+}
+
+/*
+ * The iopf_handler of every domain that delivers to a queue. While a group
+ * is queued its cookie holds the dev_id of the attachment (read() gives it
+ * a real cookie), so nothing dereferences the attachment later.
+ */
+static int ioasid_fault_iopf_handler(struct iopf_group *group)
+{
+	struct iommu_attach_handle *handle = group->attach_handle;
+	struct ioasid_fault_queue *fq = handle->domain->fault_data;
+	struct ioasid_dev_pasid *dp = container_of(handle, struct ioasid_dev_pasid,
+						   handle);
+	int rc = 0;
+
+	mutex_lock(&fq->mutex);
+	if (fq->closed || fq->depth >= IOASID_FAULT_QUEUE_DEPTH) {
+		fq->overflows++;
+		rc = -ENOSPC;	/* the core answers "failure" */
+		goto out_unlock;
+	}
+	group->cookie = dp->dev_id;
+	list_add_tail(&group->node, &fq->deliver);
+	fq->depth++;
+	fq->delivered++;
+out_unlock:
+	mutex_unlock(&fq->mutex);
+	if (!rc)
+		wake_up_interruptible(&fq->wait);
+	return rc;
+}
+
+/**
+ * ioasid_fault_domain_init() - make a domain deliver its faults to a queue
+ * @domain: a domain no device uses yet
+ * @fq: the queue; the domain's owner (an IOAS or nested object) holds a
+ *	reference on it for as long as the domain lives
+ */
+void ioasid_fault_domain_init(struct iommu_domain *domain,
+			      struct ioasid_fault_queue *fq)
+{
+	domain->iopf_handler = ioasid_fault_iopf_handler;
+	domain->fault_data = fq;
+}
+
+/**
+ * ioasid_fault_purge() - answer every group of an attachment "invalid"
+ * @fq: the queue its domain delivered to
+ * @handle: the attachment's handle, no longer attached there
+ *
+ * Called after the hardware left the domain (detach or replace), so no new
+ * group of it can reach @fq through that domain.
+ */
+void ioasid_fault_purge(struct ioasid_fault_queue *fq,
+			struct iommu_attach_handle *handle)
+{
+	struct iopf_group *group, *next;
+	unsigned long index;
+
+	mutex_lock(&fq->mutex);
+	list_for_each_entry_safe(group, next, &fq->deliver, node) {
+		if (group->attach_handle != handle)
+			continue;
+		list_del(&group->node);
+		ioasid_fault_answer(fq, group, IOMMU_PAGE_RESP_INVALID);
+	}
+	xa_for_each(&fq->response, index, group) {
+		if (group->attach_handle != handle)
+			continue;
+		xa_erase(&fq->response, index);
+		ioasid_fault_answer(fq, group, IOMMU_PAGE_RESP_INVALID);
+	}
+	mutex_unlock(&fq->mutex);
+}
+
+/* Answer everything "invalid"; the mutex is held. */
+static void ioasid_fault_answer_all(struct ioasid_fault_queue *fq)
+{
+	struct iopf_group *group, *next;
+	unsigned long index;
+
+	lockdep_assert_held(&fq->mutex);
+	list_for_each_entry_safe(group, next, &fq->deliver, node) {
+		list_del(&group->node);
+		ioasid_fault_answer(fq, group, IOMMU_PAGE_RESP_INVALID);
+	}
+	xa_for_each(&fq->response, index, group) {
+		xa_erase(&fq->response, index);
+		ioasid_fault_answer(fq, group, IOMMU_PAGE_RESP_INVALID);
+	}
+}
+
+static void ioasid_fault_fill(struct ioasid_fault *rec, struct iopf_fault *iopf,
+			      u32 dev_id, u32 cookie)
+{
+	struct iommu_fault_page_request *prm = &iopf->fault.prm;
+
+	memset(rec, 0, sizeof(*rec));
+	if (prm->flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) {
+		rec->flags |= IOASID_FAULT_PASID_VALID;
+		rec->pasid = prm->pasid;
+	}
+	if (prm->flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE)
+		rec->flags |= IOASID_FAULT_LAST_PAGE;
+	rec->dev_id = dev_id;
+	rec->grpid = prm->grpid;
+	rec->perm = prm->perm & (IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE |
+				 IOASID_FAULT_PERM_EXEC | IOASID_FAULT_PERM_PRIV);
+	rec->cookie = cookie;
+	rec->addr = prm->addr;
+}
+
+static ssize_t ioasid_fault_read(struct file *filep, char __user *buf,
+				 size_t count, loff_t *ppos)
+{
+	struct ioasid_fault_queue *fq = filep->private_data;
+	const size_t rsz = sizeof(struct ioasid_fault);
+	struct iopf_group *group;
+	size_t done = 0;
+	int rc = 0;
+
+	if (*ppos)
+		return -EINVAL;
+	mutex_lock(&fq->mutex);
+	while ((group = list_first_entry_or_null(&fq->deliver, struct iopf_group,
+						 node))) {
+		u32 dev_id = group->cookie, cookie;
+		struct ioasid_fault rec;
+		struct iopf_fault *iopf;
+		size_t start = done;
+
+		if (group->fault_count * rsz > count - done) {
+			if (!done)
+				rc = -EINVAL;	/* not even one group fits */
+			break;
+		}
+		rc = xa_alloc(&fq->response, &cookie, group, xa_limit_32b,
+			      GFP_KERNEL_ACCOUNT);
+		if (rc)
+			break;
+		list_for_each_entry(iopf, &group->faults, list) {
+			ioasid_fault_fill(&rec, iopf, dev_id, cookie);
+			if (copy_to_user(buf + done, &rec, rsz)) {
+				xa_erase(&fq->response, cookie);
+				done = start;
+				rc = -EFAULT;
+				goto out_unlock;
+			}
+			done += rsz;
+		}
+		group->cookie = cookie;
+		list_del(&group->node);
+	}
+out_unlock:
+	mutex_unlock(&fq->mutex);
+	return done ?: rc;
+}
+
+static ssize_t ioasid_fault_write(struct file *filep, const char __user *buf,
+				  size_t count, loff_t *ppos)
+{
+	struct ioasid_fault_queue *fq = filep->private_data;
+	const size_t rsz = sizeof(struct ioasid_fault_response);
+	struct ioasid_fault_response resp;
+	struct iopf_group *group;
+	size_t done = 0;
+	int rc = 0;
+
+	if (*ppos || !count || count % rsz)
+		return -EINVAL;
+	mutex_lock(&fq->mutex);
+	while (done < count) {
+		if (copy_from_user(&resp, buf + done, rsz)) {
+			rc = -EFAULT;
+			break;
+		}
+		if (resp.code > IOASID_FAULT_RESPONSE_FAILURE) {
+			rc = -EINVAL;
+			break;
+		}
+		group = xa_erase(&fq->response, resp.cookie);
+		if (!group) {
+			rc = -ENOENT;
+			break;
+		}
+		ioasid_fault_answer(fq, group, ioasid_fault_code(resp.code));
+		done += rsz;
+	}
+	mutex_unlock(&fq->mutex);
+	return done ?: rc;
+}
+
+static __poll_t ioasid_fault_poll(struct file *filep, poll_table *wait)
+{
+	struct ioasid_fault_queue *fq = filep->private_data;
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	poll_wait(filep, &fq->wait, wait);
+	mutex_lock(&fq->mutex);
+	if (!list_empty(&fq->deliver))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	mutex_unlock(&fq->mutex);
+	return mask;
+}
+
+/* Closing the file answers everything; later faults fail at once. */
+static int ioasid_fault_release(struct inode *inode, struct file *filep)
+{
+	struct ioasid_fault_queue *fq = filep->private_data;
+	struct file *ctx_file;
+
+	if (!fq)	/* a failed FAULT_QUEUE_ALLOC dropped its references */
+		return 0;
+	ctx_file = fq->ctx->file;
+	mutex_lock(&fq->mutex);
+	fq->closed = true;
+	ioasid_fault_answer_all(fq);
+	mutex_unlock(&fq->mutex);
+	ioasid_obj_put(&fq->obj);
+	fput(ctx_file);
+	return 0;
+}
+
+static const struct file_operations ioasid_fault_fops = {
+	.owner = THIS_MODULE,
+	.read = ioasid_fault_read,
+	.write = ioasid_fault_write,
+	.poll = ioasid_fault_poll,
+	.release = ioasid_fault_release,
+};
+
+int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_fault_queue_alloc *cmd = ucmd->cmd;
+	struct ioasid_fault_queue *fq;
+	struct file *filep;
+	int fdno, rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	fq = ioasid_obj_alloc(ucmd->ctx, fq, IOASID_OBJ_FAULT_QUEUE);
+	if (IS_ERR(fq))
+		return PTR_ERR(fq);
+	fq->ctx = ucmd->ctx;
+	mutex_init(&fq->mutex);
+	INIT_LIST_HEAD(&fq->deliver);
+	xa_init_flags(&fq->response, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&fq->wait);
+
+	fdno = get_unused_fd_flags(O_CLOEXEC);
+	if (fdno < 0) {
+		rc = fdno;
+		goto err_abort;
+	}
+	filep = anon_inode_getfile("[ioasid-fault]", &ioasid_fault_fops, fq,
+				   O_RDWR);
+	if (IS_ERR(filep)) {
+		rc = PTR_ERR(filep);
+		goto err_fd;
+	}
+	/* The file keeps the queue and the context alive until it closes. */
+	refcount_inc(&fq->obj.users);
+	get_file(ucmd->ctx->file);
+
+	cmd->out_fault_id = fq->obj.id;
+	cmd->out_fault_fd = fdno;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_file;
+	ioasid_obj_publish(ucmd->ctx, &fq->obj);
+	fd_install(fdno, filep);
+	return 0;
+
+err_file:
+	put_unused_fd(fdno);
+	/* Drop the file's references now, before the object goes. */
+	fq->closed = true;
+	refcount_dec(&fq->obj.users);
+	fput(ucmd->ctx->file);
+	filep->private_data = NULL;
+	fput(filep);
+	goto err_abort;
+err_fd:
+	put_unused_fd(fdno);
+err_abort:
+	mutex_destroy(&fq->mutex);
+	ioasid_obj_abort(ucmd->ctx, &fq->obj);
+	return rc;
+}
+
+/**
+ * ioasid_fault_queue_get() - a fault queue of a context, referenced
+ * @ctx: the context
+ * @id: its ID
+ *
+ * Return: the queue, released with ioasid_obj_put(&fq->obj), or
+ * ERR_PTR(-ENOENT).
+ */
+struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id)
+{
+	struct ioasid_obj *obj = ioasid_obj_get(ctx, id, IOASID_OBJ_FAULT_QUEUE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_fault_queue, obj);
+}
+
+void ioasid_fault_queue_destroy(struct ioasid_obj *obj)
+{
+	struct ioasid_fault_queue *fq = container_of(obj, struct ioasid_fault_queue, obj);
+
+	/* The file is closed and no domain delivers here any more. */
+	WARN_ON(!list_empty(&fq->deliver) || !xa_empty(&fq->response));
+	xa_destroy(&fq->response);
+	mutex_destroy(&fq->mutex);
+	kfree(fq);
+}
+
+void ioasid_fault_queue_show(struct seq_file *m, struct ioasid_obj *obj)
+{
+	struct ioasid_fault_queue *fq = container_of(obj, struct ioasid_fault_queue, obj);
+
+	mutex_lock(&fq->mutex);
+	seq_printf(m, " pending %u delivered %llu overflows %llu%s", fq->depth,
+		   fq->delivered, fq->overflows, fq->closed ? " closed" : "");
+	mutex_unlock(&fq->mutex);
+}

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault queues on the mock IOMMU: page requests injected through the real
+ * iommu_report_device_fault(), routed by attach handle to the queue of the
+ * IOAS or nested object the (device, PASID) is attached to, read, answered,
+ * and answered "invalid" by detach, replace and close.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "ioasid_utils.h"
+
+#define PSZ	4096UL
+#define MB	(1UL << 20)
+#define REC	sizeof(struct ioasid_fault)
+
+static int fq_alloc(int fd, __u32 *id, int *ffd)
+{
+	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+static int ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_FAULT,
+					 .fault_id = fault_id };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid, .pt_id = pt_id };
+
+	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
+}
+
+static int detach(int fd, __u32 dev_id, __u32 pasid)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid };
+
+	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
+}
+
+static int inject(int mfd, __u32 mock_id, __u32 flags, __u32 pasid, __u32 grpid,
+		  __u64 addr)
+{
+	struct ioasid_mock_fault_inject cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .flags = flags,
+		.pasid = pasid, .grpid = grpid, .addr = addr,
+		.perm = IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
+}
+
+#define LAST	IOASID_MOCK_FAULT_LAST
+
+/* The responses the mock saw since the last call; their number or -errno. */
+static int responses(int mfd, __u32 mock_id, struct ioasid_mock_fault_response *r,
+		     unsigned int max)
+{
+	struct ioasid_mock_fault_responses cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .num = max,
+		.uptr = (uintptr_t)r,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_FAULT_RESPONSES, &cmd);
+
+	return rc ?: (int)cmd.num;
+}
+
+static int respond(int ffd, __u32 cookie, __u32 code)
+{
+	struct ioasid_fault_response r = { .cookie = cookie, .code = code };
+	ssize_t n = write(ffd, &r, sizeof(r));
+
+	return n < 0 ? -errno : (int)n;
+}
+
+static ssize_t read_faults(int ffd, struct ioasid_fault *f, unsigned int max)
+{
+	ssize_t n = read(ffd, f, max * REC);
+
+	return n < 0 ? -errno : n / (ssize_t)REC;
+}
+
+static bool readable(int ffd)
+{
+	struct pollfd p = { .fd = ffd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+FIXTURE(fq) {
+	int fd, mfd, ffd;
+	__u32 fault_id, ioas, plain;
+	__u32 m, dev_id;
+	char *buf;
+};
+
+FIXTURE_SETUP(fq)
+{
+	self->mfd = mock_open();
+	if (self->mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, fq_alloc(self->fd, &self->fault_id, &self->ffd));
+	ASSERT_LE(0, self->ffd);
+	ASSERT_EQ(0, ioas_alloc_fault(self->fd, self->fault_id, &self->ioas));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->plain));
+	self->buf = mmap(NULL, MB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 1, MB);
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->plain, self->buf, MB, 0));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
+				  IOASID_MOCK_DEV_IOPF | IOASID_MOCK_DEV_PASID,
+				  &self->m, &self->dev_id));
+}
+
+FIXTURE_TEARDOWN(fq)
+{
+	if (self->mfd < 0)
+		return;
+	close(self->mfd);
+	if (self->ffd >= 0)
+		close(self->ffd);
+	close(self->fd);
+	write_param("allow_unsafe_interrupts", "0");
+}
+
+/* Inject, read every field, respond: the device gets that response. */
+TEST_F(fq, rid_round_trip)
+{
+	struct ioasid_mock_fault_response r[4];
+	struct ioasid_fault f[2];
+	__u32 cookie;
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(0, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x5000));
+	ASSERT_TRUE(readable(self->ffd));
+	/* A buffer that cannot hold one record. */
+	ASSERT_EQ(-1, read(self->ffd, f, REC - 1));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(IOASID_FAULT_LAST_PAGE, f[0].flags);
+	ASSERT_EQ(self->dev_id, f[0].dev_id);
+	ASSERT_EQ(0, f[0].pasid);
+	ASSERT_EQ(3, f[0].grpid);
+	ASSERT_EQ(IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE, f[0].perm);
+	ASSERT_EQ(0x5000, f[0].addr);
+	cookie = f[0].cookie;
+	ASSERT_FALSE(readable(self->ffd));
+	/* Nothing answered yet. */
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+
+	/* Bad responses change nothing. */
+	ASSERT_EQ(-EINVAL, respond(self->ffd, cookie, 3));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie + 1, 0));
+	ASSERT_EQ(-1, write(self->ffd, r, 5));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+
+	ASSERT_EQ(8, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(0, r[0].code);
+	ASSERT_EQ(0, r[0].pasid_valid);
+	/* A cookie answers once. */
+	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* PASIDs: routed by (device, PASID); an unattached PASID never queues. */
+TEST_F(fq, pasid)
+{
+	struct ioasid_mock_fault_response r[4];
+	struct ioasid_fault f[2];
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, 5, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 7, 0x9000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(IOASID_FAULT_LAST_PAGE | IOASID_FAULT_PASID_VALID, f[0].flags);
+	ASSERT_EQ(5, f[0].pasid);
+	ASSERT_EQ(7, f[0].grpid);
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_INVALID));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(7, r[0].grpid);
+	ASSERT_EQ(5, r[0].pasid);
+	ASSERT_EQ(1, r[0].code);
+	ASSERT_EQ(1, r[0].pasid_valid);
+
+	/* PASID 6 and the RID are attached nowhere: the core answers. */
+	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 6, 8, 0));
+	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST, 0, 9, 0));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(2, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(8, r[0].grpid);
+	ASSERT_EQ(1, r[0].code);
+	ASSERT_EQ(9, r[1].grpid);
+	/* A RID attached to an IOAS without a queue: answered by the core. */
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST, 0, 10, 0));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, 5));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* A group of three requests: read whole, answered once. */
+TEST_F(fq, group)
+{
+	struct ioasid_mock_fault_response r[4];
+	struct ioasid_fault f[4];
+	int i;
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x1000));
+	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x2000));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0x3000));
+	/* Two records of room: the group does not fit. */
+	ASSERT_EQ(-EINVAL, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(3, read_faults(self->ffd, f, 4));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(4, f[i].grpid);
+		ASSERT_EQ(f[0].cookie, f[i].cookie);
+	}
+	ASSERT_EQ(0, f[0].flags);
+	ASSERT_EQ(IOASID_FAULT_LAST_PAGE, f[2].flags);
+	ASSERT_EQ(0x3000, f[2].addr);
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(4, r[0].grpid);
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+static unsigned int count_code(struct ioasid_mock_fault_response *r, int n, __u32 code)
+{
+	unsigned int c = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		c += r[i].code == code;
+	return c;
+}
+
+/* Detach and replace answer what is pending, read or not. */
+TEST_F(fq, detach_and_replace_answer_pending)
+{
+	struct ioasid_mock_fault_response r[8];
+	struct ioasid_fault f[4];
+	__u32 cookie;
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	cookie = f[0].cookie;
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(2, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(2, count_code(r, 2, 1));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+
+	/* Replace into an IOAS without a queue. */
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(1, r[0].code);
+	ASSERT_FALSE(readable(self->ffd));
+	/* And back: the attachment delivers again. */
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	ASSERT_EQ(4, f[0].grpid);
+	/* Unregistering the device answers too. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, self->m));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
+}
+
+/* Closing the queue's file answers everything; later faults fail. */
+TEST_F(fq, close_queue)
+{
+	struct ioasid_mock_fault_response r[8];
+	struct ioasid_fault f[4];
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
+	/* In use by the file and the IOAS. */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->fault_id));
+	ASSERT_EQ(0, close(self->ffd));
+	self->ffd = -1;
+	ASSERT_EQ(2, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(2, count_code(r, 2, 1));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(2, r[0].code);	/* failure */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->fault_id));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->fault_id));
+}
+
+/* A full queue answers new groups "failure" and keeps the rest. */
+TEST_F(fq, overflow)
+{
+	static struct ioasid_mock_fault_response r[IOASID_MOCK_FAULT_RESPONSES_MAX];
+	static struct ioasid_fault f[IOASID_FAULT_QUEUE_DEPTH + 1];
+	int i, n;
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	for (i = 0; i < IOASID_FAULT_QUEUE_DEPTH + 1; i++)
+		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+	n = responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
+	ASSERT_EQ(1, n);
+	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH % 512, r[0].grpid);
+	ASSERT_EQ(2, r[0].code);
+	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH,
+		  read_faults(self->ffd, f, IOASID_FAULT_QUEUE_DEPTH + 1));
+	/* Read but unanswered groups still count against the depth. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 500, 0));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(2, r[0].code);
+	for (i = 0; i < IOASID_FAULT_QUEUE_DEPTH; i++)
+		ASSERT_EQ(8, respond(self->ffd, f[i].cookie, 0));
+	n = responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
+	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH, n);
+	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH, count_code(r, n, 0));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 501, 0));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* Two contexts, interleaved: each sees exactly its own device's faults. */
+TEST_F(fq, contexts_are_isolated)
+{
+	struct ioasid_fault f[16];
+	__u32 fid2, ioas2, m2, dev2;
+	int fd2, ffd2, i, n;
+
+	fd2 = ioasid_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, fq_alloc(fd2, &fid2, &ffd2));
+	ASSERT_EQ(0, ioas_alloc_fault(fd2, fid2, &ioas2));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, fd2, IOASID_MOCK_DEV_IOPF, &m2, &dev2));
+	ASSERT_EQ(0, attach(fd2, dev2, IOASID_PASID_NONE, ioas2));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, inject(self->mfd, i % 2 ? m2 : self->m, LAST, 0, i, 0));
+	n = read_faults(self->ffd, f, 16);
+	ASSERT_EQ(4, n);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(self->dev_id, f[i].dev_id);
+		ASSERT_EQ(2 * i, f[i].grpid);
+	}
+	n = read_faults(ffd2, f, 16);
+	ASSERT_EQ(4, n);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(dev2, f[i].dev_id);
+		ASSERT_EQ(2 * i + 1, f[i].grpid);
+		/* The other context's cookies mean nothing here. */
+		ASSERT_EQ(8, respond(ffd2, f[i].cookie, 0));
+	}
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	close(ffd2);
+	close(fd2);
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* Nested objects deliver their faults to their queue too. */
+TEST_F(fq, nested)
+{
+	struct ioasid_mock_nested_data data = { .iotlb = 1 };
+	struct ioasid_nested_alloc na = {
+		.size = sizeof(na), .parent_id = self->plain,
+		.data_type = IOASID_NESTED_DATA_MOCK, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data, .flags = IOASID_NESTED_ALLOC_FAULT,
+	};
+	struct ioasid_fault f[2];
+	__u32 m, id;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
+				  IOASID_MOCK_DEV_IOPF | IOASID_MOCK_DEV_NESTING, &m, &id));
+	na.dev_id = id;
+	na.fault_id = self->plain;	/* an IOAS is no fault queue */
+	ASSERT_EQ(-ENOENT, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &na));
+	na.fault_id = self->fault_id;
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &na));
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, na.out_nested_id));
+	ASSERT_EQ(0, inject(self->mfd, m, LAST, 0, 11, 0x7000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(id, f[0].dev_id);
+	ASSERT_EQ(11, f[0].grpid);
+	ASSERT_EQ(0, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, na.out_nested_id));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+}
+
+/* epoll wakes on arrival, not before. */
+TEST_F(fq, epoll)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct ioasid_fault f[1];
+	int ep = epoll_create1(0);
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ffd, &ev));
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	ASSERT_NE(0, out.events & EPOLLIN);
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
+	close(ep);
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* The errors of FAULT_QUEUE_ALLOC, IOAS_ALLOC's fault_id and attach. */
+TEST_F(fq, errors)
+{
+	struct ioasid_fault_queue_alloc qa = { .size = sizeof(qa), .flags = 1 };
+	struct ioasid_ioas_alloc ia = { .size = sizeof(ia), .fault_id = self->fault_id };
+	__u32 m, id, ioas;
+
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, &qa));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &ia));
+	ASSERT_EQ(-ENOENT, ioas_alloc_fault(self->fd, self->plain, &ioas));
+	ASSERT_EQ(-ENOENT, ioas_alloc_fault(self->fd, 0, &ioas));
+	/* A device whose IOMMU cannot deliver page requests. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	/* Several IOASes may share one queue. */
+	ASSERT_EQ(0, ioas_alloc_fault(self->fd, self->fault_id, &ioas));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas));
+}
+
+struct stress {
+	int mfd, ffd;
+	__u32 m;
+	unsigned int n;
+	volatile int done;
+	unsigned int success, failure, other;
+};
+
+static void stress_drain(struct stress *s)
+{
+	static struct ioasid_mock_fault_response r[IOASID_MOCK_FAULT_RESPONSES_MAX];
+	int n = responses(s->mfd, s->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].code == 0)
+			s->success++;
+		else if (r[i].code == 2)
+			s->failure++;
+		else
+			s->other++;
+	}
+}
+
+static void *stress_responder(void *p)
+{
+	struct stress *s = p;
+	struct ioasid_fault f[64];
+
+	while (s->success + s->failure + s->other < s->n) {
+		ssize_t n = read_faults(s->ffd, f, 64), i;
+
+		for (i = 0; i < n; i++)
+			respond(s->ffd, f[i].cookie, 0);
+		stress_drain(s);
+	}
+	return NULL;
+}
+
+/* An injector and a reader/responder at once: every request answered. */
+TEST_F_TIMEOUT(fq, stress, 120)
+{
+	struct stress s = { .mfd = self->mfd, .ffd = self->ffd, .m = self->m, .n = 3000 };
+	pthread_t t;
+	unsigned int i;
+
+	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, pthread_create(&t, NULL, stress_responder, &s));
+	for (i = 0; i < s.n; i++)
+		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	TH_LOG("%u answered success, %u failure (queue full)", s.success, s.failure);
+	ASSERT_EQ(s.n, s.success + s.failure);
+	ASSERT_EQ(0, s.other);
+	ASSERT_LT(0, s.success);
+	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/* Injected allocation failures in queue allocation, attach and delivery. */
+TEST_F(fq, fail_nth)
+{
+	struct ioasid_mock_fault_response r[8];
+	struct ioasid_fault f[2];
+	unsigned int nth, step;
+
+	if (!fail_nth_supported())
+		SKIP(return, "no fault injection in this kernel");
+	ASSERT_EQ(0, fail_nth_setup());
+	for (step = 0; step < 3; step++) {
+		for (nth = 1; nth < 5000; nth++) {
+			__u32 id = 0;
+			long pending;
+			int rc = 0, ffd = -1, n;
+
+			if (step == 2)
+				ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE,
+						    self->ioas));
+			ASSERT_EQ(0, fail_nth_arm(nth));
+			switch (step) {
+			case 0:
+				rc = fq_alloc(self->fd, &id, &ffd);
+				break;
+			case 1:
+				rc = attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas);
+				break;
+			case 2:
+				rc = inject(self->mfd, self->m, LAST, 0, nth % 512, 0);
+				break;
+			}
+			pending = fail_nth_pending();
+			ASSERT_EQ(0, fail_nth_arm(0));
+			switch (step) {
+			case 0:
+				if (rc) {
+					ASSERT_TRUE(rc == -ENOMEM || rc == -EMFILE);
+				} else {
+					close(ffd);
+					ASSERT_EQ(0, ioasid_destroy(self->fd, id));
+				}
+				break;
+			case 1:
+				if (rc)
+					ASSERT_EQ(-ENOMEM, rc);
+				/* Attached or not: nothing delivers otherwise. */
+				rc = inject(self->mfd, self->m, LAST, 0, 1, 0);
+				n = read_faults(self->ffd, f, 2);
+				ASSERT_EQ(rc ? 0 : 1, n);
+				if (n == 1)
+					ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
+				break;
+			case 2:
+				/* Queued, or answered at once by the core. */
+				n = read_faults(self->ffd, f, 2);
+				if (n == 1)
+					ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
+				ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+				break;
+			}
+			detach(self->fd, self->dev_id, IOASID_PASID_NONE);
+			responses(self->mfd, self->m, r, 8);
+			ASSERT_FALSE(readable(self->ffd));
+			if (pending > 0)
+				break;
+		}
+		TH_LOG("step %u: %u injection points", step, nth - 1);
+		ASSERT_LT(nth, 5000);
+	}
+}
+
+TEST_HARNESS_MAIN
