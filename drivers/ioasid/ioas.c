@@ -34,6 +34,8 @@ static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 	ioas->areas = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&ioas->domains);
 	INIT_LIST_HEAD(&ioas->resv);
+	INIT_LIST_HEAD(&ioas->children);
+	INIT_LIST_HEAD(&ioas->child_node);
 	ioas->iova_alignment = PAGE_SIZE;
 	ioas->aperture_last = ULONG_MAX;
 	return ioas;
@@ -42,6 +44,12 @@ static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 /* Drop an IOAS that was never published. */
 static void ioasid_ioas_abort(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas)
 {
+	if (ioas->parent) {
+		mutex_lock(&ioas->parent->mutex);
+		list_del(&ioas->child_node);
+		mutex_unlock(&ioas->parent->mutex);
+		ioasid_obj_put(&ioas->parent->obj);
+	}
 	if (ioas->fault)
 		ioasid_obj_put(&ioas->fault->obj);
 	mutex_destroy(&ioas->mutex);
@@ -54,8 +62,8 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	/* Software nesting (parent_id) is not implemented yet. */
-	if ((cmd->flags & ~IOASID_IOAS_ALLOC_FAULT) || cmd->parent_id ||
+	if ((cmd->flags & ~(IOASID_IOAS_ALLOC_FAULT | IOASID_IOAS_ALLOC_SW_NESTED)) ||
+	    (!(cmd->flags & IOASID_IOAS_ALLOC_SW_NESTED) && cmd->parent_id) ||
 	    (!(cmd->flags & IOASID_IOAS_ALLOC_FAULT) && cmd->fault_id) ||
 	    cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -72,6 +80,25 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 			ioasid_ioas_abort(ucmd->ctx, ioas);
 			return rc;
 		}
+	}
+	if (cmd->flags & IOASID_IOAS_ALLOC_SW_NESTED) {
+		struct ioasid_ioas *parent = ioasid_ioas_get(ucmd, cmd->parent_id);
+
+		if (IS_ERR(parent)) {
+			ioasid_ioas_abort(ucmd->ctx, ioas);
+			return PTR_ERR(parent);
+		}
+		/* One level: a child's IOVAs are guest IOVAs, never GPAs. */
+		if (parent->parent) {
+			ioasid_obj_put(&parent->obj);
+			ioasid_ioas_abort(ucmd->ctx, ioas);
+			return -EINVAL;
+		}
+		/* The child keeps the reference on its parent. */
+		ioas->parent = parent;
+		mutex_lock(&parent->mutex);
+		list_add_tail(&ioas->child_node, &parent->children);
+		mutex_unlock(&parent->mutex);
 	}
 
 	cmd->out_ioas_id = ioas->obj.id;
@@ -106,6 +133,7 @@ struct ioasid_piece {
 	struct ioasid_pages *pages;
 	unsigned long pgoff;
 	unsigned long npages;
+	unsigned long src_iova;
 };
 
 /*
@@ -134,6 +162,7 @@ static int ioasid_ioas_insert(struct ioasid_ioas *ioas, unsigned long iova,
 		area->node.last = area->last;
 		area->pages = pieces[i].pages;
 		area->pgoff = pieces[i].pgoff;
+		area->src_iova = pieces[i].src_iova;
 		area->prot = prot;
 		rc = ioasid_area_map_domains(ioas, area);
 		if (rc) {
@@ -226,6 +255,9 @@ int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
 	struct ioasid_piece piece = { .npages = length >> PAGE_SHIFT };
 	int rc;
 
+	/* A software-nested IOAS maps only its parent's IOVAs (COPY). */
+	if (ioas->parent)
+		return -EINVAL;
 	/* Pin before taking the lock: it may take long and fault. */
 	piece.pages = ioasid_pages_pin(uaddr, piece.npages, flags & IOASID_MAP_WRITE);
 	if (IS_ERR(piece.pages))
@@ -282,6 +314,35 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 }
 
 /*
+ * Software nesting: the parent's [iova, last] is gone, so every area of a
+ * child that translates to any of it goes too, before the parent's UNMAP
+ * returns. A child area is the unit: one that depends on the range only in
+ * part is removed whole. Each child is locked inside its parent.
+ */
+static void ioasid_ioas_unmap_children(struct ioasid_ioas *ioas,
+				       unsigned long iova, unsigned long last)
+{
+	struct ioasid_area *area, *next;
+	struct ioasid_ioas *child;
+
+	lockdep_assert_held(&ioas->mutex);
+	list_for_each_entry(child, &ioas->children, child_node) {
+		mutex_lock_nested(&child->mutex, SINGLE_DEPTH_NESTING);
+		for (area = ioasid_area_first(&child->areas, 0, ULONG_MAX); area;
+		     area = next) {
+			unsigned long src_last = area->src_iova +
+						 (area->last - area->iova);
+
+			next = ioasid_area_next(area, 0, ULONG_MAX);
+			if (area->src_iova <= last && src_last >= iova)
+				ioasid_area_remove(child, area);
+		}
+		mutex_unlock(&child->mutex);
+		cond_resched();
+	}
+}
+
+/*
  * Remove the areas in [iova, last]. Every area that intersects the range
  * must lie inside it, or nothing is removed.
  */
@@ -301,6 +362,8 @@ static int ioasid_ioas_unmap_locked(struct ioasid_ioas *ioas, unsigned long iova
 		ioasid_area_remove(ioas, area);
 		cond_resched();
 	}
+	if (*unmapped)
+		ioasid_ioas_unmap_children(ioas, iova, last);
 	return *unmapped ? 0 : -ENOENT;
 }
 
@@ -405,6 +468,7 @@ static int ioasid_ioas_collect(struct ioasid_ioas *ioas, unsigned long iova,
 		pieces[i].pages = area->pages;
 		pieces[i].pgoff = area->pgoff + ((start - area->iova) >> PAGE_SHIFT);
 		pieces[i].npages = (end - start + 1) >> PAGE_SHIFT;
+		pieces[i].src_iova = start;
 		ioasid_pages_get(area->pages);
 		i++;
 	}
@@ -444,15 +508,31 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		goto out_src;
 	}
 
-	/* One IOAS locked at a time; the pieces keep the pages alive. */
+	/*
+	 * A software-nested IOAS takes only its parent's IOVAs, and nothing
+	 * is copied out of one: its areas live only as long as the parent's.
+	 */
+	if (src->parent || (dst->parent && dst->parent != src)) {
+		rc = -EINVAL;
+		goto out_dst;
+	}
+	/*
+	 * One IOAS locked at a time (the pieces keep the pages alive) - except
+	 * into a child, where the parent stays locked until the new areas are
+	 * in, so a parent UNMAP cannot slip between and leave them behind.
+	 */
 	mutex_lock(&src->mutex);
 	rc = ioasid_ioas_collect(src, cmd->src_iova, src_last,
 				 cmd->flags & IOASID_MAP_WRITE, &pieces, &n);
-	mutex_unlock(&src->mutex);
-	if (rc)
+	if (!dst->parent)
+		mutex_unlock(&src->mutex);
+	if (rc) {
+		if (dst->parent)
+			mutex_unlock(&src->mutex);
 		goto out_dst;
+	}
 
-	mutex_lock(&dst->mutex);
+	mutex_lock_nested(&dst->mutex, dst->parent ? SINGLE_DEPTH_NESTING : 0);
 	rc = ioasid_ioas_place(dst, cmd->flags, cmd->length, cmd->src_iova, &iova);
 	if (!rc)
 		rc = ioasid_ioas_insert(dst, iova, pieces, n,
@@ -465,6 +545,8 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 						 &unmapped);
 	}
 	mutex_unlock(&dst->mutex);
+	if (dst->parent)
+		mutex_unlock(&src->mutex);
 	for (i = 0; i < n; i++)
 		ioasid_pages_put(pieces[i].pages);
 	kvfree(pieces);
@@ -571,6 +653,12 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	mutex_destroy(&ioas->mutex);
 	if (ioas->fault)
 		ioasid_obj_put(&ioas->fault->obj);
+	if (ioas->parent) {
+		mutex_lock(&ioas->parent->mutex);
+		list_del(&ioas->child_node);
+		mutex_unlock(&ioas->parent->mutex);
+		ioasid_obj_put(&ioas->parent->obj);
+	}
 	kfree(ioas);
 }
 

@@ -6,7 +6,9 @@
  * Lock order (outer first):
  *   ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
  *   ioasid_attach_lock     every device's attachments (device.c)
- *   ioas->mutex            an IOAS: its areas, reserved regions, domains
+ *   ioas->mutex            an IOAS: its areas, reserved regions, domains;
+ *                          a software-nested child's is taken inside its
+ *                          parent's (mutex_lock_nested)
  *   fq->mutex              a fault queue: its groups (fault.c); also taken
  *                          by the iopf handler, called with no ioasid lock
  *   (iommu core locks)     taken inside iommu_attach_group() and friends,
@@ -148,6 +150,8 @@ unsigned long ioasid_pages_run(struct ioasid_pages *pages, unsigned long index,
  * @pages: the pages, referenced
  * @pgoff: index in @pages of the page mapped at @iova
  * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @src_iova: in a software-nested IOAS, the parent IOVA @iova translates
+ *	to (the area depends on the parent's [@src_iova, + length))
  */
 struct ioasid_area {
 	struct interval_tree_node node;
@@ -156,6 +160,7 @@ struct ioasid_area {
 	struct ioasid_pages *pages;
 	unsigned long pgoff;
 	int prot;
+	unsigned long src_iova;
 };
 
 static inline unsigned long ioasid_area_npages(struct ioasid_area *area)
@@ -235,6 +240,10 @@ struct ioasid_domain {
  * @mapped: bytes mapped (debugfs reads it unlocked)
  * @nr_domains: number of domains (debugfs reads it unlocked)
  * @fault: the fault queue its domains deliver to (referenced), or NULL
+ * @parent: for a software-nested IOAS, the parent (referenced) whose IOVAs
+ *	its areas translate to; NULL otherwise
+ * @children: the software-nested IOASes of this one, under @mutex
+ * @child_node: in @parent's @children
  */
 struct ioasid_ioas {
 	struct ioasid_obj obj;
@@ -250,6 +259,9 @@ struct ioasid_ioas {
 	unsigned long mapped;
 	unsigned int nr_domains;
 	struct ioasid_fault_queue *fault;
+	struct ioasid_ioas *parent;
+	struct list_head children;
+	struct list_head child_node;
 };
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);

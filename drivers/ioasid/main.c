@@ -245,7 +245,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	cmd->out_version = IOASID_API_VERSION;
 	cmd->out_caps = IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING |
-			IOASID_CAP_FAULT;
+			IOASID_CAP_FAULT | IOASID_CAP_SW_NESTING;
 	cmd->out_ioctl_mask = 0;
 	for (i = 0; i < ARRAY_SIZE(ioasid_ioctl_ops); i++)
 		if (ioasid_ioctl_ops[i].execute)

@@ -158,7 +158,12 @@ struct ioasid_destroy {
  * enum ioasid_ioas_alloc_flags - flags of IOASID_IOAS_ALLOC
  * @IOASID_IOAS_ALLOC_SW_NESTED: a software-nested child of @parent_id: its
  *	IOVAs (guest IOVAs) map to IOVAs of the parent (guest physical
- *	addresses) and the kernel composes both (IOASID_CAP_SW_NESTING)
+ *	addresses) and the kernel composes both (IOASID_CAP_SW_NESTING). The
+ *	child is mapped only with IOASID_COPY from the parent (MAP, COPY from
+ *	elsewhere and COPY out of it: EINVAL); a parent UNMAP removes every
+ *	child mapping that depended on the range before it returns; a child
+ *	cannot be a parent (EINVAL); the parent cannot be destroyed while it
+ *	has children (EBUSY)
  * @IOASID_IOAS_ALLOC_FAULT: I/O page faults of devices attached to this
  *	IOAS are delivered to fault queue @fault_id (IOASID_CAP_FAULT)
  */
@@ -178,7 +183,8 @@ enum ioasid_ioas_alloc_flags {
  *
  * Allocates a kernel-managed I/O address space. ENOMEM when the kernel is
  * out of memory or the context already holds INT_MAX objects; EOPNOTSUPP
- * for a flag the running module does not implement.
+ * for an unknown flag, or @parent_id / @fault_id without their flag;
+ * ENOENT when @parent_id names no IOAS or @fault_id no fault queue.
  */
 struct ioasid_ioas_alloc {
 	__u32 size;

@@ -320,7 +320,7 @@ TEST_F(ctx, get_info)
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 	ASSERT_EQ(IOASID_API_VERSION, info.out_version);
 	ASSERT_EQ(IOASID_CAP_IOAS | IOASID_CAP_DEVICE | IOASID_CAP_NESTING |
-		  IOASID_CAP_FAULT, info.out_caps);
+		  IOASID_CAP_FAULT | IOASID_CAP_SW_NESTING, info.out_caps);
 	/* Every command this test knows is implemented, and no other. */
 	ASSERT_EQ(sizeof(info), info.size);
 	for (i = 0; i < NCMDS; i++)
@@ -491,8 +491,9 @@ TEST_F(ctx, unknown_flags_and_reserved)
 		info.flags = 1U << bit;
 		ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_GET_INFO, &info));
 		alloc.flags = 1U << bit;
-		/* IOASID_IOAS_ALLOC_FAULT works: fault_id 0 names no queue. */
-		ASSERT_EQ(alloc.flags == IOASID_IOAS_ALLOC_FAULT ? -ENOENT : -EOPNOTSUPP,
+		/* The two flags work: fault_id and parent_id 0 name nothing. */
+		ASSERT_EQ(alloc.flags == IOASID_IOAS_ALLOC_FAULT ||
+			  alloc.flags == IOASID_IOAS_ALLOC_SW_NESTED ? -ENOENT : -EOPNOTSUPP,
 			  ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
 	}
 	info.flags = 0;

@@ -427,6 +427,93 @@ TEST_F(nest, unregister_while_nested)
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
 }
 
+static int sw_child_alloc(int fd, __u32 parent, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_SW_NESTED,
+					 .parent_id = parent };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int sw_map(int fd, __u32 dst, __u32 src, __u64 src_iova, __u64 len,
+		  __u64 dst_iova)
+{
+	struct ioasid_copy cmd = {
+		.size = sizeof(cmd), .flags = IOASID_MAP_FIXED_IOVA |
+		IOASID_MAP_READ | IOASID_MAP_WRITE,
+		.dst_ioas_id = dst, .src_ioas_id = src,
+		.dst_iova = dst_iova, .src_iova = src_iova, .length = len,
+	};
+
+	return ioasid_ioctl(fd, IOASID_COPY, &cmd);
+}
+
+/*
+ * Software nesting on the mock: a child maps GIOVA -> parent IOVA with
+ * COPY from its parent; devices attached to the child translate GIOVA to
+ * the parent's memory; parent UNMAP removes dependent child mappings
+ * synchronously, child UNMAP only its own; pins and charges stay once.
+ */
+TEST_F(nest, software_nesting)
+{
+	long locked = vm_locked_kb();
+	__u32 child, other, grandchild, m, id;
+	__u64 unmapped;
+
+	ASSERT_EQ(0, sw_child_alloc(self->fd, self->ioas, &child));
+	ASSERT_EQ(-ENOENT, sw_child_alloc(self->fd, self->ioas + 100, &other));
+	ASSERT_EQ(-EINVAL, sw_child_alloc(self->fd, child, &grandchild));
+	/* A child maps only its parent's IOVAs. */
+	ASSERT_EQ(-EINVAL, ioasid_map_fixed(self->fd, child, self->buf, PSZ, 0));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, other, self->buf, PSZ, 0));
+	ASSERT_EQ(-EINVAL, sw_map(self->fd, child, other, 0, PSZ, 0x100000));
+	locked = vm_locked_kb();
+
+	/* GIOVA 1M + [0, 64K) -> parent [128K, 192K); GIOVA 2M -> parent 0. */
+	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0x20000, 0x10000,
+				 0x100000));
+	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0, PSZ, 0x200000));
+	/* Nothing is copied out of a child. */
+	ASSERT_EQ(-EINVAL, sw_map(self->fd, other, child, 0x100000, PSZ,
+				       0x300000));
+	ASSERT_EQ(locked, vm_locked_kb());
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, child));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0x100000, self->buf + 0x20000,
+				    0x10000, NULL));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0x200000, self->buf, PSZ, NULL));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0, self->buf, PSZ, NULL));
+
+	/* A child unmap takes only the child's mapping. */
+	ASSERT_EQ(0, ioasid_unmap(self->fd, child, 0x200000, PSZ, &unmapped));
+	ASSERT_EQ(PSZ, unmapped);
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0x200000, self->buf, PSZ, NULL));
+	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0, PSZ, 0x200000));
+
+	/* The parent's unmap of [0, 1M) takes both dependent child mappings. */
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, 0, MB, &unmapped));
+	ASSERT_EQ(MB, unmapped);
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0x100000, self->buf + 0x20000,
+					  PSZ, NULL));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0x200000, self->buf, PSZ, NULL));
+	ASSERT_EQ(-ENOENT, ioasid_unmap(self->fd, child, 0, 1ULL << 32, &unmapped));
+	/* Only the page "other" maps stays pinned. */
+	ASSERT_EQ(0, mock_pin_max(self->mfd, self->buf + PSZ, MB - PSZ));
+	ASSERT_EQ(1, mock_pin_max(self->mfd, self->buf, PSZ));
+	ASSERT_GT(locked, vm_locked_kb());
+
+	ASSERT_EQ(0, detach(self->fd, id));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, child));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+}
+
 /*
  * Every allocation NESTED_ALLOC, an attach to a nested object and
  * INVALIDATE make can fail: each failure leaves everything as it was.

@@ -1035,6 +1035,75 @@ TEST_F_TIMEOUT(edu_native, replace, 60)
 	munmap(buf, 3 * PSZ);
 }
 
+static int sw_child_alloc(int fd, __u32 parent, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_SW_NESTED,
+					 .parent_id = parent };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int sw_child_map(int fd, __u32 child, __u32 parent, __u64 gpa, __u64 len,
+			__u64 giova)
+{
+	struct ioasid_copy cmd = {
+		.size = sizeof(cmd), .flags = IOASID_MAP_FIXED_IOVA |
+		IOASID_MAP_READ | IOASID_MAP_WRITE,
+		.dst_ioas_id = child, .src_ioas_id = parent,
+		.dst_iova = giova, .src_iova = gpa, .length = len,
+	};
+
+	return ioasid_ioctl(fd, IOASID_COPY, &cmd);
+}
+
+/*
+ * Software nesting with real DMA: the parent maps GPA -> memory, the child
+ * GIOVA -> GPA, the edu device is attached to the child and DMAs by GIOVA
+ * through what the kernel composed. A parent UNMAP of the GPA takes the
+ * child's translation with it before it returns: the DMA is then blocked.
+ */
+TEST_F_TIMEOUT(edu_native, software_nesting, 60)
+{
+	const __u64 gpa = 0x40000000, giova = 0x900000;
+	struct edu *e = &self->c.edu[0];
+	long locked = vm_locked_kb();
+	__u32 parent, child;
+	char *buf = alloc_pages(2);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->c.ioasid, &parent));
+	ASSERT_EQ(0, ctx_map(&self->c, parent, buf, 2 * PSZ, gpa));
+	ASSERT_EQ(0, sw_child_alloc(self->c.ioasid, parent, &child));
+	/* GIOVA page 0 -> GPA page 1, GIOVA page 1 -> GPA page 0. */
+	ASSERT_EQ(0, sw_child_map(self->c.ioasid, child, parent, gpa + PSZ, PSZ, giova));
+	ASSERT_EQ(0, sw_child_map(self->c.ioasid, child, parent, gpa, PSZ, giova + PSZ));
+	/* Composed from the parent's pins: charged once. */
+	ASSERT_EQ(locked + 2 * PSZ / 1024, vm_locked_kb());
+	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, child));
+
+	fill(buf + PSZ, PSZ, 9);
+	ASSERT_EQ(0, edu_to_dev(e, giova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, giova + PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + PSZ, PSZ)) TH_LOG("GIOVA did not reach GPA");
+
+	/* The parent unmaps GPA page 0: GIOVA page 1 is gone with it. */
+	memset(buf, UNTOUCHED, PSZ);
+	ASSERT_EQ(0, ioasid_unmap(self->c.ioasid, parent, gpa, 2 * PSZ, NULL));
+	ASSERT_EQ(0, edu_to_ram(e, 0, giova + PSZ, PSZ));
+	ASSERT_EQ(-1, first_not(buf, PSZ, UNTOUCHED)) TH_LOG("DMA after parent unmap");
+	ASSERT_EQ(locked, vm_locked_kb());
+
+	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, self->c.ioas));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->c.ioasid, parent));
+	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, child));
+	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, parent));
+	munmap(buf, 2 * PSZ);
+}
+
 /* ---- native: hot-remove. The last fixture: it removes a device. ---- */
 
 FIXTURE(edu_hotplug) {
