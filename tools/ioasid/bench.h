@@ -6,12 +6,14 @@
 #ifndef __IOASID_BENCH_H
 #define __IOASID_BENCH_H
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double now_us(void)
 {
@@ -53,6 +55,17 @@ static inline char *get_buf(size_t len, int thp)
 	madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	memset(p, 0x11, len);
 	return p;
+}
+
+/* Mock devices have no MSI isolation: allow them for the run (test VM only). */
+static inline void allow_unsafe_interrupts(const char *val)
+{
+	int fd = open("/sys/module/ioasid/parameters/allow_unsafe_interrupts", O_WRONLY);
+
+	if (fd < 0 || write(fd, val, 1) != 1)
+		perror("allow_unsafe_interrupts");
+	if (fd >= 0)
+		close(fd);
 }
 
 #endif /* __IOASID_BENCH_H */

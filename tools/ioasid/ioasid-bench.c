@@ -117,17 +117,6 @@ static void run(int mfd, char *buf, size_t len, int ndom, int reps,
 	close(fd);
 }
 
-/* Mock devices have no MSI isolation: allow them for the run (test VM only). */
-static void allow_unsafe_interrupts(const char *val)
-{
-	int fd = open("/sys/module/ioasid/parameters/allow_unsafe_interrupts", O_WRONLY);
-
-	if (fd < 0 || write(fd, val, 1) != 1)
-		perror("allow_unsafe_interrupts");
-	if (fd >= 0)
-		close(fd);
-}
-
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 4096, 2 * MB, 64 * MB, 1024 * MB };
