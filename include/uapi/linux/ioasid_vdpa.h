@@ -35,8 +35,10 @@
  * IOTLB mappings in @asid. From then on the IOAS alone decides what the
  * device can reach: mapping and unmapping is done with IOASID_MAP /
  * IOASID_UNMAP / IOASID_COPY on @ioasid_fd, and VHOST_IOTLB_MSG(_V2)
- * messages for @asid are refused with EPERM. The binding ends when the
- * vhost-vdpa fd is closed.
+ * messages are refused (vhost-vdpa's handler fails them with -EPERM; the
+ * vhost core reports every failed IOTLB message to write() as EFAULT, so
+ * that is the errno user space sees). The binding ends when the
+ * vhost-vdpa fd is closed, after the device is reset.
  *
  * Platform-IOMMU parents (vp_vdpa and other parents without set_map or
  * dma_map): the DMA device is registered with the context
