@@ -96,6 +96,7 @@ def main():
 
     program = "init"
     sent = []
+    unreachable = []
     bad_exit = []
     completed = False
     in_leak = False
@@ -126,6 +127,9 @@ def main():
         if line.startswith("# IOASID-VDPA-FRAME "):
             sent.append(line.split()[2])
             continue
+        if line.startswith("# IOASID-VDPA-UNREACHABLE "):
+            unreachable.append(line.split()[2])
+            continue
         m = TAP_RE.match(line)
         if not m:
             continue
@@ -136,13 +140,17 @@ def main():
 
     # Frames the vdpa test sent through vp_vdpa must have left the VM
     # byte-exact (an unmapped buffer still yields a frame, of zeroes).
-    if sent:
+    if sent or unreachable:
         pcap = args.pcap or re.sub(r"\.tap$", "", args.tap) + ".pcap"
         captured = {f.hex() for f in pcap_frames(pcap)}
         for i, hexframe in enumerate(sent):
             ok = hexframe in captured
             emit(ok, f"vdpa.frame{i}_captured_byte_exact",
                  "" if ok else f" # not among the {len(captured)} frames in {pcap}")
+        # Frames queued after their page was unmapped must never leave.
+        for i, hexframe in enumerate(unreachable):
+            ok = hexframe not in captured
+            emit(ok, f"vdpa.unmapped{i}_not_sent", "" if ok else f" # found in {pcap}")
     emit(completed, "vm.completed", "" if completed else " # the VM did not reach /init's end marker")
     emit(not bad_exit, "vm.programs_exited_0", "" if not bad_exit else " # " + "; ".join(bad_exit))
     splats = [l for l in console if SPLAT_RE.search(l)]

@@ -290,8 +290,11 @@ TEST_F(vdpa, tx_frame_through_ioas)
 	ASSERT_EQ(0, ioctl(self->vfd, VHOST_GET_FEATURES, &got));
 	ASSERT_EQ(features, got & features);
 	ASSERT_EQ(0, ioctl(self->vfd, VHOST_SET_FEATURES, &features));
-	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, BUF_LEN,
+	/* Rings and the frame page separately: the frame page is unmapped. */
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, OFF_FRAME,
 				      BUF_IOVA));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, b + OFF_FRAME,
+				      BUF_LEN - OFF_FRAME, BUF_IOVA + OFF_FRAME));
 	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 
 	/* Broadcast destination, a test source MAC, a local ethertype. */
@@ -335,6 +338,25 @@ TEST_F(vdpa, tx_frame_through_ioas)
 	for (i = 0; i < FRAME_LEN; i++)
 		sprintf(hex + 2 * i, "%02x", frame[i]);
 	printf("# IOASID-VDPA-FRAME %s\n", hex);
+	fflush(stdout);
+
+	/*
+	 * Unmap the frame page under the running device, then queue a new
+	 * frame there: the device can no longer reach it (the IOMMU faults;
+	 * QEMU may still send zeroes), so these bytes must never leave the
+	 * VM - the runner checks the pcap - and nothing may crash.
+	 */
+	for (i = 14; i < FRAME_LEN; i++)
+		frame[i] = rand();
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, BUF_IOVA + OFF_FRAME,
+				  BUF_LEN - OFF_FRAME, NULL));
+	avail->ring[1] = 0;
+	__atomic_store_n(&avail->idx, 2, __ATOMIC_RELEASE);
+	ASSERT_EQ(sizeof(one), write(kick.fd, &one, sizeof(one)));
+	wait_used(used, 2);
+	for (i = 0; i < FRAME_LEN; i++)
+		sprintf(hex + 2 * i, "%02x", frame[i]);
+	printf("# IOASID-VDPA-UNREACHABLE %s\n", hex);
 	fflush(stdout);
 
 	EXPECT_EQ(0, set_status(self->vfd, 0));
