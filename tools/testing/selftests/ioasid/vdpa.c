@@ -240,6 +240,32 @@ TEST_F(vdpa, bind_refused_with_iotlb_mappings)
 	EXPECT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 }
 
+/*
+ * The device joins the IOAS's pages: binding pins and charges nothing more
+ * (VmLck read back), and closing the device leaves the charge to the IOAS.
+ */
+TEST_F(vdpa, bind_pins_nothing_more)
+{
+	long before, mapped, bound;
+
+	if (!variant->platform)
+		SKIP(return, "%s: bind needs the emulated-device access path", variant->what);
+	before = vm_locked_kb();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, BUF_LEN,
+				      BUF_IOVA));
+	mapped = vm_locked_kb();
+	EXPECT_EQ(before + BUF_LEN / 1024, mapped);
+	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
+	bound = vm_locked_kb();
+	EXPECT_EQ(mapped, bound);
+	close(self->vfd);
+	self->vfd = -1;
+	EXPECT_EQ(mapped, vm_locked_kb());
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, BUF_IOVA, BUF_LEN, NULL));
+	EXPECT_EQ(before, vm_locked_kb());
+}
+
 static int set_status(int vfd, __u8 status)
 {
 	return ioctl(vfd, VHOST_VDPA_SET_STATUS, &status) ? -errno : 0;
