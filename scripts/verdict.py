@@ -18,6 +18,7 @@ A run fails when any line is "not ok". The counts are written to --counts as
 """
 import argparse
 import re
+import struct
 import sys
 
 # Lines that make a run fail however the tests went. Lockdep reports start
@@ -58,6 +59,25 @@ def early_splat(path):
     return False
 
 
+def pcap_frames(path):
+    """The frames of a pcap file (either byte order), or [] without one."""
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        return []
+    if len(data) < 24:
+        return []
+    order = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(data[:4])
+    if not order:
+        return []
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(order + "I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", required=True)
@@ -65,6 +85,7 @@ def main():
     ap.add_argument("--console", required=True, help="the kernel console log")
     ap.add_argument("--start", type=int, default=0, help="number of the last TAP line printed before")
     ap.add_argument("--counts", help="file to write 'passed failed skipped' to")
+    ap.add_argument("--pcap", help="QEMU's dump of the guest's frames (default: TAP path .pcap)")
     ap.add_argument("--kmemleak", action="store_true", help="the kernel has kmemleak: require its report")
     ap.add_argument("--early-splat", action="store_true",
                     help="only say (exit 0) whether the kernel splatted before it ran /init")
@@ -93,6 +114,8 @@ def main():
         console = []
 
     program = "init"
+    sent = []
+    unreachable = []
     bad_exit = []
     completed = False
     in_leak = False
@@ -120,6 +143,12 @@ def main():
         if in_leak:
             leaks.append(line)
             continue
+        if line.startswith("# IOASID-VDPA-FRAME "):
+            sent.append(line.split()[2])
+            continue
+        if line.startswith("# IOASID-VDPA-UNREACHABLE "):
+            unreachable.append(line.split()[2])
+            continue
         m = TAP_RE.match(line)
         if not m:
             continue
@@ -128,6 +157,19 @@ def main():
             name = name[len("init."):]
         emit(m.group(1) is None, f"{program}.{name}", m.group(3))
 
+    # Frames the vdpa test sent through vp_vdpa must have left the VM
+    # byte-exact (an unmapped buffer still yields a frame, of zeroes).
+    if sent or unreachable:
+        pcap = args.pcap or re.sub(r"\.tap$", "", args.tap) + ".pcap"
+        captured = {f.hex() for f in pcap_frames(pcap)}
+        for i, hexframe in enumerate(sent):
+            ok = hexframe in captured
+            emit(ok, f"vdpa.frame{i}_captured_byte_exact",
+                 "" if ok else f" # not among the {len(captured)} frames in {pcap}")
+        # Frames queued after their page was unmapped must never leave.
+        for i, hexframe in enumerate(unreachable):
+            ok = hexframe not in captured
+            emit(ok, f"vdpa.unmapped{i}_not_sent", "" if ok else f" # found in {pcap}")
     emit(completed, "vm.completed", "" if completed else " # the VM did not reach /init's end marker")
     emit(not bad_exit, "vm.programs_exited_0", "" if not bad_exit else " # " + "; ".join(bad_exit))
     splats = [l for l in console if SPLAT_RE.search(l)]
