@@ -36,6 +36,7 @@ static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 	INIT_LIST_HEAD(&ioas->resv);
 	INIT_LIST_HEAD(&ioas->children);
 	INIT_LIST_HEAD(&ioas->child_node);
+	INIT_LIST_HEAD(&ioas->accesses);
 	ioas->iova_alignment = PAGE_SIZE;
 	ioas->aperture_last = ULONG_MAX;
 	return ioas;
@@ -270,6 +271,8 @@ int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
 	mutex_unlock(&ioas->mutex);
 	/* The area holds its own reference now. */
 	ioasid_pages_put(piece.pages);
+	if (!rc)
+		ioasid_access_map_notify(ioas, *iova, length);
 	return rc;
 }
 
@@ -342,6 +345,22 @@ static void ioasid_ioas_unmap_children(struct ioasid_ioas *ioas,
 	}
 }
 
+/* Every area that intersects [iova, last] must lie inside it. */
+static int ioasid_ioas_unmap_check(struct ioasid_ioas *ioas, unsigned long iova,
+				   unsigned long last)
+{
+	struct ioasid_area *area;
+	bool found = false;
+
+	lockdep_assert_held(&ioas->mutex);
+	for_each_ioasid_area(area, &ioas->areas, iova, last) {
+		if (area->iova < iova || area->last > last)
+			return -EINVAL;
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 /*
  * Remove the areas in [iova, last]. Every area that intersects the range
  * must lie inside it, or nothing is removed.
@@ -350,22 +369,25 @@ static int ioasid_ioas_unmap_locked(struct ioasid_ioas *ioas, unsigned long iova
 				    unsigned long last, unsigned long *unmapped)
 {
 	struct ioasid_area *area, *next;
+	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
 	*unmapped = 0;
-	for_each_ioasid_area(area, &ioas->areas, iova, last)
-		if (area->iova < iova || area->last > last)
-			return -EINVAL;
+	rc = ioasid_ioas_unmap_check(ioas, iova, last);
+	if (rc)
+		return rc;
 	for (area = ioasid_area_first(&ioas->areas, iova, last); area; area = next) {
 		next = ioasid_area_next(area, iova, last);
 		*unmapped += area->last - area->iova + 1;
 		ioasid_area_remove(ioas, area);
 		cond_resched();
 	}
-	if (*unmapped)
-		ioasid_ioas_unmap_children(ioas, iova, last);
-	return *unmapped ? 0 : -ENOENT;
+	ioasid_ioas_unmap_children(ioas, iova, last);
+	return 0;
 }
+
+/* How many times UNMAP lets emulated devices unpin before it gives up. */
+#define IOASID_UNMAP_ACCESS_TRIES 3
 
 /**
  * ioasid_ioas_unmap_range() - remove the mappings inside [iova, last]
@@ -374,16 +396,33 @@ static int ioasid_ioas_unmap_locked(struct ioasid_ioas *ioas, unsigned long iova
  * @last: last IOVA
  * @unmapped: returns the bytes unmapped
  *
+ * Emulated devices (accesses) that pinned part of the range are told
+ * first and must unpin (access.c).
+ *
  * Return: 0; -EINVAL if a mapping sticks out of the range (nothing is
- * unmapped then); -ENOENT if the range holds no mapping.
+ * unmapped then); -ENOENT if the range holds no mapping; -EBUSY if an
+ * access kept its pins (nothing is unmapped); -ENOMEM.
  */
 int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 			    unsigned long last, unsigned long *unmapped)
 {
+	unsigned int tries = 0;
 	int rc;
 
-	mutex_lock(&ioas->mutex);
-	rc = ioasid_ioas_unmap_locked(ioas, iova, last, unmapped);
+	*unmapped = 0;
+	for (;;) {
+		mutex_lock(&ioas->mutex);
+		rc = ioasid_ioas_unmap_check(ioas, iova, last);
+		if (rc)
+			break;
+		rc = ioasid_access_unmap_begin(ioas, iova, last);
+		if (rc == -EAGAIN && ++tries < IOASID_UNMAP_ACCESS_TRIES)
+			continue;
+		if (rc)
+			return rc == -EAGAIN ? -EBUSY : rc;
+		rc = ioasid_ioas_unmap_locked(ioas, iova, last, unmapped);
+		break;
+	}
 	mutex_unlock(&ioas->mutex);
 	return rc;
 }
@@ -550,6 +589,8 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	for (i = 0; i < n; i++)
 		ioasid_pages_put(pieces[i].pages);
 	kvfree(pieces);
+	if (!rc)
+		ioasid_access_map_notify(dst, iova, cmd->length);
 out_dst:
 	ioasid_obj_put(&dst->obj);
 out_src:

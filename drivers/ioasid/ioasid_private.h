@@ -244,6 +244,7 @@ struct ioasid_domain {
  *	its areas translate to; NULL otherwise
  * @children: the software-nested IOASes of this one, under @mutex
  * @child_node: in @parent's @children
+ * @accesses: struct ioasid_access of emulated devices reading it (access.c)
  */
 struct ioasid_ioas {
 	struct ioasid_obj obj;
@@ -262,6 +263,7 @@ struct ioasid_ioas {
 	struct ioasid_ioas *parent;
 	struct list_head children;
 	struct list_head child_node;
+	struct list_head accesses;
 };
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);
@@ -276,6 +278,12 @@ int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 			    unsigned long last, unsigned long *unmapped);
 void ioasid_ioas_destroy(struct ioasid_obj *obj);
 void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj);
+
+/* Emulated-device accesses (access.c) */
+int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
+			      unsigned long last);
+void ioasid_access_map_notify(struct ioasid_ioas *ioas, unsigned long iova,
+			      unsigned long length);
 
 /* The IOVA space of an IOAS (iova.c); all with ioas->mutex held */
 int ioasid_iova_check(struct ioasid_ioas *ioas, unsigned long iova,

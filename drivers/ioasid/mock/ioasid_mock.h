@@ -49,6 +49,12 @@ enum {
 	IOASID_MOCK_CMD_NESTED_INFO,	/* nesting: what a nested domain was told */
 	IOASID_MOCK_CMD_FAULT_INJECT,	/* faults: iommu_report_device_fault() */
 	IOASID_MOCK_CMD_FAULT_RESPONSES, /* faults: the page responses seen */
+	IOASID_MOCK_CMD_ACCESS_CREATE,	/* accesses: an emulated device */
+	IOASID_MOCK_CMD_ACCESS_DESTROY,
+	IOASID_MOCK_CMD_ACCESS_PIN,
+	IOASID_MOCK_CMD_ACCESS_UNPIN,
+	IOASID_MOCK_CMD_ACCESS_RW,
+	IOASID_MOCK_CMD_ACCESS_INFO,
 };
 
 /**
@@ -479,5 +485,110 @@ struct ioasid_mock_fault_responses {
 
 #define IOASID_MOCK_FAULT_RESPONSES \
 	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_FAULT_RESPONSES)
+
+/* Emulated-device accesses (the ioasid_access_* kAPI) */
+
+/**
+ * enum ioasid_mock_access_flags - how a mock emulated device behaves
+ * @IOASID_MOCK_ACCESS_PIN: it pins pages (ops.needs_pin_pages, with an unmap
+ *	callback that unpins every pin of the range it is told about)
+ * @IOASID_MOCK_ACCESS_NO_UNPIN: its unmap callback only counts the call and
+ *	unpins nothing (a broken driver: UNMAP must fail with EBUSY)
+ * @IOASID_MOCK_ACCESS_NO_UNMAP_OP: it pins but has no unmap callback
+ *	(ioasid_access_create() must refuse it with EINVAL)
+ */
+enum ioasid_mock_access_flags {
+	IOASID_MOCK_ACCESS_PIN = 1 << 0,
+	IOASID_MOCK_ACCESS_NO_UNPIN = 1 << 1,
+	IOASID_MOCK_ACCESS_NO_UNMAP_OP = 1 << 2,
+};
+
+/**
+ * struct ioasid_mock_access_create - ioasid_access_create() on an IOAS
+ * @size: sizeof(struct ioasid_mock_access_create)
+ * @flags: enum ioasid_mock_access_flags
+ * @ioasid_fd: an open /dev/ioasid (get_ioasid_from_file())
+ * @ioas_id: the IOAS in it
+ * @out_access_id: the handle for the other ACCESS commands
+ * @__reserved: must be 0
+ *
+ * The access lives until IOASID_MOCK_ACCESS_DESTROY or until the
+ * /dev/ioasid_mock file is closed.
+ */
+struct ioasid_mock_access_create {
+	__u32 size;
+	__u32 flags;
+	__s32 ioasid_fd;
+	__u32 ioas_id;
+	__u32 out_access_id;
+	__u32 __reserved;
+};
+
+#define IOASID_MOCK_ACCESS_CREATE \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_CREATE)
+
+/**
+ * struct ioasid_mock_access_pin - pin, unpin or copy through an access
+ * @size: sizeof(struct ioasid_mock_access_pin)
+ * @access_id: from IOASID_MOCK_ACCESS_CREATE
+ * @flags: IOASID_MOCK_ACCESS_WRITE: the device writes
+ * @__reserved: must be 0
+ * @iova: first IOVA
+ * @length: bytes
+ * @uptr: ACCESS_PIN: 0, or a user buffer of @length bytes that is copied
+ *	from the pinned pages (or into them with IOASID_MOCK_ACCESS_WRITE),
+ *	so a test sees the pages are the right ones. ACCESS_RW: the buffer
+ *	ioasid_access_rw() reads into or writes from (at most 1 MiB).
+ *	ACCESS_UNPIN: unused.
+ *
+ * ACCESS_PIN calls ioasid_access_pin_pages() and records the pin;
+ * ACCESS_UNPIN calls ioasid_access_unpin_pages() for a recorded pin
+ * (ENOENT for none); ACCESS_RW calls ioasid_access_rw().
+ */
+struct ioasid_mock_access_pin {
+	__u32 size;
+	__u32 access_id;
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+};
+
+#define IOASID_MOCK_ACCESS_WRITE	(1 << 0)
+
+#define IOASID_MOCK_ACCESS_PIN_PAGES \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_PIN)
+#define IOASID_MOCK_ACCESS_UNPIN \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_UNPIN)
+#define IOASID_MOCK_ACCESS_RW \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_RW)
+
+/**
+ * struct ioasid_mock_access_info - what an access was told, and holds
+ * @size: sizeof(struct ioasid_mock_access_info)
+ * @access_id: the access (IOASID_MOCK_ACCESS_DESTROY takes only this)
+ * @out_unmap_calls: unmap callbacks so far
+ * @out_pins: pins it holds
+ * @out_map_calls: map callbacks so far
+ * @__reserved: must be 0
+ * @out_last_unmap_iova: IOVA of the last unmap callback
+ * @out_last_unmap_length: its length
+ */
+struct ioasid_mock_access_info {
+	__u32 size;
+	__u32 access_id;
+	__u32 out_unmap_calls;
+	__u32 out_pins;
+	__u32 out_map_calls;
+	__u32 __reserved;
+	__aligned_u64 out_last_unmap_iova;
+	__aligned_u64 out_last_unmap_length;
+};
+
+#define IOASID_MOCK_ACCESS_INFO \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_INFO)
+#define IOASID_MOCK_ACCESS_DESTROY \
+	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_ACCESS_DESTROY)
 
 #endif /* _IOASID_MOCK_H */
