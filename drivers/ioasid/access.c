@@ -276,6 +276,44 @@ void ioasid_access_map_notify(struct ioasid_ioas *ioas, unsigned long iova,
 }
 
 /**
+ * ioasid_access_replay() - call the map callback for what is mapped now
+ * @access: an access whose ops have @map
+ *
+ * For consumers that mirror the IOAS: after ioasid_access_create() they
+ * learn the existing mappings from this, and later ones from @map. A range
+ * mapped concurrently may be reported twice.
+ *
+ * Return: 0, -EINVAL without a map callback, -ENOMEM.
+ */
+int ioasid_access_replay(struct ioasid_access *access)
+{
+	struct ioasid_ioas *ioas = access->ioas;
+	struct ioasid_area *area;
+	unsigned long *ranges, n = 0, i;
+
+	if (!access->ops->map)
+		return -EINVAL;
+	ioasid_access_lock(ioas);
+	ranges = kvmalloc_array(max(READ_ONCE(ioas->nr_areas), 1UL), 2 * sizeof(*ranges),
+				GFP_KERNEL);
+	if (!ranges) {
+		ioasid_access_unlock(ioas);
+		return -ENOMEM;
+	}
+	for_each_ioasid_area(area, &ioas->areas, 0, ULONG_MAX) {
+		ranges[2 * n] = area->iova;
+		ranges[2 * n + 1] = area->last - area->iova + 1;
+		n++;
+	}
+	ioasid_access_unlock(ioas);
+	for (i = 0; i < n; i++)
+		access->ops->map(access->data, ranges[2 * i], ranges[2 * i + 1]);
+	kvfree(ranges);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_access_replay, IOASID);
+
+/**
  * ioasid_access_create() - an emulated-device access to an IOAS
  * @ctx: a context (from get_ioasid_from_file() or ioasid_ctx_create())
  * @ioas_id: the IOAS in @ctx

@@ -129,6 +129,8 @@ struct ioasid_device_ops {
  *	them; ioasid_access_unpin_pages() releases exactly such a range.
  *	ioasid_access_rw() copies to or from the IOAS by IOVA without a
  *	long-term pin. ioasid_access_destroy() requires every pin released.
+ *	ioasid_access_replay() calls @ops->map for every current mapping, for
+ *	consumers that mirror the IOAS into a translation of their own.
  */
 struct ioasid_ctx *get_ioasid_from_file(struct file *file);
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
@@ -162,6 +164,7 @@ struct ioasid_access *ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
 					   const struct ioasid_access_ops *ops,
 					   void *data);
 void ioasid_access_destroy(struct ioasid_access *access);
+int ioasid_access_replay(struct ioasid_access *access);
 int ioasid_access_pin_pages(struct ioasid_access *access, unsigned long iova,
 			    unsigned long length, struct page **out_pages,
 			    unsigned int flags);
@@ -269,6 +272,11 @@ ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
 
 static inline void ioasid_access_destroy(struct ioasid_access *access)
 {
+}
+
+static inline int ioasid_access_replay(struct ioasid_access *access)
+{
+	return -EOPNOTSUPP;
 }
 
 static inline int ioasid_access_pin_pages(struct ioasid_access *access,

@@ -496,11 +496,14 @@ struct ioasid_mock_fault_responses {
  *	unpins nothing (a broken driver: UNMAP must fail with EBUSY)
  * @IOASID_MOCK_ACCESS_NO_UNMAP_OP: it pins but has no unmap callback
  *	(ioasid_access_create() must refuse it with EINVAL)
+ * @IOASID_MOCK_ACCESS_REPLAY: once created, it calls ioasid_access_replay()
+ *	(each current mapping counts as a map callback)
  */
 enum ioasid_mock_access_flags {
 	IOASID_MOCK_ACCESS_PIN = 1 << 0,
 	IOASID_MOCK_ACCESS_NO_UNPIN = 1 << 1,
 	IOASID_MOCK_ACCESS_NO_UNMAP_OP = 1 << 2,
+	IOASID_MOCK_ACCESS_REPLAY = 1 << 3,
 };
 
 /**

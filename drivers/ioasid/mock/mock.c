@@ -2144,7 +2144,8 @@ static int mock_access_create(struct mock_ucmd *ucmd)
 	int rc;
 
 	if ((cmd->flags & ~(IOASID_MOCK_ACCESS_PIN | IOASID_MOCK_ACCESS_NO_UNPIN |
-			    IOASID_MOCK_ACCESS_NO_UNMAP_OP)) || cmd->__reserved)
+			    IOASID_MOCK_ACCESS_NO_UNMAP_OP |
+			    IOASID_MOCK_ACCESS_REPLAY)) || cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (cmd->flags & IOASID_MOCK_ACCESS_NO_UNMAP_OP)
 		ops = &mock_access_bad_ops;
@@ -2172,6 +2173,11 @@ static int mock_access_create(struct mock_ucmd *ucmd)
 	if (IS_ERR(ma->access)) {
 		rc = PTR_ERR(ma->access);
 		goto err_ctx;
+	}
+	if (cmd->flags & IOASID_MOCK_ACCESS_REPLAY) {
+		rc = ioasid_access_replay(ma->access);
+		if (rc)
+			goto err_access;
 	}
 	rc = xa_alloc(&ucmd->mf->accesses, &ma->id, ma, xa_limit_32b,
 		      GFP_KERNEL_ACCOUNT);

@@ -315,6 +315,12 @@ TEST_F(access, map_calls_back)
 	ASSERT_EQ(0, ioasid_copy(self->fd, self->ioas, dst, IOVA, LEN, &iova,
 				 MAP_FIXED_RW));
 	EXPECT_EQ(2, access_info(self->mfd, id).out_map_calls);
+
+	/* A mirror made later learns the two existing mappings by replay. */
+	ASSERT_EQ(0, access_destroy(self->mfd, id));
+	ASSERT_EQ(0, access_create(self->mfd, self->fd, self->ioas,
+				   IOASID_MOCK_ACCESS_REPLAY, &id));
+	EXPECT_EQ(2, access_info(self->mfd, id).out_map_calls);
 }
 
 TEST_F(access, holds_ioas_and_context)
