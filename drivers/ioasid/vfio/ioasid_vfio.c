@@ -35,10 +35,18 @@
  * BIND, which can fail, returns the error of the first device it cannot
  * register instead.
  *
- * Groups: VFIO_IOMMU groups are accepted. VFIO_EMULATED_IOMMU groups
- * (mdev-style devices, which need pin_pages/dma_rw) are refused with
- * EOPNOTSUPP, VFIO_NO_IOMMU groups with EINVAL; when SET_IOMMU is refused
- * this way VFIO goes on to the next backend (type1).
+ * Groups: VFIO_IOMMU and VFIO_EMULATED_IOMMU groups are accepted,
+ * VFIO_NO_IOMMU groups refused with EINVAL (VFIO then goes on to the next
+ * backend). An emulated-IOMMU (mdev-style) device has no IOMMU to register:
+ * it reads the IOAS through one emulated-device access of the container
+ * (ioasid_access_create(), made when the first such device opens, ended
+ * when the container is released), on the compat IOAS or, in a native
+ * container, on the IOAS named with VFIO_IOASID_BIND_EMULATED_IOAS.
+ * pin_pages, unpin_pages and dma_rw go to that access; when a range the
+ * access pinned is unmapped, every emulated device of the container gets
+ * its dma_unmap callback before the unmap returns, and must unpin (UNMAP
+ * fails with EBUSY if it does not). Pins are released by exactly the
+ * (iova, npage) they were made with.
  *
  * Locking. VFIO calls
  *  - open, release, attach_group, detach_group under container->group_lock
@@ -65,10 +73,15 @@
  * with the last group leaving can see a released backend; that is VFIO's
  * container design, shared with type1, and cannot be fixed in a backend.
  *
- * pin_pages, unpin_pages, dma_rw and group_iommu_domain are not provided:
- * VFIO answers vfio_pin_pages() and vfio_dma_rw() with ENOTTY when they are
- * missing (so nothing is ever pinned and unpin_pages is unreachable), and
- * nothing in 6.12 calls group_iommu_domain.
+ * The access's unmap callback runs with no ioasid lock held and takes
+ * ioasid_vfio::emu_lock (the list of emulated devices) around the
+ * devices' dma_unmap, which take their drivers' locks and unpin:
+ *
+ *   ioasid_vfio::emu_lock -> mdev driver locks -> ioasid's locks
+ *
+ * pin_pages, unpin_pages and dma_rw take no lock of ours (the access
+ * pointer is set once, under ioasid_vfio::lock, and lives until release).
+ * group_iommu_domain is not provided: nothing in 6.12 calls it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -108,10 +121,12 @@ MODULE_PARM_DESC(type1_compat,
  * struct ioasid_vfio_group - an IOMMU group of the container
  * @node: in ioasid_vfio::groups
  * @iommu_group: the group, as VFIO passed it to attach_group
+ * @emulated: a VFIO_EMULATED_IOMMU group (mdev-style devices)
  */
 struct ioasid_vfio_group {
 	struct list_head node;
 	struct iommu_group *iommu_group;
+	bool emulated;
 };
 
 /**
@@ -121,12 +136,15 @@ struct ioasid_vfio_group {
  * @idev: its registration; NULL while the native container is unbound or
  *	when registration (compat: attachment) failed
  * @dev_id: its ID in the context, valid with @idev
+ * @emu_node: for a device of an emulated-IOMMU group, in
+ *	ioasid_vfio::emulated (empty otherwise)
  */
 struct ioasid_vfio_device {
 	struct list_head node;
 	struct vfio_device *vdev;
 	struct ioasid_device *idev;
 	u32 dev_id;
+	struct list_head emu_node;
 };
 
 /**
@@ -138,6 +156,12 @@ struct ioasid_vfio_device {
  *	VFIO_IOASID_BIND, then constant
  * @groups: struct ioasid_vfio_group, the groups VFIO attached
  * @devices: struct ioasid_vfio_device, the devices VFIO has open
+ * @emu_ioas_id: the IOAS emulated devices read: compat: @ioas_id; native:
+ *	from VFIO_IOASID_BIND_EMULATED_IOAS, 0 without it
+ * @access: the emulated-device access, made by the first emulated device
+ *	(under @lock), constant from then until release
+ * @emu_lock: protects @emulated
+ * @emulated: struct ioasid_vfio_device of emulated-IOMMU devices, by emu_node
  */
 struct ioasid_vfio {
 	bool compat;
@@ -146,6 +170,10 @@ struct ioasid_vfio {
 	struct ioasid_ctx *ctx;
 	struct list_head groups;
 	struct list_head devices;
+	u32 emu_ioas_id;
+	struct ioasid_access *access;
+	struct mutex emu_lock; /* protects emulated */
+	struct list_head emulated;
 };
 
 static const struct ioasid_device_ops ioasid_vfio_dev_ops = {
@@ -164,11 +192,14 @@ static struct ioasid_vfio *ioasid_vfio_alloc(bool compat)
 	mutex_init(&iv->lock);
 	INIT_LIST_HEAD(&iv->groups);
 	INIT_LIST_HEAD(&iv->devices);
+	mutex_init(&iv->emu_lock);
+	INIT_LIST_HEAD(&iv->emulated);
 	return iv;
 }
 
 static void ioasid_vfio_free(struct ioasid_vfio *iv)
 {
+	mutex_destroy(&iv->emu_lock);
 	mutex_destroy(&iv->lock);
 	kfree(iv);
 }
@@ -211,6 +242,7 @@ static void *ioasid_vfio_open(unsigned long arg)
 	if (rc)
 		goto err_ctx;
 	iv->ctx = ctx;
+	iv->emu_ioas_id = iv->ioas_id;
 	return iv;
 
 err_ctx:
@@ -218,6 +250,78 @@ err_ctx:
 err_free:
 	ioasid_vfio_free(iv);
 	return ERR_PTR(rc);
+}
+
+/*
+ * The access's unmap callback: [iova, iova + length) leaves the IOAS.
+ * Every emulated device of the container stops using it and unpins.
+ */
+static void ioasid_vfio_access_unmap(void *data, unsigned long iova,
+				     unsigned long length)
+{
+	struct ioasid_vfio *iv = data;
+	struct ioasid_vfio_device *vd;
+
+	mutex_lock(&iv->emu_lock);
+	list_for_each_entry(vd, &iv->emulated, emu_node)
+		if (vd->vdev->ops->dma_unmap)
+			vd->vdev->ops->dma_unmap(vd->vdev, iova, length);
+	mutex_unlock(&iv->emu_lock);
+}
+
+static const struct ioasid_access_ops ioasid_vfio_access_ops = {
+	.needs_pin_pages = 1,
+	.unmap = ioasid_vfio_access_unmap,
+};
+
+/* Is @vdev in one of the container's emulated-IOMMU groups? */
+static bool ioasid_vfio_is_emulated(struct ioasid_vfio *iv,
+				    struct vfio_device *vdev)
+{
+	struct iommu_group *group = iommu_group_get(vdev->dev);
+	struct ioasid_vfio_group *ig;
+	bool emulated = false;
+
+	lockdep_assert_held(&iv->lock);
+	if (!group)
+		return false;
+	list_for_each_entry(ig, &iv->groups, node) {
+		if (ig->iommu_group == group) {
+			emulated = ig->emulated;
+			break;
+		}
+	}
+	iommu_group_put(group);
+	return emulated;
+}
+
+/*
+ * An emulated-IOMMU device: nothing to register with the context; it
+ * reads the IOAS through the container's access, made on first use.
+ * Without an IOAS for emulated devices (a native container bound without
+ * VFIO_IOASID_BIND_EMULATED_IOAS) it stays without DMA: vfio_pin_pages()
+ * and vfio_dma_rw() fail with EINVAL.
+ */
+static int ioasid_vfio_register_emulated(struct ioasid_vfio *iv,
+					 struct ioasid_ctx *ctx,
+					 struct ioasid_vfio_device *vd)
+{
+	struct ioasid_access *access;
+
+	lockdep_assert_held(&iv->lock);
+	if (!iv->emu_ioas_id)
+		return 0;
+	if (!iv->access) {
+		access = ioasid_access_create(ctx, iv->emu_ioas_id,
+					      &ioasid_vfio_access_ops, iv);
+		if (IS_ERR(access))
+			return PTR_ERR(access);
+		WRITE_ONCE(iv->access, access);
+	}
+	mutex_lock(&iv->emu_lock);
+	list_add_tail(&vd->emu_node, &iv->emulated);
+	mutex_unlock(&iv->emu_lock);
+	return 0;
 }
 
 /*
@@ -231,6 +335,8 @@ static int ioasid_vfio_register(struct ioasid_vfio *iv, struct ioasid_ctx *ctx,
 	int rc;
 
 	lockdep_assert_held(&iv->lock);
+	if (ioasid_vfio_is_emulated(iv, vd->vdev))
+		return ioasid_vfio_register_emulated(iv, ctx, vd);
 
 	idev = register_device_to_pasid(ctx, IOASID_PASID_NONE, vd->vdev->dev,
 					NULL, &ioasid_vfio_dev_ops, vd->vdev,
@@ -253,6 +359,11 @@ static void ioasid_vfio_unregister(struct ioasid_vfio *iv,
 {
 	lockdep_assert_held(&iv->lock);
 
+	if (!list_empty(&vd->emu_node)) {
+		mutex_lock(&iv->emu_lock);
+		list_del_init(&vd->emu_node);
+		mutex_unlock(&iv->emu_lock);
+	}
 	if (vd->idev) {
 		ioasid_unregister_device(vd->idev);
 		vd->idev = NULL;
@@ -280,6 +391,7 @@ static void ioasid_vfio_register_device(void *iommu_data,
 	if (!vd)
 		return;
 	vd->vdev = vdev;
+	INIT_LIST_HEAD(&vd->emu_node);
 
 	mutex_lock(&iv->lock);
 	if (iv->ctx) {
@@ -326,8 +438,7 @@ static void ioasid_vfio_unregister_device(void *iommu_data,
  * @iommu_group: the group joining the container; VFIO owns its DMA
  * @type: what backs the group
  *
- * Return: 0; -EOPNOTSUPP for an emulated-IOMMU (mdev-style) group, -EINVAL
- * for a no-IOMMU group, -ENOMEM.
+ * Return: 0; -EINVAL for a no-IOMMU group, -ENOMEM.
  */
 static int ioasid_vfio_attach_group(void *iommu_data,
 				    struct iommu_group *iommu_group,
@@ -336,19 +447,14 @@ static int ioasid_vfio_attach_group(void *iommu_data,
 	struct ioasid_vfio *iv = iommu_data;
 	struct ioasid_vfio_group *ig;
 
-	switch (type) {
-	case VFIO_IOMMU:
-		break;
-	case VFIO_EMULATED_IOMMU:
-		return -EOPNOTSUPP;
-	default:
+	if (type != VFIO_IOMMU && type != VFIO_EMULATED_IOMMU)
 		return -EINVAL;
-	}
 
 	ig = kzalloc(sizeof(*ig), GFP_KERNEL_ACCOUNT);
 	if (!ig)
 		return -ENOMEM;
 	ig->iommu_group = iommu_group;
+	ig->emulated = type == VFIO_EMULATED_IOMMU;
 
 	mutex_lock(&iv->lock);
 	list_add_tail(&ig->node, &iv->groups);
@@ -407,9 +513,81 @@ static void ioasid_vfio_release(void *iommu_data)
 	}
 	mutex_unlock(&iv->lock);
 
+	/* No device is open: no callback, pin or rw can run any more. */
+	if (iv->access)
+		ioasid_access_destroy(iv->access);
 	if (iv->ctx)
 		ioasid_ctx_put(iv->ctx);
 	ioasid_vfio_free(iv);
+}
+
+/**
+ * ioasid_vfio_pin_pages() - vfio_iommu_driver_ops.pin_pages
+ * @iommu_data: the backend state
+ * @iommu_group: the emulated device's group
+ * @user_iova: IOVA; VFIO ignores its offset in the page
+ * @npage: pages from the page holding @user_iova
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @pages: receives the pages
+ *
+ * Return: @npage; -EINVAL without an access (no emulated device, or a
+ * native container without an IOAS for them); the errors of
+ * ioasid_access_pin_pages().
+ */
+static int ioasid_vfio_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
+				 dma_addr_t user_iova, int npage, int prot,
+				 struct page **pages)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_access *access = READ_ONCE(iv->access);
+	int rc;
+
+	if (!access || npage <= 0 || user_iova > ULONG_MAX)
+		return -EINVAL;
+	rc = ioasid_access_pin_pages(access, ALIGN_DOWN(user_iova, PAGE_SIZE),
+				     (unsigned long)npage << PAGE_SHIFT, pages,
+				     prot & IOMMU_WRITE ? IOASID_ACCESS_WRITE : 0);
+	return rc ?: npage;
+}
+
+/**
+ * ioasid_vfio_unpin_pages() - vfio_iommu_driver_ops.unpin_pages
+ * @iommu_data: the backend state
+ * @user_iova: as pinned
+ * @npage: as pinned
+ */
+static void ioasid_vfio_unpin_pages(void *iommu_data, dma_addr_t user_iova,
+				    int npage)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_access *access = READ_ONCE(iv->access);
+
+	if (WARN_ON_ONCE(!access))
+		return;
+	ioasid_access_unpin_pages(access, ALIGN_DOWN(user_iova, PAGE_SIZE),
+				  (unsigned long)npage << PAGE_SHIFT);
+}
+
+/**
+ * ioasid_vfio_dma_rw() - vfio_iommu_driver_ops.dma_rw
+ * @iommu_data: the backend state
+ * @user_iova: IOVA
+ * @data: kernel buffer
+ * @count: bytes
+ * @write: write the IOAS from @data, else read it into @data
+ *
+ * Return: 0, -EINVAL without an access, or the errors of ioasid_access_rw().
+ */
+static int ioasid_vfio_dma_rw(void *iommu_data, dma_addr_t user_iova,
+			      void *data, size_t count, bool write)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_access *access = READ_ONCE(iv->access);
+
+	if (!access || user_iova > ULONG_MAX)
+		return -EINVAL;
+	return ioasid_access_rw(access, user_iova, data, count,
+				write ? IOASID_ACCESS_WRITE : 0);
 }
 
 /*
@@ -443,7 +621,7 @@ static long ioasid_vfio_check_extension(struct ioasid_vfio *iv,
  */
 static int ioasid_vfio_bind(struct ioasid_vfio *iv, void __user *uarg)
 {
-	size_t minsz = offsetofend(struct vfio_ioasid_bind, __reserved);
+	size_t minsz = offsetofend(struct vfio_ioasid_bind, ioas_id);
 	struct ioasid_vfio_device *vd;
 	struct vfio_ioasid_bind bind;
 	struct ioasid_ctx *ctx;
@@ -452,7 +630,9 @@ static int ioasid_vfio_bind(struct ioasid_vfio *iv, void __user *uarg)
 
 	if (copy_from_user(&bind, uarg, minsz))
 		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags || bind.__reserved)
+	if (bind.argsz < minsz || (bind.flags & ~VFIO_IOASID_BIND_EMULATED_IOAS) ||
+	    (!(bind.flags & VFIO_IOASID_BIND_EMULATED_IOAS) && bind.ioas_id) ||
+	    ((bind.flags & VFIO_IOASID_BIND_EMULATED_IOAS) && !bind.ioas_id))
 		return -EINVAL;
 
 	file = fget(bind.ioasid_fd);
@@ -468,6 +648,7 @@ static int ioasid_vfio_bind(struct ioasid_vfio *iv, void __user *uarg)
 		rc = -EBUSY;
 		goto err_unlock;
 	}
+	iv->emu_ioas_id = bind.ioas_id;
 	list_for_each_entry(vd, &iv->devices, node) {
 		rc = ioasid_vfio_register(iv, ctx, vd);
 		if (rc) {
@@ -483,6 +664,11 @@ static int ioasid_vfio_bind(struct ioasid_vfio *iv, void __user *uarg)
 err_unwind:
 	list_for_each_entry_continue_reverse(vd, &iv->devices, node)
 		ioasid_vfio_unregister(iv, vd);
+	iv->emu_ioas_id = 0;
+	if (iv->access) {
+		ioasid_access_destroy(iv->access);
+		iv->access = NULL;
+	}
 err_unlock:
 	mutex_unlock(&iv->lock);
 	ioasid_ctx_put(ctx);
@@ -769,6 +955,9 @@ static const struct vfio_iommu_driver_ops ioasid_vfio_ops = {
 	.detach_group		= ioasid_vfio_detach_group,
 	.register_device	= ioasid_vfio_register_device,
 	.unregister_device	= ioasid_vfio_unregister_device,
+	.pin_pages		= ioasid_vfio_pin_pages,
+	.unpin_pages		= ioasid_vfio_unpin_pages,
+	.dma_rw			= ioasid_vfio_dma_rw,
 };
 
 static int __init ioasid_vfio_init(void)

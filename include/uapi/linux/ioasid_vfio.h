@@ -26,7 +26,9 @@
  *   internal ioasid context with one IOAS behind the container:
  *   VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
  *   (including VFIO_DMA_UNMAP_FLAG_ALL) keep type1's semantics, with
- *   ioasid's pin-once accounting underneath.
+ *   ioasid's pin-once accounting underneath. Emulated-IOMMU (mdev-style)
+ *   devices in such a container read the same IOAS through vfio_pin_pages()
+ *   and vfio_dma_rw().
  *
  * VFIO asks container IOMMU drivers newest first: when ioasid_vfio is loaded
  * after vfio_iommu_type1 (or type1 is built in) it serves TYPE1v2
@@ -38,21 +40,39 @@
 #define VFIO_IOASID_IOMMU	0x10a5
 
 /**
+ * enum vfio_ioasid_bind_flags - flags of struct vfio_ioasid_bind
+ * @VFIO_IOASID_BIND_EMULATED_IOAS: @ioas_id names the IOAS that the
+ *	container's emulated-IOMMU (mdev-style) devices read and write
+ *	(vfio_pin_pages(), vfio_dma_rw()); without it they have no DMA
+ */
+enum vfio_ioasid_bind_flags {
+	VFIO_IOASID_BIND_EMULATED_IOAS = 1 << 0,
+};
+
+/**
  * struct vfio_ioasid_bind - ioctl(VFIO_IOASID_BIND) on a container
  * @argsz: sizeof(struct vfio_ioasid_bind)
- * @flags: must be 0
+ * @flags: enum vfio_ioasid_bind_flags
  * @ioasid_fd: an open /dev/ioasid
- * @__reserved: must be 0
+ * @ioas_id: with VFIO_IOASID_BIND_EMULATED_IOAS an IOAS of that context,
+ *	else 0
  *
  * Binds a VFIO_IOASID_IOMMU container to the context of @ioasid_fd, once.
- * Devices opened before the bind are registered by it. EBADF if @ioasid_fd
- * is not /dev/ioasid, EBUSY if the container is bound already.
+ * Devices opened before the bind are registered by it. Devices of
+ * emulated-IOMMU groups are not registered (they have no IOMMU and do not
+ * appear in IOASID_DEVICE_INFO): they read the IOAS @ioas_id through an
+ * emulated-device access; when user space unmaps a range they pinned, their
+ * driver is told (dma_unmap) and must unpin before IOASID_UNMAP returns, or
+ * IOASID_UNMAP fails with EBUSY. EBADF if @ioasid_fd is not /dev/ioasid,
+ * EBUSY if the container is bound already, EINVAL for unknown flags or an
+ * @ioas_id that does not match them, ENOENT if an emulated device was open
+ * and @ioas_id names no IOAS.
  */
 struct vfio_ioasid_bind {
 	__u32 argsz;
 	__u32 flags;
 	__s32 ioasid_fd;
-	__u32 __reserved;
+	__u32 ioas_id;
 };
 
 #define VFIO_IOASID_BIND	_IO(VFIO_TYPE, VFIO_BASE + 27)

@@ -1,24 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VFIO devices without an IOMMU of their own (mdev-style, emulated IOMMU
- * groups) are refused cleanly by ioasid_vfio: a native ioasid container
- * cannot take their group (EOPNOTSUPP, nothing left behind), and a TYPE1v2
- * container falls through to VFIO's type1, which serves them. Uses the
- * kernel's mtty mdev sample (the project kernel builds it).
+ * Emulated-IOMMU (mdev-style) VFIO devices on ioasid_vfio: the test-only
+ * ioasid_mdev device pins, unpins and reads/writes by IOVA through
+ * vfio_pin_pages()/vfio_dma_rw(), which ioasid_vfio serves from an
+ * emulated-device access on the IOAS - in a TYPE1v2 compatibility container
+ * and in a native container bound with VFIO_IOASID_BIND_EMULATED_IOAS.
+ * Unmapping a pinned range calls the device's dma_unmap before the unmap
+ * returns; pages stay pinned and charged once.
  */
-#include <dirent.h>
+#include <sys/mman.h>
 #include <linux/vfio.h>
 #include <linux/ioasid_vfio.h>
 
 #include "kselftest_harness.h"
 #include "ioasid_utils.h"
+#include "ioasid_mdev.h"
 
-#define MTTY_TYPES "/sys/class/mdev_bus/mtty/mdev_supported_types"
-#define MTTY_UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
+#define MDEV_TYPES "/sys/class/mdev_bus/" IOASID_MDEV_PARENT "/mdev_supported_types"
+#define MDEV_UUID "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
+#define PSZ 4096UL
+#define LEN (8 * PSZ)
+#define IOVA 0x200000UL
 
 FIXTURE(mdev) {
 	int group;
 	int container;
+	int dev;
+	unsigned char *buf;
+	long vmlck;
 	char uuid_path[128];
 };
 
@@ -29,16 +38,15 @@ FIXTURE_SETUP(mdev)
 
 	self->group = -1;
 	self->container = -1;
+	self->dev = -1;
 	if (access("/sys/module/ioasid_vfio", F_OK))
 		SKIP(return, "ioasid_vfio is not loaded");
-	if (access("/sys/module/mtty", F_OK) && system("modprobe mtty 2>/dev/null"))
-		SKIP(return, "no mtty mdev sample in this kernel");
-	if (access("/sys/class/mdev_bus/mtty", F_OK))
-		SKIP(return, "no mtty mdev sample in this kernel");
+	if (access("/sys/class/mdev_bus/" IOASID_MDEV_PARENT, F_OK))
+		SKIP(return, "ioasid_mdev is not loaded (no mdev in this kernel?)");
 	snprintf(self->uuid_path, sizeof(self->uuid_path), "/sys/bus/mdev/devices/%s",
-		 MTTY_UUID);
+		 MDEV_UUID);
 	if (access(self->uuid_path, F_OK))
-		ASSERT_EQ(0, write_file(MTTY_TYPES "/mtty-1/create", MTTY_UUID));
+		ASSERT_EQ(0, write_file(MDEV_TYPES "/" IOASID_MDEV_TYPE "/create", MDEV_UUID));
 	snprintf(path, sizeof(path), "%s/iommu_group", self->uuid_path);
 	n = readlink(path, link, sizeof(link) - 1);
 	ASSERT_LT(0, n);
@@ -49,18 +57,32 @@ FIXTURE_SETUP(mdev)
 	self->container = open("/dev/vfio/vfio", O_RDWR);
 	ASSERT_LE(0, self->container);
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &self->container));
+	ASSERT_EQ(0, write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "1"));
+
+	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	for (n = 0; n < (ssize_t)LEN; n++)
+		self->buf[n] = (unsigned char)(n * 13 + 5);
+	self->vmlck = vm_locked_kb();
 }
 
 FIXTURE_TEARDOWN(mdev)
 {
 	char path[160];
 
+	if (self->dev >= 0)
+		close(self->dev);
 	if (self->container >= 0)
 		close(self->container);
 	if (self->group >= 0)
 		close(self->group);
 	snprintf(path, sizeof(path), "%s/remove", self->uuid_path);
 	write_file(path, "1");
+	write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "1");
+	/* Nothing stays pinned or charged once the files are closed. */
+	if (self->group >= 0)
+		EXPECT_EQ(self->vmlck, vm_locked_kb());
 }
 
 static long vfio_refcnt(void)
@@ -68,23 +90,190 @@ static long vfio_refcnt(void)
 	return read_long_file("/sys/module/ioasid_vfio/refcnt");
 }
 
-TEST_F(mdev, native_container_refuses_emulated_group)
+static int mdev_cmd(int dev, __u32 op, __u32 flags, __u64 iova, __u32 npage,
+		    const void *data, __u32 len)
 {
-	long before = vfio_refcnt();
+	struct ioasid_mdev_cmd cmd = {
+		.op = op, .flags = flags, .iova = iova, .npage = npage, .length = len,
+	};
 
-	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_IOASID_IOMMU));
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_SET_IOMMU, VFIO_IOASID_IOMMU));
-	ASSERT_EQ(EOPNOTSUPP, errno);
-	/* Nothing of ioasid_vfio stays behind the container. */
-	ASSERT_EQ(before, vfio_refcnt());
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOASID_BIND, &(int){ 0 }));
+	if (data)
+		memcpy(cmd.data, data, len);
+	return pwrite(dev, &cmd, sizeof(cmd), 0) == sizeof(cmd) ? 0 : -errno;
 }
 
-TEST_F(mdev, type1v2_falls_through_to_type1)
+static struct ioasid_mdev_cmd mdev_state(int dev)
 {
-	long before = vfio_refcnt();
-	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct ioasid_mdev_cmd cmd;
 
+	memset(&cmd, 0xff, sizeof(cmd));
+	if (pread(dev, &cmd, sizeof(cmd), 0) != sizeof(cmd))
+		cmd.out_pins = ~0U;
+	return cmd;
+}
+
+/*
+ * The device's DMA through whatever serves its container: pin and read,
+ * write through a pin, dma_rw both ways; nothing charged beyond the map.
+ */
+static void check_dma(struct __test_metadata *_metadata, int dev,
+		      unsigned char *buf, long locked)
+{
+	unsigned char in[100];
+	struct ioasid_mdev_cmd st;
+	unsigned int i;
+
+	ASSERT_EQ(0, mdev_cmd(dev, IOASID_MDEV_PIN, 0, IOVA + PSZ + 40, 2, NULL, 200));
+	st = mdev_state(dev);
+	ASSERT_EQ(1, st.out_pins);
+	ASSERT_EQ(0, memcmp(st.data, buf + PSZ + 40, 200));
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(0xa0 + i);
+	ASSERT_EQ(0, mdev_cmd(dev, IOASID_MDEV_PIN, IOASID_MDEV_WRITE, IOVA + 3 * PSZ,
+			      1, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(buf + 3 * PSZ, in, sizeof(in)));
+	ASSERT_EQ(0, mdev_cmd(dev, IOASID_MDEV_UNPIN, 0, IOVA + 3 * PSZ, 1, NULL, 0));
+	ASSERT_EQ(1, mdev_state(dev).out_pins);
+
+	/* dma_rw across a page boundary, both ways. */
+	ASSERT_EQ(0, mdev_cmd(dev, IOASID_MDEV_RW, 0, IOVA + 5 * PSZ - 50, 0, NULL, 100));
+	ASSERT_EQ(0, memcmp(mdev_state(dev).data, buf + 5 * PSZ - 50, 100));
+	ASSERT_EQ(0, mdev_cmd(dev, IOASID_MDEV_RW, IOASID_MDEV_WRITE, IOVA + 6 * PSZ - 50,
+			      0, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(buf + 6 * PSZ - 50, in, sizeof(in)));
+
+	/* Outside the mapping. */
+	ASSERT_NE(0, mdev_cmd(dev, IOASID_MDEV_PIN, 0, IOVA + LEN, 1, NULL, 0));
+	ASSERT_NE(0, mdev_cmd(dev, IOASID_MDEV_RW, 0, IOVA + LEN - 8, 0, NULL, 16));
+	ASSERT_EQ(1, mdev_state(dev).out_pins);
+	/* Pin once, charge once: the device's pins cost nothing more. */
+	ASSERT_EQ(locked, vm_locked_kb());
+}
+
+TEST_F(mdev, type1v2_compat)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = 0, .iova = IOVA, .size = LEN,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = IOVA, .size = LEN,
+	};
+	long before = vfio_refcnt();
+	struct ioasid_mdev_cmd st;
+
+	map.vaddr = (uintptr_t)self->buf;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	/* ioasid_vfio, not type1, serves it. */
+	ASSERT_EQ(before + 1, vfio_refcnt());
+	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, MDEV_UUID);
+	ASSERT_LE(0, self->dev);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	ASSERT_EQ(self->vmlck + (long)(LEN / 1024), vm_locked_kb());
+
+	check_dma(_metadata, self->dev, self->buf, self->vmlck + LEN / 1024);
+
+	/* UNMAP_DMA: the device is told and unpins before it returns. */
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	ASSERT_EQ(LEN, unmap.size);
+	st = mdev_state(self->dev);
+	EXPECT_EQ(1, st.out_unmap_calls);
+	EXPECT_EQ(IOVA, st.out_last_unmap_iova);
+	EXPECT_EQ(LEN, st.out_last_unmap_length);
+	EXPECT_EQ(0, st.out_pins);
+	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	EXPECT_NE(0, mdev_cmd(self->dev, IOASID_MDEV_RW, 0, IOVA, 0, NULL, 16));
+}
+
+TEST_F(mdev, native_bound_to_an_ioas)
+{
+	struct vfio_ioasid_bind bind = { .argsz = sizeof(bind) };
+	struct ioasid_mdev_cmd st;
+	__u64 unmapped = 0;
+	__u32 ioas;
+	int fd;
+
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, ioas, self->buf, LEN, IOVA));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_IOASID_IOMMU));
+
+	/* The IOAS is named with its flag, and only with it. */
+	bind.ioasid_fd = fd;
+	bind.ioas_id = ioas;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	ASSERT_EQ(EINVAL, errno);
+	bind.flags = VFIO_IOASID_BIND_EMULATED_IOAS;
+	bind.ioas_id = 0;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	ASSERT_EQ(EINVAL, errno);
+	bind.ioas_id = ioas;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	ASSERT_EQ(EBUSY, errno);
+
+	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, MDEV_UUID);
+	ASSERT_LE(0, self->dev);
+	check_dma(_metadata, self->dev, self->buf, self->vmlck + LEN / 1024);
+
+	/* The IOAS is in use by the device's access. */
+	EXPECT_EQ(-EBUSY, ioasid_destroy(fd, ioas));
+	/* IOASID_UNMAP on /dev/ioasid reaches the device's dma_unmap. */
+	ASSERT_EQ(0, ioasid_unmap(fd, ioas, IOVA, LEN, &unmapped));
+	st = mdev_state(self->dev);
+	EXPECT_EQ(1, st.out_unmap_calls);
+	EXPECT_EQ(0, st.out_pins);
+	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	close(fd);
+}
+
+TEST_F(mdev, native_without_emulated_ioas)
+{
+	struct vfio_ioasid_bind bind = { .argsz = sizeof(bind) };
+	int fd = ioasid_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_IOASID_IOMMU));
+	bind.ioasid_fd = fd;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, MDEV_UUID);
+	ASSERT_LE(0, self->dev);
+	/* No IOAS for emulated devices: no DMA, and nothing else breaks. */
+	EXPECT_EQ(-EINVAL, mdev_cmd(self->dev, IOASID_MDEV_PIN, 0, IOVA, 1, NULL, 0));
+	EXPECT_EQ(-EINVAL, mdev_cmd(self->dev, IOASID_MDEV_RW, 0, IOVA, 0, NULL, 8));
+	close(fd);
+}
+
+TEST_F(mdev, native_bind_unknown_ioas)
+{
+	struct vfio_ioasid_bind bind = {
+		.argsz = sizeof(bind),
+		.flags = VFIO_IOASID_BIND_EMULATED_IOAS,
+		.ioas_id = 4242,
+	};
+	int fd = ioasid_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_IOASID_IOMMU));
+	/* Opened before the bind: the bind makes its access, or fails whole. */
+	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, MDEV_UUID);
+	ASSERT_LE(0, self->dev);
+	bind.ioasid_fd = fd;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOASID_BIND, &bind));
+	ASSERT_EQ(ENOENT, errno);
+	EXPECT_EQ(-EINVAL, mdev_cmd(self->dev, IOASID_MDEV_RW, 0, IOVA, 0, NULL, 8));
+	close(fd);
+}
+
+TEST_F(mdev, type1v2_falls_through_when_compat_is_off)
+{
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	long before = vfio_refcnt();
+
+	ASSERT_EQ(0, write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "0"));
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
 	/* type1, not ioasid_vfio, serves the container. */
 	ASSERT_EQ(before, vfio_refcnt());
