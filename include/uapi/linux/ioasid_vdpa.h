@@ -46,16 +46,21 @@
  * attached to @ioas_id; vhost-vdpa's own domain is released. Only @asid 0
  * exists for them.
  *
- * Parents with their own translation (set_map/dma_map) mirror the IOAS
- * through an emulated-device access; until the access kAPI is available
- * they are refused with EOPNOTSUPP.
+ * Parents with their own translation (set_map/dma_map, e.g. vdpa_sim) get
+ * the IOAS mirrored into it through an emulated-device access
+ * (ioasid_access_create()): what is mapped at bind time is replayed, later
+ * MAP/COPY are pushed as they happen, and an UNMAP takes the range back
+ * from the parent (and unpins it) before it returns. The pages are pinned
+ * and charged once, by the IOAS. There is no IOMMU device to register:
+ * @out_dev_id is 0. Parents translating by virtual address (use_va,
+ * VDUSE) are refused with EOPNOTSUPP.
  *
  * Errors:
  *	EFAULT: the struct could not be read or written
  *	EINVAL: @argsz too small, @asid beyond the parent's address spaces,
  *		or a bound address space
- *	EOPNOTSUPP: @flags or bytes past the known struct not zero; the
- *		parent kind is not supported
+ *	EOPNOTSUPP: @flags or bytes past the known struct not zero; a
+ *		parent translating by virtual address
  *	EBADF: @ioasid_fd is not /dev/ioasid
  *	EBUSY: the device is not reset, or @asid already has IOTLB mappings
  *	EPERM: not the owner (VHOST_SET_OWNER first)
