@@ -36,6 +36,7 @@
 
 #include "kselftest_harness.h"
 #include "ioasid_utils.h"
+#include "vdpa_utils.h"
 
 #define PSZ		4096UL
 
@@ -1033,6 +1034,75 @@ TEST_F_TIMEOUT(edu_native, replace, 60)
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->c.ioasid, ioas_a));
 	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, ioas_b));
 	munmap(buf, 3 * PSZ);
+}
+
+/*
+ * One IOAS shared by a VFIO device and a vDPA device (vp_vdpa on the
+ * virtio-net-pci, bound with VHOST_VDPA_IOASID_BIND): the edu DMAs a frame
+ * into the IOAS, the vDPA device transmits it from there - the runner finds
+ * it byte-exact in QEMU's pcap - and the memory is pinned and charged once.
+ */
+TEST_F_TIMEOUT(edu_native, shared_with_vdpa, 90)
+{
+	const __u64 iova = 0x800000, staging = iova + 8 * PSZ;
+	const __u32 len = VDPA_HDR_LEN + VDPA_FRAME_LEN;
+	struct edu *e = &self->c.edu[0];
+	long before, mapped;
+	struct vdpa_tx tx;
+	char path[300];
+	__u32 dev_id = 0;
+	unsigned int i;
+	__u8 *frame;
+	char *buf;
+	int vfd;
+
+	if (vhost_vdpa_path("vdpa0", path, sizeof(path)))
+		SKIP(return, "no vDPA device vdpa0 (vp_vdpa) with the patched vhost-vdpa");
+	vfd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, vfd);
+	ASSERT_EQ(0, ioctl(vfd, VHOST_SET_OWNER));
+	buf = alloc_pages(16);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, VDPA_OFF_FRAME + PSZ);	/* rings and frame page */
+
+	before = vm_locked_kb();
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 16 * PSZ, iova));
+	mapped = vm_locked_kb();
+	EXPECT_EQ(before + 16 * (long)PSZ / 1024, mapped);
+	ASSERT_EQ(0, vdpa_bind(vfd, self->c.ioasid, 0, self->c.ioas, &dev_id));
+	EXPECT_NE(0, dev_id);
+	EXPECT_NE(e->dev_id, dev_id);
+	/* The second device of the IOAS pins and charges nothing more. */
+	EXPECT_EQ(mapped, vm_locked_kb());
+
+	/* The frame: header zeroes, broadcast, a test MAC, random payload. */
+	frame = (__u8 *)buf + 8 * PSZ;
+	memset(frame, 0, VDPA_HDR_LEN);
+	memset(frame + VDPA_HDR_LEN, 0xff, 6);
+	memcpy(frame + VDPA_HDR_LEN + 6, "\x02\x10\xa5\x1d\x00\x02", 6);
+	frame[VDPA_HDR_LEN + 12] = 0x88;
+	frame[VDPA_HDR_LEN + 13] = 0xb5;
+	srand(time(NULL) ^ 0x5eed);
+	for (i = VDPA_HDR_LEN + 14; i < len; i++)
+		frame[i] = rand();
+	/* edu: staging page -> its buffer -> the frame slot the ring names. */
+	ASSERT_EQ(0, edu_to_dev(e, staging, 0, len));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + VDPA_OFF_FRAME, len));
+	ASSERT_EQ(0, memcmp(buf + VDPA_OFF_FRAME, frame, len));
+
+	ASSERT_EQ(0, vdpa_tx_start(&tx, vfd, buf, iova, false));
+	EXPECT_TRUE(vdpa_tx_send(&tx, iova));
+	vdpa_print_frame("FRAME", (__u8 *)buf + VDPA_OFF_FRAME + VDPA_HDR_LEN);
+	vdpa_tx_stop(&tx);
+	close(vfd);
+
+	/* The edu still translates through the IOAS the vDPA device left. */
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + 9 * PSZ, len));
+	ASSERT_EQ(0, memcmp(buf + 9 * PSZ, frame, len));
+	EXPECT_EQ(mapped, vm_locked_kb());
+	ASSERT_EQ(0, ctx_unmap(&self->c, 0, iova, 16 * PSZ, NULL));
+	EXPECT_EQ(before, vm_locked_kb());
+	munmap(buf, 16 * PSZ);
 }
 
 static int sw_child_alloc(int fd, __u32 parent, __u32 *id)
