@@ -401,33 +401,10 @@ void ioasid_access_destroy(struct ioasid_access *access)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_access_destroy, IOASID);
 
-/*
- * Check that [iova, last] is mapped without a hole, with the permission
- * @flags asks for. Returns the number of areas it spans or an errno.
- */
-static int ioasid_access_check(struct ioasid_ioas *ioas, unsigned long iova,
-			       unsigned long last, unsigned int flags)
+/* The permission a pin or copy with @flags needs of the mapping. */
+static int ioasid_access_prot(unsigned int flags)
 {
-	int need = (flags & IOASID_ACCESS_WRITE) ? IOMMU_WRITE : IOMMU_READ;
-	struct ioasid_area *area, *prev = NULL;
-	unsigned long next = iova;
-	int n = 0;
-
-	lockdep_assert_held(&ioas->mutex);
-	for_each_ioasid_area(area, &ioas->areas, iova, last) {
-		if (area->iova > next)
-			return -ENOENT;
-		if (!(area->prot & need))
-			return -EPERM;
-		n++;
-		prev = area;
-		if (area->last >= last)
-			break;
-		next = area->last + 1;
-	}
-	if (!prev || prev->last < last)
-		return -ENOENT;
-	return n;
+	return (flags & IOASID_ACCESS_WRITE) ? IOMMU_WRITE : IOMMU_READ;
 }
 
 static int ioasid_access_range(unsigned long iova, unsigned long length,
@@ -484,7 +461,7 @@ int ioasid_access_pin_pages(struct ioasid_access *access, unsigned long iova,
 		if (pin->iova == iova && pin->length == length)
 			break;
 	}
-	n = ioasid_access_check(ioas, first_page, last, flags);
+	n = ioasid_ioas_span(ioas, first_page, last, false, ioasid_access_prot(flags));
 	if (n < 0)
 		goto out_unlock;
 	if (node) {
@@ -594,7 +571,7 @@ int ioasid_access_rw(struct ioasid_access *access, unsigned long iova,
 		return -EINVAL;
 
 	ioasid_access_lock(ioas);
-	rc = ioasid_access_check(ioas, iova, last, flags);
+	rc = ioasid_ioas_span(ioas, iova, last, false, ioasid_access_prot(flags));
 	if (rc < 0)
 		goto out_unlock;
 	rc = 0;

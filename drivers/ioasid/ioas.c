@@ -463,26 +463,29 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
-/*
- * Collect the pages behind [iova, last] of @ioas as pieces, each holding a
- * pages reference. -ENOENT on a hole, -EPERM if @writable is asked of pages
- * that were not pinned writable.
+/**
+ * ioasid_ioas_span() - the areas that cover a range without a hole
+ * @ioas: the IOAS, locked
+ * @iova: first IOVA
+ * @last: last IOVA
+ * @writable: every area's pages must be pinned writable
+ * @prot: IOMMU_READ and/or IOMMU_WRITE every area must be mapped with
+ *
+ * Return: how many areas cover [@iova, @last]; -ENOENT for a hole, -EPERM
+ * for an area without the permission.
  */
-static int ioasid_ioas_collect(struct ioasid_ioas *ioas, unsigned long iova,
-			       unsigned long last, bool writable,
-			       struct ioasid_piece **out, unsigned int *nout)
+int ioasid_ioas_span(struct ioasid_ioas *ioas, unsigned long iova,
+		     unsigned long last, bool writable, int prot)
 {
 	struct ioasid_area *area, *prev = NULL;
-	struct ioasid_piece *pieces;
 	unsigned long next = iova;
-	unsigned int n = 0, i = 0;
-	int rc;
+	int n = 0;
 
 	lockdep_assert_held(&ioas->mutex);
 	for_each_ioasid_area(area, &ioas->areas, iova, last) {
 		if (area->iova > next)
 			return -ENOENT;
-		if (writable && !area->pages->writable)
+		if ((writable && !area->pages->writable) || (area->prot & prot) != prot)
 			return -EPERM;
 		n++;
 		prev = area;
@@ -492,6 +495,28 @@ static int ioasid_ioas_collect(struct ioasid_ioas *ioas, unsigned long iova,
 	}
 	if (!prev || prev->last < last)
 		return -ENOENT;
+	return n;
+}
+
+/*
+ * Collect the pages behind [iova, last] of @ioas as pieces, each holding a
+ * pages reference. -ENOENT on a hole, -EPERM if @writable is asked of pages
+ * that were not pinned writable.
+ */
+static int ioasid_ioas_collect(struct ioasid_ioas *ioas, unsigned long iova,
+			       unsigned long last, bool writable,
+			       struct ioasid_piece **out, unsigned int *nout)
+{
+	struct ioasid_piece *pieces;
+	struct ioasid_area *area;
+	unsigned int n, i = 0;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	rc = ioasid_ioas_span(ioas, iova, last, writable, 0);
+	if (rc < 0)
+		return rc;
+	n = rc;
 
 	pieces = kvcalloc(n, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
 	if (!pieces)

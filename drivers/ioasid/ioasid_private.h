@@ -276,6 +276,8 @@ int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
 			 unsigned long length, unsigned long *iova, u32 flags);
 int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 			    unsigned long last, unsigned long *unmapped);
+int ioasid_ioas_span(struct ioasid_ioas *ioas, unsigned long iova,
+		     unsigned long last, bool writable, int prot);
 void ioasid_ioas_destroy(struct ioasid_obj *obj);
 void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj);
 
