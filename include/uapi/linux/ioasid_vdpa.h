@@ -52,13 +52,17 @@
  * MAP/COPY are pushed as they happen, and an UNMAP takes the range back
  * from the parent (and unpins it) before it returns. The pages are pinned
  * and charged once, by the IOAS. There is no IOMMU device to register:
- * @out_dev_id is 0. Parents translating by virtual address (use_va,
- * VDUSE) are refused with EOPNOTSUPP.
+ * @out_dev_id is 0. Each address space binds once, on its own (the legacy
+ * IOTLB stays usable for unbound ones), and all of a device's bound
+ * address spaces belong to one context (another: EINVAL). A device reset
+ * while bound keeps the translation. Parents translating by virtual
+ * address (use_va, VDUSE) are refused with EOPNOTSUPP.
  *
  * Errors:
  *	EFAULT: the struct could not be read or written
  *	EINVAL: @argsz too small, @asid beyond the parent's address spaces,
- *		or a bound address space
+ *		a bound address space, or @ioasid_fd another context than
+ *		the device's other bound address spaces'
  *	EOPNOTSUPP: @flags or bytes past the known struct not zero; a
  *		parent translating by virtual address
  *	EBADF: @ioasid_fd is not /dev/ioasid

@@ -336,4 +336,81 @@ TEST_F(vdpa, tx_frame_through_ioas)
 	vdpa_tx_stop(&tx);
 }
 
+/*
+ * A reset of the device while bound (VHOST_VDPA_SET_STATUS 0, as a VMM
+ * does) must not lose the IOAS: vdpa_sim cleans its maps to passthrough
+ * on reset, and vhost-vdpa gives it the mirror again. The device is
+ * started twice; the second frame loops back byte-exact too.
+ */
+TEST_F(vdpa, reset_keeps_ioas)
+{
+	__u8 *frame = (__u8 *)self->buf + VDPA_OFF_FRAME + VDPA_HDR_LEN;
+	struct vdpa_tx tx;
+	int round;
+
+	if (variant->platform)
+		SKIP(return, "%s: frames leave the VM; tx_frame_through_ioas covers it",
+		     variant->what);
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, BUF_LEN, BUF_IOVA));
+	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
+	srand(time(NULL) ^ 0x7e5e7);
+	for (round = 0; round < 2; round++) {
+		/* Fresh rings for a fresh start. */
+		memset(self->buf, 0, VDPA_OFF_FRAME);
+		memset((char *)self->buf + VDPA_OFF_RX_DESC, 0,
+		       VDPA_OFF_RX_BUF - VDPA_OFF_RX_DESC);
+		make_frame(frame, 4 + round);
+		ASSERT_EQ(0, vdpa_tx_start(&tx, self->vfd, self->buf, BUF_IOVA, true));
+		EXPECT_TRUE(vdpa_tx_send(&tx, BUF_IOVA));
+		ASSERT_EQ(VDPA_HDR_LEN + VDPA_FRAME_LEN, vdpa_rx_wait(&tx, 1))
+			TH_LOG("round %d", round);
+		ASSERT_EQ(0, memcmp(vdpa_rx_frame(&tx, 1), frame, VDPA_FRAME_LEN));
+		vdpa_tx_stop(&tx);	/* status 0: a reset */
+	}
+}
+
+/*
+ * A parent with several address spaces (vdpa_sim_net: RX/TX in group 0,
+ * the control queue in group 1): each binds to its own IOAS of one
+ * context, and moving the data group to address space 1 moves its
+ * translation to that IOAS.
+ */
+TEST_F(vdpa, address_spaces)
+{
+	struct vhost_vring_state group = { .index = 0, .num = 1 };
+	__u8 *frame = (__u8 *)self->buf + VDPA_OFF_FRAME + VDPA_HDR_LEN;
+	__u32 nas = 0, ioas2, foreign;
+	struct vdpa_tx tx;
+	int other;
+
+	if (variant->platform)
+		SKIP(return, "%s: one address space", variant->what);
+	ASSERT_EQ(0, ioctl(self->vfd, VHOST_VDPA_GET_AS_NUM, &nas));
+	ASSERT_LE(2, nas);
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas2, self->buf, BUF_LEN, BUF_IOVA));
+
+	/* Address space 0 on an empty IOAS, 1 on the one with the rings. */
+	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
+	EXPECT_EQ(-EINVAL, vdpa_bind(self->vfd, self->fd, 0, ioas2, NULL));
+	/* All address spaces of a device bind to one context. */
+	other = ioasid_open();
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioasid_ioas_alloc(other, &foreign));
+	EXPECT_EQ(-EINVAL, vdpa_bind(self->vfd, other, 1, foreign, NULL));
+	close(other);
+	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 1, ioas2, NULL));
+	EXPECT_EQ(-EBUSY, ioasid_destroy(self->fd, ioas2));
+
+	ASSERT_EQ(0, ioctl(self->vfd, VHOST_VDPA_SET_GROUP_ASID, &group));
+	srand(time(NULL) ^ 0xa5);
+	make_frame(frame, 6);
+	ASSERT_EQ(0, vdpa_tx_start(&tx, self->vfd, self->buf, BUF_IOVA, true));
+	EXPECT_TRUE(vdpa_tx_send(&tx, BUF_IOVA));
+	ASSERT_EQ(VDPA_HDR_LEN + VDPA_FRAME_LEN, vdpa_rx_wait(&tx, 1));
+	ASSERT_EQ(0, memcmp(vdpa_rx_frame(&tx, 1), frame, VDPA_FRAME_LEN));
+	vdpa_tx_stop(&tx);
+}
+
+
 TEST_HARNESS_MAIN
