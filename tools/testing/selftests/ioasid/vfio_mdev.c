@@ -268,6 +268,67 @@ TEST_F(mdev, native_bind_unknown_ioas)
 	close(fd);
 }
 
+/*
+ * Allocation failures in the emulated-device paths: a native bind that
+ * makes the access for an open device, then a pin through it. Each
+ * failure is ENOMEM and leaves everything as it was; the next try works.
+ */
+TEST_F(mdev, native_fail_nth)
+{
+	struct vfio_ioasid_bind bind = {
+		.argsz = sizeof(bind),
+		.flags = VFIO_IOASID_BIND_EMULATED_IOAS,
+	};
+	unsigned int nth, step;
+	int fd = ioasid_open();
+	__u32 ioas;
+
+	if (!fail_nth_supported())
+		SKIP(return, "no fault injection in this kernel");
+	ASSERT_EQ(0, fail_nth_setup());
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, ioas, self->buf, LEN, IOVA));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_IOASID_IOMMU));
+	self->dev = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, MDEV_UUID);
+	ASSERT_LE(0, self->dev);
+	bind.ioasid_fd = fd;
+	bind.ioas_id = ioas;
+	for (step = 0; step < 2; step++) {
+		for (nth = 1; nth < 1000; nth++) {
+			long pending;
+			int rc;
+
+			ASSERT_EQ(0, fail_nth_arm(nth));
+			if (step == 0)
+				rc = ioctl(self->container, VFIO_IOASID_BIND, &bind) ? -errno : 0;
+			else
+				rc = mdev_cmd(self->dev, IOASID_MDEV_PIN, 0, IOVA, 2, NULL, 16);
+			pending = fail_nth_pending();
+			ASSERT_EQ(0, fail_nth_arm(0));
+			if (rc) {
+				ASSERT_EQ(-ENOMEM, rc) TH_LOG("step %u injection %u", step, nth);
+				/* Nothing half done: still unbound, or no pin. */
+				ASSERT_EQ(0, mdev_state(self->dev).out_pins);
+			} else if (step == 1) {
+				ASSERT_EQ(1, mdev_state(self->dev).out_pins);
+				ASSERT_EQ(0, memcmp(mdev_state(self->dev).data, self->buf, 16));
+				ASSERT_EQ(0, mdev_cmd(self->dev, IOASID_MDEV_UNPIN, 0, IOVA, 2,
+						      NULL, 0));
+			}
+			ASSERT_EQ(self->vmlck + (long)(LEN / 1024), vm_locked_kb());
+			if (!rc && step == 0)
+				break;
+			if (pending > 0)
+				break;
+		}
+		TH_LOG("step %u: %u injection points", step, nth - 1);
+		ASSERT_LT(nth, 1000);
+	}
+	ASSERT_EQ(0, ioasid_unmap(fd, ioas, IOVA, LEN, NULL));
+	close(fd);
+}
+
 TEST_F(mdev, type1v2_falls_through_when_compat_is_off)
 {
 	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
