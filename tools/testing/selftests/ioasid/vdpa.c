@@ -299,16 +299,25 @@ TEST_F(vdpa, tx_frame_through_ioas)
 	__u8 *frame = (__u8 *)b + VDPA_OFF_FRAME + VDPA_HDR_LEN;
 	const bool rx = !variant->platform;
 	struct vdpa_tx tx;
+	__u64 iova;
+	__u32 src;
 	long got;
 
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, b, VDPA_OFF_FRAME, BUF_IOVA));
 	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
-	/* Mapped after the bind: a mirroring parent learns them as they come. */
+	/*
+	 * Mapped after the bind - a mirroring parent learns them as they
+	 * come: the frame page by MAP, the RX rings and buffers by COPY from
+	 * another IOAS (sharing its pin).
+	 */
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, b + VDPA_OFF_FRAME, 0x1000,
 				      BUF_IOVA + VDPA_OFF_FRAME));
-	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, b + VDPA_OFF_FRAME + 0x1000,
-				      BUF_LEN - VDPA_OFF_FRAME - 0x1000,
-				      BUF_IOVA + VDPA_OFF_FRAME + 0x1000));
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &src));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, src, b + VDPA_OFF_FRAME + 0x1000,
+				      BUF_LEN - VDPA_OFF_FRAME - 0x1000, 0x40000000));
+	iova = BUF_IOVA + VDPA_OFF_FRAME + 0x1000;
+	ASSERT_EQ(0, ioasid_copy(self->fd, self->ioas, src, 0x40000000,
+				 BUF_LEN - VDPA_OFF_FRAME - 0x1000, &iova, MAP_FIXED_RW));
 
 	srand(time(NULL));
 	make_frame(frame, 1);
