@@ -355,6 +355,7 @@ struct ioasid_access *ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
 
 	mutex_lock(&access->ioas->mutex);
 	list_add_tail(&access->node, &access->ioas->accesses);
+	WRITE_ONCE(access->ioas->nr_accesses, access->ioas->nr_accesses + 1);
 	mutex_unlock(&access->ioas->mutex);
 	return access;
 }
@@ -383,6 +384,7 @@ void ioasid_access_destroy(struct ioasid_access *access)
 
 	ioasid_access_lock(ioas);
 	list_del(&access->node);
+	WRITE_ONCE(ioas->nr_accesses, ioas->nr_accesses - 1);
 	while ((node = interval_tree_iter_first(&access->pins, 0, ULONG_MAX))) {
 		WARN_ONCE(1, "ioasid: access destroyed with pages pinned\n");
 		interval_tree_remove(node, &access->pins);

@@ -732,8 +732,9 @@ void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj)
 {
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
 
-	seq_printf(m, " areas %lu mapped %lu domains %u", READ_ONCE(ioas->nr_areas),
-		   READ_ONCE(ioas->mapped), READ_ONCE(ioas->nr_domains));
+	seq_printf(m, " areas %lu mapped %lu domains %u accesses %u",
+		   READ_ONCE(ioas->nr_areas), READ_ONCE(ioas->mapped),
+		   READ_ONCE(ioas->nr_domains), READ_ONCE(ioas->nr_accesses));
 }
 
 /* The kAPI for in-kernel users of a context (VFIO's type1 compatibility). */

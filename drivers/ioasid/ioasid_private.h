@@ -245,6 +245,7 @@ struct ioasid_domain {
  * @children: the software-nested IOASes of this one, under @mutex
  * @child_node: in @parent's @children
  * @accesses: struct ioasid_access of emulated devices reading it (access.c)
+ * @nr_accesses: number of @accesses (debugfs reads it unlocked)
  */
 struct ioasid_ioas {
 	struct ioasid_obj obj;
@@ -264,6 +265,7 @@ struct ioasid_ioas {
 	struct list_head children;
 	struct list_head child_node;
 	struct list_head accesses;
+	unsigned int nr_accesses;
 };
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);

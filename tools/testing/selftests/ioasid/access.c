@@ -331,6 +331,8 @@ TEST_F(access, holds_ioas_and_context)
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, LEN, IOVA));
 	ASSERT_EQ(0, access_create(self->mfd, self->fd, self->ioas,
 				   IOASID_MOCK_ACCESS_PIN, &id));
+	/* debugfs counts the IOAS's accesses. */
+	EXPECT_EQ(1, ioasid_debugfs_count("object", " accesses 1"));
 	ASSERT_EQ(0, acc_pin(self->mfd, id, IOVA, 2 * PSZ, NULL, 0));
 	EXPECT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
 
@@ -344,6 +346,7 @@ TEST_F(access, holds_ioas_and_context)
 
 	/* The driver goes (with its pins unpinned as it must): all released. */
 	ASSERT_EQ(0, access_destroy(self->mfd, id));
+	EXPECT_EQ(0, ioasid_debugfs_count("object", " accesses 1"));
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
 	EXPECT_EQ(0, mock_pin_max(self->mfd, self->buf, LEN));
 }
