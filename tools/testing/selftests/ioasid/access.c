@@ -353,22 +353,17 @@ TEST_F(access, holds_ioas_and_context)
 
 TEST_F(access, software_nesting_parent_unmap)
 {
-	struct ioasid_ioas_alloc alloc = {
-		.size = sizeof(alloc),
-		.flags = IOASID_IOAS_ALLOC_SW_NESTED,
-		.parent_id = self->ioas,
-	};
 	struct ioasid_mock_access_info info;
 	__u64 giova = 0x40000000UL, unmapped;
 	unsigned char b[64];
-	__u32 id;
+	__u32 id, child;
 
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, LEN, IOVA));
-	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, ioasid_sw_child_alloc(self->fd, self->ioas, &child));
 	/* GIOVA -> the second half of the parent's range. */
-	ASSERT_EQ(0, ioasid_copy(self->fd, alloc.out_ioas_id, self->ioas,
-				 IOVA + LEN / 2, LEN / 2, &giova, MAP_FIXED_RW));
-	ASSERT_EQ(0, access_create(self->mfd, self->fd, alloc.out_ioas_id,
+	ASSERT_EQ(0, ioasid_copy_fixed(self->fd, child, self->ioas, IOVA + LEN / 2,
+				       LEN / 2, giova));
+	ASSERT_EQ(0, access_create(self->mfd, self->fd, child,
 				   IOASID_MOCK_ACCESS_PIN, &id));
 	ASSERT_EQ(0, acc_rw(self->mfd, id, giova, sizeof(b), b, 0));
 	ASSERT_EQ(0, memcmp(b, self->buf + LEN / 2, sizeof(b)));
@@ -384,7 +379,7 @@ TEST_F(access, software_nesting_parent_unmap)
 	EXPECT_EQ(-ENOENT, acc_rw(self->mfd, id, giova, sizeof(b), b, 0));
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
 	ASSERT_EQ(0, access_destroy(self->mfd, id));
-	ASSERT_EQ(0, ioasid_destroy(self->fd, alloc.out_ioas_id));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, child));
 }
 
 struct stress_arg {

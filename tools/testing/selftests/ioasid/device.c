@@ -50,22 +50,6 @@ FIXTURE_TEARDOWN(dev)
 	write_param("allow_unsafe_interrupts", "0");
 }
 
-static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = pasid, .pt_id = pt_id };
-
-	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
-}
-
-static int detach(int fd, __u32 dev_id, __u32 pasid)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = pasid };
-
-	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
-}
-
 static int list_devices(int fd, struct ioasid_device_entry *e, __u32 *num,
 			__u32 entry_size)
 {
@@ -101,7 +85,7 @@ TEST_F(dev, device_info)
 	ASSERT_EQ(2, num);
 	num = 4;
 	memset(e, 0xff, sizeof(e));
-	ASSERT_EQ(0, attach(self->fd, id[1], IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id[1], IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
 	ASSERT_EQ(2, num);
 	ASSERT_EQ(id[0], e[0].dev_id);
@@ -148,14 +132,14 @@ TEST_F(dev, attach_detach)
 
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 	ASSERT_EQ(0, domain_serial(self->mfd, m));
-	ASSERT_EQ(-ENOENT, detach(self->fd, id, IOASID_PASID_NONE));
-	ASSERT_EQ(-ENOENT, attach(self->fd, id + 100, IOASID_PASID_NONE, self->ioas[0]));
-	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, 999));
+	ASSERT_EQ(-ENOENT, ioasid_detach_pasid(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, id + 100, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, 999));
 	/* A device ID is not an IOAS, nor an IOAS a device. */
-	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, id));
-	ASSERT_EQ(-ENOENT, attach(self->fd, self->ioas[0], IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, id));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, self->ioas[0], IOASID_PASID_NONE, self->ioas[0]));
 	/* A PASID on a device without PASID support. */
-	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 1, self->ioas[0]));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, 1, self->ioas[0]));
 	cmd.dev_id = id;
 	cmd.pt_id = self->ioas[0];
 	cmd.flags = 1;
@@ -166,10 +150,10 @@ TEST_F(dev, attach_detach)
 	cmd.__reserved = 0;
 	ASSERT_EQ(-EINVAL, ioasid_ioctl(self->fd, IOASID_DETACH, &cmd));
 
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	/* Attaching again to the same IOAS changes nothing. */
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	/* Attached: neither the device nor the IOAS can be destroyed. */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, id));
@@ -177,10 +161,10 @@ TEST_F(dev, attach_detach)
 	/* The kAPI's plain attach refuses an attached device. */
 	ASSERT_EQ(-EBUSY, mock_attach(self->mfd, m, self->ioas[1]));
 
-	ASSERT_EQ(0, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id, IOASID_PASID_NONE));
 	ASSERT_EQ(0, domain_serial(self->mfd, m));
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0, self->buf, PSZ, NULL));
-	ASSERT_EQ(-ENOENT, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, ioasid_detach_pasid(self->fd, id, IOASID_PASID_NONE));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, id));
 }
@@ -192,10 +176,10 @@ TEST_F(dev, replace)
 	__u32 m, id, resv, rid, ioas3;
 
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	first = domain_serial(self->mfd, m);
 	ASSERT_NE(0, first);
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
 	second = domain_serial(self->mfd, m);
 	ASSERT_NE(0, second);
 	ASSERT_NE(first, second);
@@ -209,10 +193,10 @@ TEST_F(dev, replace)
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas3));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_RESV, &resv, &rid));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas3, self->buf, PSZ, IOASID_MOCK_RESV_START));
-	ASSERT_EQ(0, attach(self->fd, rid, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, rid, IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(0, mock_check_map(self->mfd, resv, 0, self->buf + MB, MB, NULL));
 	first = domain_serial(self->mfd, resv);
-	ASSERT_EQ(-EADDRINUSE, attach(self->fd, rid, IOASID_PASID_NONE, ioas3));
+	ASSERT_EQ(-EADDRINUSE, ioasid_attach_pasid(self->fd, rid, IOASID_PASID_NONE, ioas3));
 	ASSERT_EQ(0, mock_check_map(self->mfd, resv, 0, self->buf + MB, MB, NULL));
 	ASSERT_EQ(first, domain_serial(self->mfd, resv));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[1]));
@@ -237,13 +221,13 @@ TEST_F(dev, own_domain)
 	ASSERT_EQ(0, domain_serial(self->mfd, m1));
 
 	/* Replayed into the owned domain. */
-	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
 	s1 = domain_serial(self->mfd, m1);
 	ASSERT_NE(0, s1);
 	ASSERT_EQ(0, mock_check_map(self->mfd, m1, 0, self->buf, MB, NULL));
 
 	/* Same flags, same IOAS: still never sharing an owned domain. */
-	ASSERT_EQ(0, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
 	s2 = domain_serial(self->mfd, m2);
 	ASSERT_NE(0, s2);
 	ASSERT_NE(s1, s2);
@@ -262,21 +246,21 @@ TEST_F(dev, own_domain)
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m2, 4 * MB, self->buf + MB, PSZ, NULL));
 
 	/* An owned domain feeds one IOAS: a replace elsewhere is refused. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(s2, domain_serial(self->mfd, m2));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
 
 	/* Detach empties it; the next attach refills the same domain. */
-	ASSERT_EQ(0, detach(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id1, IOASID_PASID_NONE));
 	ASSERT_EQ(0, domain_serial(self->mfd, m1));
-	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(s1, domain_serial(self->mfd, m1));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m1, 0, self->buf + MB, MB, NULL));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[1]));
 
 	/* A third owned domain, attached to the IOAS the second left. */
-	ASSERT_EQ(0, detach(self->fd, id2, IOASID_PASID_NONE));
-	ASSERT_EQ(0, attach(self->fd, id3, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id2, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id3, IOASID_PASID_NONE, self->ioas[1]));
 	s3 = domain_serial(self->mfd, m3);
 	ASSERT_NE(s1, s3);
 	ASSERT_NE(s2, s3);
@@ -307,27 +291,27 @@ TEST_F(dev, group_shares_rid)
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(-EBUSY, mock_dev_add(self->mfd, fd2, f, &m3, &id3));
 
-	ASSERT_EQ(0, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
 	s1 = domain_serial(self->mfd, m1);
 	ASSERT_NE(0, s1);
 	/* The IOMMU attached the whole group: m2 translates already. */
 	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
 	/* m2 may join in the same IOAS, not move the group elsewhere. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
-	ASSERT_EQ(0, attach(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
 	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
 	/* Nor may a shared attachment be replaced through one member. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
 
 	/* The first to leave leaves the group translating for the other. */
-	ASSERT_EQ(0, detach(self->fd, id1, IOASID_PASID_NONE));
-	ASSERT_EQ(-ENOENT, detach(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id1, IOASID_PASID_NONE));
+	ASSERT_EQ(-ENOENT, ioasid_detach_pasid(self->fd, id1, IOASID_PASID_NONE));
 	ASSERT_EQ(s1, domain_serial(self->mfd, m1));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
 	/* The last blocks the whole group. */
-	ASSERT_EQ(0, detach(self->fd, id2, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id2, IOASID_PASID_NONE));
 	ASSERT_EQ(0, domain_serial(self->mfd, m1));
 	ASSERT_EQ(0, domain_serial(self->mfd, m2));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
@@ -348,9 +332,9 @@ TEST_F(dev, unregister_while_attached)
 	__u32 m, id;
 
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_INSTANCE2, &m, &id));
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
-	ASSERT_EQ(-ENOENT, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, id));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
 	ASSERT_EQ(vmlck - 1024, vm_locked_kb());
@@ -367,7 +351,7 @@ TEST_F(dev, context_outlives_fd)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, fd, 0, &m, &id));
-	ASSERT_EQ(0, attach(fd, id, IOASID_PASID_NONE, ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(fd, id, IOASID_PASID_NONE, ioas));
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(before + 1, ioasid_debugfs_count("context", NULL));
 	snprintf(line, sizeof(line), "attached %u", ioas);
@@ -406,9 +390,9 @@ TEST_F(dev, contexts_are_isolated)
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 	ASSERT_EQ(0, list_devices(other, e, &num, sizeof(e[0])));
 	ASSERT_EQ(0, num);
-	ASSERT_EQ(-ENOENT, attach(other, id, IOASID_PASID_NONE, ioas));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(other, id, IOASID_PASID_NONE, ioas));
 	/* The IOAS of another context is not a target either. */
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	close(other);
 }
 
@@ -435,13 +419,13 @@ TEST_F(dev, pasid_attach)
 	ASSERT_EQ(IOASID_MOCK_PASID_BITS, e[0].max_pasid_bits);
 
 	/* PASID 0 is the RID's; the width is enforced. */
-	ASSERT_EQ(-EINVAL, attach(self->fd, id, 0, self->ioas[0]));
-	ASSERT_EQ(-EINVAL, attach(self->fd, id, max, self->ioas[0]));
-	ASSERT_EQ(-EINVAL, attach(self->fd, id, 0x7fffffff, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, id, 0, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, id, max, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, id, 0x7fffffff, self->ioas[0]));
 
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
-	ASSERT_EQ(0, attach(self->fd, id, 5, self->ioas[1]));
-	ASSERT_EQ(0, attach(self->fd, id, max - 1, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, 5, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, max - 1, self->ioas[0]));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 5, 0, self->buf + MB, MB));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, max - 1, 0, self->buf, MB));
@@ -451,14 +435,14 @@ TEST_F(dev, pasid_attach)
 	ASSERT_EQ(0, pasid_serial(self->mfd, m, 6));
 
 	/* Replace a PASID's IOAS; the RID is untouched. */
-	ASSERT_EQ(0, attach(self->fd, id, 5, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, 5, self->ioas[0]));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 5, 0, self->buf, MB));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	/* ioas[1] lost its last user: it can go. */
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
 
-	ASSERT_EQ(0, detach(self->fd, id, 5));
-	ASSERT_EQ(-ENOENT, detach(self->fd, id, 5));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id, 5));
+	ASSERT_EQ(-ENOENT, ioasid_detach_pasid(self->fd, id, 5));
 	ASSERT_EQ(0, pasid_serial(self->mfd, m, 5));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
@@ -490,33 +474,33 @@ TEST_F(dev, subdevices_share_a_pasid)
 	ASSERT_STREQ(e[0].name, e[1].name);
 
 	/* A sub-device may only use its own PASID. */
-	ASSERT_EQ(-EINVAL, attach(self->fd, s1id, IOASID_PASID_NONE, self->ioas[0]));
-	ASSERT_EQ(-EINVAL, attach(self->fd, s1id, 9, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, s1id, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, s1id, 9, self->ioas[0]));
 
-	ASSERT_EQ(0, attach(self->fd, s1id, 7, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, s1id, 7, self->ioas[0]));
 	/* The second sub-device shares it, to the same IOAS only. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, s2id, 7, self->ioas[1]));
-	ASSERT_EQ(0, attach(self->fd, s2id, 7, self->ioas[0]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, s2id, 7, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, s2id, 7, self->ioas[0]));
 	/* The whole device cannot take the PASID its sub-devices hold. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, pid, 7, self->ioas[0]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, pid, 7, self->ioas[0]));
 	/* A shared binding is not replaced from under the others. */
-	ASSERT_EQ(-EBUSY, attach(self->fd, s1id, 7, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, s1id, 7, self->ioas[1]));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, MB));
 
 	/* One unbinding leaves the other working. */
-	ASSERT_EQ(0, detach(self->fd, s1id, 7));
-	ASSERT_EQ(-ENOENT, detach(self->fd, s1id, 7));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, s1id, 7));
+	ASSERT_EQ(-ENOENT, ioasid_detach_pasid(self->fd, s1id, 7));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, MB));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
 	/* The last one unbinding blocks the PASID. */
-	ASSERT_EQ(0, detach(self->fd, s2id, 7));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, s2id, 7));
 	ASSERT_EQ(0, pasid_serial(self->mfd, parent, 7));
 	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, parent, 7, 0, self->buf, PSZ));
 
 	/* The same non-sub-device binding a PASID a second time: EBUSY. */
-	ASSERT_EQ(0, attach(self->fd, pid, 9 + 1, self->ioas[1]));
-	ASSERT_EQ(0, attach(self->fd, s3id, 9, self->ioas[1]));
-	ASSERT_EQ(-EBUSY, attach(self->fd, pid, 9, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, pid, 9 + 1, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, s3id, 9, self->ioas[1]));
+	ASSERT_EQ(-EBUSY, ioasid_attach_pasid(self->fd, pid, 9, self->ioas[1]));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, parent, 9, 0, self->buf + MB, MB));
 	/* A parent with sub-devices cannot go first. */
 	ASSERT_EQ(-EBUSY, mock_dev_del(self->mfd, parent));
@@ -551,8 +535,8 @@ TEST_F(dev, global_pasid)
 		ASSERT_GT(1U << IOASID_MOCK_PASID_BITS, p[i]);
 	}
 	ASSERT_NE(p[0], p[1]);
-	ASSERT_EQ(0, attach(self->fd, sid[0], p[0], self->ioas[0]));
-	ASSERT_EQ(0, attach(self->fd, sid[1], p[1], self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, sid[0], p[0], self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, sid[1], p[1], self->ioas[1]));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, p[0], 0, self->buf, MB));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, p[1], 0, self->buf + MB, MB));
 	/* Freed with its sub-device: the PASID detached first. */
@@ -588,11 +572,11 @@ static void *attacher(void *p)
 	int i;
 
 	for (i = 0; i < r->rounds; i++) {
-		if (attach(r->fd, r->dev_id, IOASID_PASID_NONE, r->ioas[i & 1]) ||
-		    attach(r->fd, r->dev_id, 3, r->ioas[!(i & 1)]))
+		if (ioasid_attach_pasid(r->fd, r->dev_id, IOASID_PASID_NONE, r->ioas[i & 1]) ||
+		    ioasid_attach_pasid(r->fd, r->dev_id, 3, r->ioas[!(i & 1)]))
 			r->errors++;
-		if (i % 3 == 0 && (detach(r->fd, r->dev_id, IOASID_PASID_NONE) ||
-				   detach(r->fd, r->dev_id, 3)))
+		if (i % 3 == 0 && (ioasid_detach_pasid(r->fd, r->dev_id, IOASID_PASID_NONE) ||
+				   ioasid_detach_pasid(r->fd, r->dev_id, 3)))
 			r->errors++;
 	}
 	return NULL;
@@ -652,7 +636,7 @@ TEST_F(dev, stress_attach_replace_map)
 		ASSERT_EQ(0, r[i].errors);
 	}
 	/* Whatever the interleaving, the end state is consistent. */
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[1]));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf + MB, MB, NULL));
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 16 * MB, self->buf, PSZ, NULL));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
@@ -683,7 +667,7 @@ TEST_F(dev, fail_nth)
 							  &m, &id));
 			}
 			if (step == 2) {
-				ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
+				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 				serial = domain_serial(self->mfd, m);
 			}
 			ASSERT_EQ(0, fail_nth_arm(nth));
@@ -698,13 +682,13 @@ TEST_F(dev, fail_nth)
 				rc = mock_dev_add(self->mfd, self->fd, 0, &m, &id);
 				break;
 			case 1:
-				rc = attach(self->fd, id, IOASID_PASID_NONE, self->ioas[0]);
+				rc = ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]);
 				break;
 			case 2:
-				rc = attach(self->fd, id, IOASID_PASID_NONE, self->ioas[1]);
+				rc = ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[1]);
 				break;
 			case 3:
-				rc = attach(self->fd, id, 11, self->ioas[1]);
+				rc = ioasid_attach_pasid(self->fd, id, 11, self->ioas[1]);
 				break;
 			}
 			pending = fail_nth_pending();

@@ -41,22 +41,6 @@ static int ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
 	return rc;
 }
 
-static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = pasid, .pt_id = pt_id };
-
-	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
-}
-
-static int detach(int fd, __u32 dev_id, __u32 pasid)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = pasid };
-
-	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
-}
-
 static int inject(int mfd, __u32 mock_id, __u32 flags, __u32 pasid, __u32 grpid,
 		  __u64 addr)
 {
@@ -154,7 +138,7 @@ TEST_F(fq, rid_round_trip)
 	struct ioasid_fault f[2];
 	__u32 cookie;
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(0, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x5000));
@@ -189,7 +173,7 @@ TEST_F(fq, rid_round_trip)
 	/* A cookie answers once. */
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* PASIDs: routed by (device, PASID); an unattached PASID never queues. */
@@ -198,7 +182,7 @@ TEST_F(fq, pasid)
 	struct ioasid_mock_fault_response r[4];
 	struct ioasid_fault f[2];
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, 5, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, 5, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 7, 0x9000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(IOASID_FAULT_LAST_PAGE | IOASID_FAULT_PASID_VALID, f[0].flags);
@@ -220,12 +204,12 @@ TEST_F(fq, pasid)
 	ASSERT_EQ(1, r[0].code);
 	ASSERT_EQ(9, r[1].grpid);
 	/* A RID attached to an IOAS without a queue: answered by the core. */
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
 	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST, 0, 10, 0));
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, 5));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, 5));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* A group of three requests: read whole, answered once. */
@@ -235,7 +219,7 @@ TEST_F(fq, group)
 	struct ioasid_fault f[4];
 	int i;
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x1000));
 	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x2000));
 	ASSERT_FALSE(readable(self->ffd));
@@ -253,7 +237,7 @@ TEST_F(fq, group)
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(4, r[0].grpid);
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 static unsigned int count_code(struct ioasid_mock_fault_response *r, int n, __u32 code)
@@ -273,27 +257,27 @@ TEST_F(fq, detach_and_replace_answer_pending)
 	struct ioasid_fault f[4];
 	__u32 cookie;
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	cookie = f[0].cookie;
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 	ASSERT_EQ(2, responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(2, count_code(r, 2, 1));
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 
 	/* Replace into an IOAS without a queue. */
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
 	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(1, r[0].code);
 	ASSERT_FALSE(readable(self->ffd));
 	/* And back: the attachment delivers again. */
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(4, f[0].grpid);
@@ -308,7 +292,7 @@ TEST_F(fq, close_queue)
 	struct ioasid_mock_fault_response r[8];
 	struct ioasid_fault f[4];
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
@@ -323,7 +307,7 @@ TEST_F(fq, close_queue)
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(2, r[0].code);	/* failure */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->fault_id));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->fault_id));
 }
@@ -335,7 +319,7 @@ TEST_F(fq, overflow)
 	static struct ioasid_fault f[IOASID_FAULT_QUEUE_DEPTH + 1];
 	int i, n;
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	for (i = 0; i < IOASID_FAULT_QUEUE_DEPTH + 1; i++)
 		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
 	n = responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
@@ -355,7 +339,7 @@ TEST_F(fq, overflow)
 	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH, count_code(r, n, 0));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 501, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* Two contexts, interleaved: each sees exactly its own device's faults. */
@@ -370,8 +354,8 @@ TEST_F(fq, contexts_are_isolated)
 	ASSERT_EQ(0, fq_alloc(fd2, &fid2, &ffd2));
 	ASSERT_EQ(0, ioas_alloc_fault(fd2, fid2, &ioas2));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, fd2, IOASID_MOCK_DEV_IOPF, &m2, &dev2));
-	ASSERT_EQ(0, attach(fd2, dev2, IOASID_PASID_NONE, ioas2));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(fd2, dev2, IOASID_PASID_NONE, ioas2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, inject(self->mfd, i % 2 ? m2 : self->m, LAST, 0, i, 0));
 	n = read_faults(self->ffd, f, 16);
@@ -391,7 +375,7 @@ TEST_F(fq, contexts_are_isolated)
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
 	close(ffd2);
 	close(fd2);
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* Nested objects deliver their faults to their queue too. */
@@ -413,12 +397,12 @@ TEST_F(fq, nested)
 	ASSERT_EQ(-ENOENT, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &na));
 	na.fault_id = self->fault_id;
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &na));
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, na.out_nested_id));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, na.out_nested_id));
 	ASSERT_EQ(0, inject(self->mfd, m, LAST, 0, 11, 0x7000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(id, f[0].dev_id);
 	ASSERT_EQ(11, f[0].grpid);
-	ASSERT_EQ(0, detach(self->fd, id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id, IOASID_PASID_NONE));
 	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, na.out_nested_id));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
@@ -433,7 +417,7 @@ TEST_F(fq, epoll)
 
 	ASSERT_LE(0, ep);
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ffd, &ev));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
 	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
@@ -441,7 +425,7 @@ TEST_F(fq, epoll)
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
 	close(ep);
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* The errors of FAULT_QUEUE_ALLOC, IOAS_ALLOC's fault_id and attach. */
@@ -457,9 +441,9 @@ TEST_F(fq, errors)
 	ASSERT_EQ(-ENOENT, ioas_alloc_fault(self->fd, 0, &ioas));
 	/* A device whose IOMMU cannot deliver page requests. */
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
-	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, self->plain));
-	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->plain));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	/* Several IOASes may share one queue. */
@@ -513,7 +497,7 @@ TEST_F_TIMEOUT(fq, stress, 120)
 	pthread_t t;
 	unsigned int i;
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, pthread_create(&t, NULL, stress_responder, &s));
 	for (i = 0; i < s.n; i++)
 		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
@@ -522,7 +506,7 @@ TEST_F_TIMEOUT(fq, stress, 120)
 	ASSERT_EQ(s.n, s.success + s.failure);
 	ASSERT_EQ(0, s.other);
 	ASSERT_LT(0, s.success);
-	ASSERT_EQ(0, detach(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
 /* Injected allocation failures in queue allocation, attach and delivery. */
@@ -542,7 +526,7 @@ TEST_F(fq, fail_nth)
 			int rc = 0, ffd = -1, n;
 
 			if (step == 2)
-				ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE,
+				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE,
 						    self->ioas));
 			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
@@ -550,7 +534,7 @@ TEST_F(fq, fail_nth)
 				rc = fq_alloc(self->fd, &id, &ffd);
 				break;
 			case 1:
-				rc = attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas);
+				rc = ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas);
 				break;
 			case 2:
 				rc = inject(self->mfd, self->m, LAST, 0, nth % 512, 0);
@@ -585,7 +569,7 @@ TEST_F(fq, fail_nth)
 				ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
 				break;
 			}
-			detach(self->fd, self->dev_id, IOASID_PASID_NONE);
+			ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE);
 			responses(self->mfd, self->m, r, 8);
 			ASSERT_FALSE(readable(self->ffd));
 			if (pending > 0)

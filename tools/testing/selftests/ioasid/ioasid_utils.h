@@ -128,6 +128,48 @@ static inline int ioasid_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
 	return rc;
 }
 
+/* IOASID_COPY at a fixed IOVA, read/write: what a software-nested child maps. */
+static inline int ioasid_copy_fixed(int fd, __u32 dst, __u32 src, __u64 src_iova,
+				    __u64 len, __u64 dst_iova)
+{
+	return ioasid_copy(fd, dst, src, src_iova, len, &dst_iova,
+			   IOASID_MAP_FIXED_IOVA | IOASID_MAP_READ | IOASID_MAP_WRITE);
+}
+
+/* A software-nested child of IOAS @parent (IOASID_IOAS_ALLOC_SW_NESTED). */
+static inline int ioasid_sw_child_alloc(int fd, __u32 parent, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_SW_NESTED,
+					 .parent_id = parent };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+/* IOASID_ATTACH of (@dev_id, @pasid) to @pt_id; IOASID_PASID_NONE: the RID. */
+static inline int ioasid_attach_pasid(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid, .pt_id = pt_id };
+
+	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
+}
+
+static inline int ioasid_detach_pasid(int fd, __u32 dev_id, __u32 pasid)
+{
+	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
+				     .pasid = pasid };
+
+	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
+}
+
+#define ioasid_attach(fd, dev_id, pt_id) \
+	ioasid_attach_pasid(fd, dev_id, IOASID_PASID_NONE, pt_id)
+#define ioasid_detach(fd, dev_id) ioasid_detach_pasid(fd, dev_id, IOASID_PASID_NONE)
+
 /* The VmLck of this process, in KiB. */
 static inline long vm_locked_kb(void)
 {

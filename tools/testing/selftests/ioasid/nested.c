@@ -85,22 +85,6 @@ static int invalidate(int fd, __u32 id, __u32 type, void *entries,
 	return rc;
 }
 
-static int attach(int fd, __u32 dev_id, __u32 pasid, __u32 pt_id)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = pasid, .pt_id = pt_id };
-
-	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
-}
-
-static int detach(int fd, __u32 dev_id)
-{
-	struct ioasid_attach cmd = { .size = sizeof(cmd), .dev_id = dev_id,
-				     .pasid = IOASID_PASID_NONE };
-
-	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
-}
-
 static struct ioasid_mock_nested_info ninfo(int mfd, __u32 mock_id)
 {
 	struct ioasid_mock_nested_info info = { .size = sizeof(info), .mock_id = mock_id };
@@ -143,7 +127,7 @@ TEST_F(nest, alloc_attach_invalidate)
 	/* The nesting parent is a new domain of the IOAS, already filled. */
 	ASSERT_EQ(domains + 1, nr_domains(self->mfd, self->m));
 
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n));
 	info = ninfo(self->mfd, self->m);
 	ASSERT_NE(0, info.out_nested_serial);
 	ASSERT_EQ(domain_serial(self->mfd, self->m), info.out_parent_serial);
@@ -233,7 +217,7 @@ TEST_F(nest, alloc_attach_invalidate)
 	/* Destroy order: nothing in use goes away. */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, n));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id));
+	ASSERT_EQ(0, ioasid_detach(self->fd, self->dev_id));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
 	ASSERT_EQ(0, domain_serial(self->mfd, self->m));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
@@ -305,8 +289,8 @@ TEST_F(nest, alloc_errors)
 	ASSERT_EQ(domains, nr_domains(self->mfd, self->m));
 	/* A nested object of another device's IOMMU takes only its devices. */
 	ASSERT_EQ(0, nested_alloc(self->fd, ioas2, self->dev_id, 1, &n));
-	ASSERT_EQ(-EINVAL, attach(self->fd, small_id, IOASID_PASID_NONE, n));
-	ASSERT_EQ(-EINVAL, attach(self->fd, plain_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, small_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(-EINVAL, ioasid_attach_pasid(self->fd, plain_id, IOASID_PASID_NONE, n));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas2));
 }
@@ -320,13 +304,13 @@ TEST_F(nest, replace)
 
 	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 1, &n1));
 	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 2, &n2));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n1));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n1));
 	info = ninfo(self->mfd, self->m);
 	ASSERT_EQ(1, info.out_iotlb[0]);
 	parent = info.out_parent_serial;
 
 	/* Both children share the IOAS's one nesting parent for this IOMMU. */
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
 	info = ninfo(self->mfd, self->m);
 	ASSERT_EQ(2, info.out_iotlb[0]);
 	ASSERT_EQ(parent, info.out_parent_serial);
@@ -334,18 +318,18 @@ TEST_F(nest, replace)
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n1));
 
 	/* To the plain IOAS: its compatible domain is that same parent. */
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
 	ASSERT_EQ(parent, domain_serial(self->mfd, self->m));
 	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 0, self->buf, MB, NULL));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
 	ASSERT_EQ(2, ninfo(self->mfd, self->m).out_iotlb[0]);
 
 	/* To a child of another IOAS: another parent, that IOAS's pages. */
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas2));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas2, self->buf + MB, MB, 0));
 	ASSERT_EQ(0, nested_alloc(self->fd, ioas2, self->dev_id, 3, &n3));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n3));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n3));
 	info = ninfo(self->mfd, self->m);
 	ASSERT_EQ(3, info.out_iotlb[0]);
 	ASSERT_NE(parent, info.out_parent_serial);
@@ -353,7 +337,7 @@ TEST_F(nest, replace)
 	/* The old child and its IOAS are free again. */
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n2));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, ioas2));
-	ASSERT_EQ(0, detach(self->fd, self->dev_id));
+	ASSERT_EQ(0, ioasid_detach(self->fd, self->dev_id));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n3));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas2));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
@@ -367,15 +351,15 @@ TEST_F(nest, pasid)
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
 				  IOASID_MOCK_DEV_NESTING | IOASID_MOCK_DEV_PASID, &m, &id));
 	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, id, 1, &n));
-	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 7, n));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, 7, n));
 	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, PSZ));
-	ASSERT_EQ(0, attach(self->fd, id, 7, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, 7, self->ioas));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, MB));
 	/* A PASID cannot be replaced onto a nested object: it keeps its IOAS. */
-	ASSERT_EQ(-EOPNOTSUPP, attach(self->fd, id, 7, n));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, 7, n));
 	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, MB));
 	/* The RID of the same device nests. */
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, n));
 	ASSERT_NE(0, ninfo(self->mfd, m).out_nested_serial);
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
@@ -421,35 +405,10 @@ TEST_F(nest, unregister_while_nested)
 	__u32 n;
 
 	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 1, &n));
-	ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, self->m));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
-}
-
-static int sw_child_alloc(int fd, __u32 parent, __u32 *id)
-{
-	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
-					 .flags = IOASID_IOAS_ALLOC_SW_NESTED,
-					 .parent_id = parent };
-	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
-
-	if (!rc)
-		*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int sw_map(int fd, __u32 dst, __u32 src, __u64 src_iova, __u64 len,
-		  __u64 dst_iova)
-{
-	struct ioasid_copy cmd = {
-		.size = sizeof(cmd), .flags = IOASID_MAP_FIXED_IOVA |
-		IOASID_MAP_READ | IOASID_MAP_WRITE,
-		.dst_ioas_id = dst, .src_ioas_id = src,
-		.dst_iova = dst_iova, .src_iova = src_iova, .length = len,
-	};
-
-	return ioasid_ioctl(fd, IOASID_COPY, &cmd);
 }
 
 /*
@@ -464,26 +423,26 @@ TEST_F(nest, software_nesting)
 	__u32 child, other, grandchild, m, id;
 	__u64 unmapped;
 
-	ASSERT_EQ(0, sw_child_alloc(self->fd, self->ioas, &child));
-	ASSERT_EQ(-ENOENT, sw_child_alloc(self->fd, self->ioas + 100, &other));
-	ASSERT_EQ(-EINVAL, sw_child_alloc(self->fd, child, &grandchild));
+	ASSERT_EQ(0, ioasid_sw_child_alloc(self->fd, self->ioas, &child));
+	ASSERT_EQ(-ENOENT, ioasid_sw_child_alloc(self->fd, self->ioas + 100, &other));
+	ASSERT_EQ(-EINVAL, ioasid_sw_child_alloc(self->fd, child, &grandchild));
 	/* A child maps only its parent's IOVAs. */
 	ASSERT_EQ(-EINVAL, ioasid_map_fixed(self->fd, child, self->buf, PSZ, 0));
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, other, self->buf, PSZ, 0));
-	ASSERT_EQ(-EINVAL, sw_map(self->fd, child, other, 0, PSZ, 0x100000));
+	ASSERT_EQ(-EINVAL, ioasid_copy_fixed(self->fd, child, other, 0, PSZ, 0x100000));
 	locked = vm_locked_kb();
 
 	/* GIOVA 1M + [0, 64K) -> parent [128K, 192K); GIOVA 2M -> parent 0. */
-	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0x20000, 0x10000,
+	ASSERT_EQ(0, ioasid_copy_fixed(self->fd, child, self->ioas, 0x20000, 0x10000,
 				 0x100000));
-	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0, PSZ, 0x200000));
+	ASSERT_EQ(0, ioasid_copy_fixed(self->fd, child, self->ioas, 0, PSZ, 0x200000));
 	/* Nothing is copied out of a child. */
-	ASSERT_EQ(-EINVAL, sw_map(self->fd, other, child, 0x100000, PSZ,
+	ASSERT_EQ(-EINVAL, ioasid_copy_fixed(self->fd, other, child, 0x100000, PSZ,
 				       0x300000));
 	ASSERT_EQ(locked, vm_locked_kb());
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
-	ASSERT_EQ(0, attach(self->fd, id, IOASID_PASID_NONE, child));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, child));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0x100000, self->buf + 0x20000,
 				    0x10000, NULL));
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0x200000, self->buf, PSZ, NULL));
@@ -493,7 +452,7 @@ TEST_F(nest, software_nesting)
 	ASSERT_EQ(0, ioasid_unmap(self->fd, child, 0x200000, PSZ, &unmapped));
 	ASSERT_EQ(PSZ, unmapped);
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 0x200000, self->buf, PSZ, NULL));
-	ASSERT_EQ(0, sw_map(self->fd, child, self->ioas, 0, PSZ, 0x200000));
+	ASSERT_EQ(0, ioasid_copy_fixed(self->fd, child, self->ioas, 0, PSZ, 0x200000));
 
 	/* The parent's unmap of [0, 1M) takes both dependent child mappings. */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
@@ -508,7 +467,7 @@ TEST_F(nest, software_nesting)
 	ASSERT_EQ(1, mock_pin_max(self->mfd, self->buf, PSZ));
 	ASSERT_GT(locked, vm_locked_kb());
 
-	ASSERT_EQ(0, detach(self->fd, id));
+	ASSERT_EQ(0, ioasid_detach(self->fd, id));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, child));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
@@ -536,14 +495,14 @@ TEST_F(nest, fail_nth)
 			if (step >= 1)
 				ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n));
 			if (step == 2)
-				ASSERT_EQ(0, attach(self->fd, self->dev_id, IOASID_PASID_NONE, n));
+				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n));
 			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
 				rc = nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n);
 				break;
 			case 1:
-				rc = attach(self->fd, self->dev_id, IOASID_PASID_NONE, n);
+				rc = ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n);
 				break;
 			case 2:
 				rc = invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &inv,
@@ -569,7 +528,7 @@ TEST_F(nest, fail_nth)
 				break;
 			}
 			if (step >= 1 || !rc) {
-				detach(self->fd, self->dev_id);
+				ioasid_detach(self->fd, self->dev_id);
 				ASSERT_EQ(0, ioasid_destroy(self->fd, n));
 			}
 			ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);

@@ -354,29 +354,6 @@ static int ioasid_find_device(int fd, const char *name,
 	return -ENOENT;
 }
 
-static int ioasid_attach(int fd, __u32 dev_id, __u32 pt_id)
-{
-	struct ioasid_attach cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.pasid = IOASID_PASID_NONE,
-		.pt_id = pt_id,
-	};
-
-	return ioasid_ioctl(fd, IOASID_ATTACH, &cmd);
-}
-
-static int ioasid_detach(int fd, __u32 dev_id)
-{
-	struct ioasid_attach cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.pasid = IOASID_PASID_NONE,
-	};
-
-	return ioasid_ioctl(fd, IOASID_DETACH, &cmd);
-}
-
 /* ---- a container with edu devices in it ---- */
 
 static void edu_ctx_init(struct edu_ctx *c)
@@ -1105,31 +1082,6 @@ TEST_F_TIMEOUT(edu_native, shared_with_vdpa, 90)
 	munmap(buf, 16 * PSZ);
 }
 
-static int sw_child_alloc(int fd, __u32 parent, __u32 *id)
-{
-	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
-					 .flags = IOASID_IOAS_ALLOC_SW_NESTED,
-					 .parent_id = parent };
-	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
-
-	if (!rc)
-		*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int sw_child_map(int fd, __u32 child, __u32 parent, __u64 gpa, __u64 len,
-			__u64 giova)
-{
-	struct ioasid_copy cmd = {
-		.size = sizeof(cmd), .flags = IOASID_MAP_FIXED_IOVA |
-		IOASID_MAP_READ | IOASID_MAP_WRITE,
-		.dst_ioas_id = child, .src_ioas_id = parent,
-		.dst_iova = giova, .src_iova = gpa, .length = len,
-	};
-
-	return ioasid_ioctl(fd, IOASID_COPY, &cmd);
-}
-
 /*
  * Software nesting with real DMA: the parent maps GPA -> memory, the child
  * GIOVA -> GPA, the edu device is attached to the child and DMAs by GIOVA
@@ -1147,10 +1099,10 @@ TEST_F_TIMEOUT(edu_native, software_nesting, 60)
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->c.ioasid, &parent));
 	ASSERT_EQ(0, ctx_map(&self->c, parent, buf, 2 * PSZ, gpa));
-	ASSERT_EQ(0, sw_child_alloc(self->c.ioasid, parent, &child));
+	ASSERT_EQ(0, ioasid_sw_child_alloc(self->c.ioasid, parent, &child));
 	/* GIOVA page 0 -> GPA page 1, GIOVA page 1 -> GPA page 0. */
-	ASSERT_EQ(0, sw_child_map(self->c.ioasid, child, parent, gpa + PSZ, PSZ, giova));
-	ASSERT_EQ(0, sw_child_map(self->c.ioasid, child, parent, gpa, PSZ, giova + PSZ));
+	ASSERT_EQ(0, ioasid_copy_fixed(self->c.ioasid, child, parent, gpa + PSZ, PSZ, giova));
+	ASSERT_EQ(0, ioasid_copy_fixed(self->c.ioasid, child, parent, gpa, PSZ, giova + PSZ));
 	/* Composed from the parent's pins: charged once. */
 	ASSERT_EQ(locked + 2 * PSZ / 1024, vm_locked_kb());
 	ASSERT_EQ(0, ioasid_attach(self->c.ioasid, e->dev_id, child));
