@@ -110,6 +110,24 @@ static void ioasid_access_put(struct ioasid_access *access)
 		complete(&access->released);
 }
 
+/* Queue a callback to @access about [iova, last], holding a user of it. */
+static int ioasid_access_notice_add(struct list_head *notices,
+				    struct ioasid_access *access,
+				    unsigned long iova, unsigned long last)
+{
+	struct ioasid_access_notice *notice;
+
+	notice = kzalloc(sizeof(*notice), GFP_KERNEL);
+	if (!notice)
+		return -ENOMEM;
+	refcount_inc(&access->users);
+	notice->access = access;
+	notice->iova = iova;
+	notice->last = last;
+	list_add_tail(&notice->node, notices);
+	return 0;
+}
+
 /*
  * Note every access of @ioas with a pin in [iova, last]. With @notices
  * NULL only count them. Returns the count or -ENOMEM.
@@ -117,7 +135,6 @@ static void ioasid_access_put(struct ioasid_access *access)
 static int ioasid_access_note(struct ioasid_ioas *ioas, unsigned long iova,
 			      unsigned long last, struct list_head *notices)
 {
-	struct ioasid_access_notice *notice;
 	struct ioasid_access *access;
 	int n = 0;
 
@@ -126,16 +143,8 @@ static int ioasid_access_note(struct ioasid_ioas *ioas, unsigned long iova,
 		if (!interval_tree_iter_first(&access->pins, iova, last))
 			continue;
 		n++;
-		if (!notices)
-			continue;
-		notice = kzalloc(sizeof(*notice), GFP_KERNEL);
-		if (!notice)
+		if (notices && ioasid_access_notice_add(notices, access, iova, last))
 			return -ENOMEM;
-		refcount_inc(&access->users);
-		notice->access = access;
-		notice->iova = iova;
-		notice->last = last;
-		list_add_tail(&notice->node, notices);
 	}
 	return n;
 }
@@ -259,16 +268,10 @@ void ioasid_access_map_notify(struct ioasid_ioas *ioas, unsigned long iova,
 	LIST_HEAD(notices);
 
 	mutex_lock(&ioas->mutex);
-	list_for_each_entry(access, &ioas->accesses, node) {
-		if (!access->ops->map)
-			continue;
-		notice = kzalloc(sizeof(*notice), GFP_KERNEL);
-		if (!notice)
+	list_for_each_entry(access, &ioas->accesses, node)
+		if (access->ops->map &&
+		    ioasid_access_notice_add(&notices, access, iova, iova + length - 1))
 			break;
-		refcount_inc(&access->users);
-		notice->access = access;
-		list_add_tail(&notice->node, &notices);
-	}
 	mutex_unlock(&ioas->mutex);
 	list_for_each_entry(notice, &notices, node)
 		notice->access->ops->map(notice->access->data, iova, length);
