@@ -282,8 +282,12 @@ enum ioasid_unmap_flags {
  * from every domain it feeds, and releases pages nothing else uses. Every
  * mapping the range touches must lie wholly inside it: a range that would
  * split a mapping fails with EINVAL and unmaps nothing. ENOENT when the
- * range holds no mapping. (If @length cannot be written back the call
- * fails with EFAULT after having unmapped.)
+ * range holds no mapping. Emulated devices (mdev-style VFIO devices, vDPA
+ * parents with their own translation) that hold pages of the range are
+ * told first and must let go before the call returns; one that does not
+ * within the ioasid module parameter access_unmap_timeout_ms makes the
+ * call fail with EBUSY and unmap nothing. (If @length cannot be written
+ * back the call fails with EFAULT after having unmapped.)
  */
 struct ioasid_unmap {
 	__u32 size;
