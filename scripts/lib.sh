@@ -36,3 +36,24 @@ kernel_build_dir() {
 kernel_modtree() {
 	echo "$1/modroot/lib/modules/$(cat "$1/include/config/kernel.release")"
 }
+
+# The package names of scripts/packages (with /SUITE where it says so).
+pkg_list() {
+	sed -e 's/#.*//' "$IOASID_TOP/scripts/packages" | awk 'NF { print $1 }'
+}
+
+# Check that every command scripts/packages names is there; name the package
+# of each one that is not. Returns non-zero if any is missing.
+check_tools() {
+	local rc=0 pkg cmd
+	file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
+		{ log "/bin/busybox (static) is missing: install busybox-static (scripts/setup does)"; rc=1; }
+	while read -r pkg cmds; do
+		for cmd in $cmds; do
+			PATH=$PATH:/sbin:/usr/sbin command -v "$cmd" >/dev/null 2>&1 && continue
+			log "$cmd not found: install ${pkg%%/*} (scripts/setup does, as root)"
+			rc=1
+		done
+	done < <(sed -e 's/#.*//' "$IOASID_TOP/scripts/packages" | awk 'NF')
+	return $rc
+}
