@@ -57,3 +57,11 @@ check_tools() {
 	done < <(sed -e 's/#.*//' "$IOASID_TOP/scripts/packages" | awk 'NF')
 	return $rc
 }
+
+# The Debian mirror this machine's apt already uses for bookworm.
+debian_mirror() {
+	local uri
+	uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+	[ -n "$uri" ] && echo "$uri"
+}
