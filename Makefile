@@ -10,7 +10,8 @@
 #   make shell     the same VM with an interactive shell
 #   make modules   build the modules against KDIR (in place)
 #   make kernel    build the project kernel (FLAVOUR=debug|perf)
-#   make lint      checkpatch + sparse
+#   make lint      checkpatch, kernel-doc, the documentation, sparse
+#   make docs      the documentation (Sphinx + kernel-doc) into out/docs/html
 #   make bench     the benchmark, on the non-debug project kernel
 #   make setup     install packages and fetch the kernel (as root)
 
@@ -48,10 +49,13 @@ lint: setup
 bench:
 	$(SCRIPTS)/bench
 
+docs:
+	$(SCRIPTS)/docs
+
 clean:
 	$(MAKE) -C drivers/ioasid -f /dev/null clean 2>/dev/null || true
 	find drivers -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
 		-o -name '*.symvers' -o -name '*.order' | xargs rm -f
 	rm -rf out
 
-.PHONY: all setup kernel modules check run shell lint bench clean
+.PHONY: all setup kernel modules check run shell lint bench docs clean

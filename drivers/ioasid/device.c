@@ -29,11 +29,16 @@ static LIST_HEAD(ioasid_dev_pasids);
 
 /**
  * get_ioasid_from_file() - the IOASID context behind an open /dev/ioasid
- * @file: a file user space passed to the subsystem
+ * @file: a file user space passed to the subsystem, from fget() of the
+ *	descriptor it passed (fget() returning NULL is the subsystem's -EBADF
+ *	too)
+ *
+ * A context reference is a reference on its file: the caller's own fget()
+ * reference may be dropped right after this call.
  *
  * Return: the context with a reference (a reference on @file), to be
- * released with ioasid_ctx_put(); ERR_PTR(-EBADF) if @file is not an open
- * /dev/ioasid.
+ * released with ioasid_ctx_put(); ERR_PTR(-EBADF) if @file is NULL or not
+ * an open /dev/ioasid.
  */
 struct ioasid_ctx *get_ioasid_from_file(struct file *file)
 {
@@ -45,8 +50,12 @@ struct ioasid_ctx *get_ioasid_from_file(struct file *file)
 EXPORT_SYMBOL_NS_GPL(get_ioasid_from_file, IOASID);
 
 /**
- * ioasid_ctx_put() - release a reference from get_ioasid_from_file()
- * @ctx: the context
+ * ioasid_ctx_put() - release a context reference
+ * @ctx: the context, from get_ioasid_from_file() or ioasid_ctx_create()
+ *
+ * The context and everything in it is destroyed when the last reference to
+ * its file goes (user space closing its descriptor is just one of them),
+ * from fput()'s deferred work, not inside this call.
  */
 void ioasid_ctx_put(struct ioasid_ctx *ctx)
 {
@@ -89,16 +98,29 @@ static void ioasid_device_probe_domain(struct ioasid_device *idev)
  * @data: the subsystem's cookie
  * @dev_id: returns the ID user space names the device by
  *
- * Unless @ops has IOASID_OPS_DMA_OWNED, claims DMA ownership of @dev for the
- * context: the device is blocked from DMA until attached. Refuses devices
- * whose IOMMU cannot enforce cache coherency (-EINVAL), whose platform
- * cannot isolate MSIs unless the module parameter allow_unsafe_interrupts
- * is set (-EPERM), that another owner has (-EBUSY), a PASID the device
- * cannot use (-EINVAL), or a PASID on a device without PASID support
- * (-EOPNOTSUPP). The registration holds a reference on the context until
- * ioasid_unregister_device().
+ * Unless @ops has IOASID_OPS_DMA_OWNED, claims DMA ownership of @dev's group
+ * with the context as owner cookie (so sub-devices of one device in one
+ * context share the claim): the device is blocked from DMA until attached.
+ * On success the device appears in IOASID_DEVICE_INFO, with the page sizes
+ * and aperture of a paging domain of its IOMMU (probed once, here), and the
+ * registration holds a reference on the context until
+ * ioasid_unregister_device(). The errors are checked in the order listed.
  *
- * Return: the registration handle, or an ERR_PTR().
+ * Return:
+ * * the registration handle, on success; otherwise an ERR_PTR() of
+ * * -EINVAL: @domain is not a paging domain; @ops or @ops->name is NULL,
+ *   @ops->flags has an unknown bit, or IOASID_OPS_SUBDEV with
+ *   IOASID_PASID_NONE; the device's IOMMU cannot enforce cache coherency
+ *   (IOMMU_CAP_CACHE_COHERENCY)
+ * * -EOPNOTSUPP: a PASID for a device without PASID support
+ * * -EINVAL: PASID 0 (IOMMU_NO_PASID, the RID's) or a PASID at or beyond
+ *   the device's width
+ * * -ENODEV: the device has no IOMMU group
+ * * -EPERM: the platform cannot isolate the device's MSIs and the module
+ *   parameter allow_unsafe_interrupts is not set (a warning is logged)
+ * * -EBUSY: without IOASID_OPS_DMA_OWNED, another owner has the group (a
+ *   kernel driver using the DMA API, another context or subsystem)
+ * * -ENOMEM: out of memory, or the context holds INT_MAX objects already
  */
 struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid,
 					       struct device *dev,
@@ -451,20 +473,36 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  *	a registration bound to one PASID may name only that one
  * @pt_id: the ID of an IOAS or a nested object in the device's context
  *
- * Reuses a domain of the IOAS the device's IOMMU accepts, or allocates one
- * and replays every mapping of the IOAS into it before attaching. If the
- * (device, PASID) is attached already through this registration, its
- * translation is replaced. Sub-devices of one parent attaching the same PASID
+ * What IOASID_ATTACH calls. Reuses a domain of the IOAS the device's IOMMU
+ * accepts, or allocates one and replays every mapping of the IOAS into it
+ * before attaching. Attaching to what the (device, PASID) is attached to
+ * already succeeds and changes nothing; if it is attached elsewhere through
+ * this registration, its translation is replaced (atomically for the RID;
+ * a PASID is detached and attached again, 6.12 has no PASID replace).
+ * Sub-devices of one parent attaching the same PASID
  * to the same IOAS share the attachment, and so do the devices of one IOMMU
  * group attaching their RIDs (the IOMMU translates a group as one); a shared
- * attachment lasts until its last user detaches. While attached, the IOAS
- * cannot be destroyed.
+ * attachment lasts until its last user detaches. The attachment holds a
+ * reference on the IOAS, which cannot be destroyed meanwhile. On error
+ * nothing changed: a replaced RID still translates through its old IOAS,
+ * and so does a replaced PASID (its old attachment is restored). The errors
+ * are checked in the order listed.
  *
- * Return: 0; -ENOENT if @pt_id names no IOAS; -EINVAL or -EOPNOTSUPP for a
- * PASID the device cannot use; -EBUSY if the (device, PASID) is attached
- * through another registration (or shared, on replace); -EADDRINUSE or
- * -ERANGE if the device conflicts with the IOAS's mappings; or the IOMMU
- * driver's error. On error nothing changed.
+ * Return:
+ * * 0, on success; otherwise
+ * * -EINVAL: a PASID registration naming another PASID (or the RID); PASID
+ *   0, or one at or beyond the device's width
+ * * -EOPNOTSUPP: a PASID on a device without PASID support
+ * * -ENOENT: @pt_id names no IOAS or nested object of the context
+ * * -EBUSY: the (device, PASID) is attached through another registration,
+ *   or is shared by sub-devices and this call would replace it; for the
+ *   RID, another device of the group has the group attached elsewhere
+ * * -EADDRINUSE: a reserved region of the device's group is mapped in the
+ *   IOAS
+ * * -ERANGE: a mapping of the IOAS lies outside the new domain's aperture
+ *   or is not aligned to its smallest page size
+ * * -ENOMEM, or the IOMMU driver's error from allocating the domain,
+ *   iommu_map() (replay) or the attach itself
  */
 int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 {
@@ -539,7 +577,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach_pasid, IOASID);
  *
  * The (device, PASID) is left blocked from DMA - unless other sub-devices
  * still share the attachment, which then stays. A domain no other device
- * uses is freed.
+ * uses is emptied and freed.
  *
  * Return: 0, or -ENOENT if it was not attached through this registration.
  */
@@ -614,10 +652,14 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
  * ioasid_unregister_device() - take a device back from its context
  * @idev: the handle from register_device_to_pasid()
  *
- * Always succeeds. Detaches every RID and PASID attachment of the
- * registration (leaving them blocked), removes its dev_id, waits for ioctls
- * that are using it to finish, releases DMA ownership (unless the subsystem
- * owns it) and the context reference. @idev is invalid afterwards.
+ * Always succeeds, in any state. Removes the dev_id from the context (no new
+ * ioctl finds it), waits for the ioctls already using it to finish (an
+ * IOASID_ATTACH in flight, say), detaches every RID and PASID attachment of
+ * the registration - leaving them blocked, never translating through a
+ * domain about to be freed; a PASID other sub-devices share stays attached
+ * for them - then releases DMA ownership (unless the subsystem owns it) and
+ * the context reference. The I/O address spaces, their mappings and pins
+ * are untouched. @idev is invalid afterwards: call it once per registration.
  */
 void ioasid_unregister_device(struct ioasid_device *idev)
 {
@@ -646,10 +688,15 @@ EXPORT_SYMBOL_NS_GPL(ioasid_unregister_device, IOASID);
  * @pasid: returns the PASID
  *
  * For subsystems whose devices need a PASID the guest does not choose, e.g.
- * a sub-device's default PASID: drawn from the IOMMU core's global space so
- * no two devices' sub-devices collide. Release with ioasid_free_global_pasid().
+ * a sub-device's default PASID: drawn from the IOMMU core's global space
+ * (iommu_alloc_global_pasid()), which the kernel's other PASID users (SVA)
+ * share, so no two devices' sub-devices and no other kernel user get the
+ * same value. It lies between 1 and @dev's PASID width minus one. Allocating
+ * neither registers nor attaches anything: pass it to
+ * register_device_to_pasid(). Release with ioasid_free_global_pasid().
  *
- * Return: 0; -EOPNOTSUPP if @dev has no PASID support; -ENOSPC if none is free.
+ * Return: 0; -EOPNOTSUPP if @dev has no PASID support; -ENOSPC if none is
+ * free in that range (or the allocator is out of memory).
  */
 int ioasid_alloc_global_pasid(struct device *dev, u32 *pasid)
 {
@@ -667,7 +714,8 @@ EXPORT_SYMBOL_NS_GPL(ioasid_alloc_global_pasid, IOASID);
 
 /**
  * ioasid_free_global_pasid() - release a PASID from ioasid_alloc_global_pasid()
- * @pasid: the PASID; nothing may be attached to it any more
+ * @pasid: the PASID; nothing may be attached to it any more (unregister the
+ *	registrations that use it first)
  */
 void ioasid_free_global_pasid(u32 pasid)
 {

@@ -751,7 +751,7 @@ static struct ioasid_ioas *ioasid_kern_ioas_get(struct ioasid_ctx *ctx, u32 id)
 /**
  * ioasid_kern_ioas_alloc() - IOASID_IOAS_ALLOC for an in-kernel user
  * @ctx: the context
- * @ioas_id: returns the new IOAS's ID
+ * @ioas_id: returns the new, empty IOAS's ID
  *
  * Return: 0 or -ENOMEM.
  */
@@ -771,12 +771,19 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_alloc, IOASID);
  * ioasid_kern_map() - IOASID_MAP at a fixed IOVA for an in-kernel user
  * @ctx: the context
  * @ioas_id: the IOAS
- * @uaddr: user address in the calling process
- * @length: bytes
+ * @uaddr: user address in the calling process, page aligned
+ * @length: bytes, a non-zero multiple of PAGE_SIZE
  * @iova: the IOVA to map at
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  *
- * Return: 0 or the errno of IOASID_MAP.
+ * Pins the memory of the calling process (FOLL_LONGTERM), charges it to its
+ * locked_vm against RLIMIT_MEMLOCK and maps it at @iova into every domain of
+ * the IOAS. All or nothing.
+ *
+ * Return: 0 or the errno of IOASID_MAP: -EINVAL (no access bit, zero
+ * length, misaligned or wrapping values), -ENOENT (@ioas_id names no IOAS
+ * of @ctx), -ENOMEM (also over the memlock limit), -EFAULT, -ERANGE,
+ * -EADDRINUSE, -EEXIST, or an IOMMU driver error.
  */
 int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
 		    unsigned long length, unsigned long iova, int prot)
@@ -808,8 +815,13 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_map, IOASID);
  * @length: bytes
  * @unmapped: returns the bytes unmapped
  *
- * Return: 0; -EINVAL for a misaligned range or one that would split a
- * mapping; -ENOENT if nothing was mapped there.
+ * Removes the whole mappings inside [@iova, @iova + @length).
+ *
+ * Return: 0; -EINVAL for a misaligned or wrapping range, or one that would
+ * split a mapping (nothing is unmapped then); -ENOENT if @ioas_id names no
+ * IOAS of @ctx or nothing was mapped there (also for an empty IOAS); -EBUSY
+ * if an emulated device kept its pins in the range (nothing is unmapped);
+ * -ENOMEM.
  */
 int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 		      unsigned long length, unsigned long *unmapped)
@@ -840,9 +852,11 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_unmap, IOASID);
  * @ranges: array to fill (may be NULL when @max is 0)
  * @max: its capacity
  * @pgsize_bitmap: returns the page sizes every domain of the IOAS supports,
- *	from the IOAS's alignment up
+ *	from the IOAS's alignment up (PAGE_MASK for an IOAS without domains)
  *
- * Return: the number of ranges (only @max are written), or an errno.
+ * Return: the number of ranges there are - only @max are written, so a
+ * caller retries with a larger array when the result exceeds @max - or
+ * -ENOENT if @ioas_id names no IOAS of @ctx, or -ENOMEM.
  */
 int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 			    struct ioasid_iova_range *ranges, unsigned int max,

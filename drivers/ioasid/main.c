@@ -390,7 +390,8 @@ const struct file_operations ioasid_fops = {
  * the one reference and releases it with ioasid_ctx_put(), which destroys
  * the context and everything in it.
  *
- * Return: the context, or ERR_PTR(-ENOMEM).
+ * Return: the context, or ERR_PTR(-ENOMEM) (or the error of creating the
+ * anonymous file).
  */
 struct ioasid_ctx *ioasid_ctx_create(void)
 {

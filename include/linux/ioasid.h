@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * ioasid: the in-kernel API for subsystems that own devices (VFIO, vDPA, the
- * test mock) and hand them to an IOASID context. User space opens
- * /dev/ioasid and passes the fd to the subsystem; the subsystem turns it
- * into a context with get_ioasid_from_file() and registers its devices,
- * after which user space attaches them to I/O address spaces by dev_id.
+/**
+ * DOC: The in-kernel consumer API
  *
- * Consumers are built with CONFIG_IOASID (or CONFIG_IOASID_MODULE) defined
- * when ioasid is available; otherwise every call below compiles to a stub
- * that fails with -EOPNOTSUPP, so a subsystem needs no #ifdefs of its own.
- * The exported symbols live in the IOASID symbol namespace.
+ * The API for subsystems that own devices (VFIO, vDPA, the test mock) and
+ * hand them to an IOASID context. User space opens /dev/ioasid and passes
+ * the fd to the subsystem; the subsystem turns it into a context with
+ * get_ioasid_from_file() and registers its devices, after which user space
+ * attaches them to I/O address spaces by dev_id.
+ *
+ * The real functions are declared when IS_ENABLED(CONFIG_IOASID) is true,
+ * that is when CONFIG_IOASID or CONFIG_IOASID_MODULE is defined. Otherwise
+ * every function is a static inline stub, so a consumer needs no #ifdef of
+ * its own: functions returning a pointer return ERR_PTR(-EOPNOTSUPP),
+ * functions returning int return -EOPNOTSUPP, and the void ones do nothing
+ * (they can only be reached with a handle or PASID a stub never hands out).
+ *
+ * The functions are exported GPL-only in the IOASID symbol namespace: a
+ * consumer module declares MODULE_IMPORT_NS(IOASID). Every function may
+ * sleep and is called from process context; errors are negative errnos
+ * (ERR_PTR() for pointers). ioasid never calls back into a consumer, except
+ * through the callbacks of an emulated-device access (struct
+ * ioasid_access_ops).
  */
 #ifndef __LINUX_IOASID_H
 #define __LINUX_IOASID_H
@@ -35,8 +46,9 @@ struct ioasid_access;
  * enum ioasid_access_flags - flags of ioasid_access_pin_pages/ioasid_access_rw
  * @IOASID_ACCESS_WRITE: the caller will write to the memory (a mapping
  *	without IOASID_MAP_WRITE is refused with -EPERM)
- * @IOASID_ACCESS_KTHREAD: ioasid_access_rw() from a kernel thread without the
- *	owner's mm (the access uses the mm of the context's pages)
+ * @IOASID_ACCESS_KTHREAD: the caller is a kernel thread without the owner's
+ *	mm; accepted and changes nothing, since the pages are pinned already
+ *	and no mm is needed
  */
 enum ioasid_access_flags {
 	IOASID_ACCESS_WRITE = 1 << 0,
@@ -48,8 +60,10 @@ enum ioasid_access_flags {
  * @needs_pin_pages: the access calls ioasid_access_pin_pages(); @unmap is
  *	then mandatory
  * @unmap: [iova, iova + length) is being removed from the IOAS (user
- *	UNMAP, IOAS destroy, a parent unmap under software nesting). Called
- *	synchronously, without ioasid locks that pin/unpin take; the driver
+ *	UNMAP, IOAS destroy, a parent unmap under software nesting) and this
+ *	access has pinned part of it; accesses without pins there are not
+ *	called (a software-nested child's access is told the child's range).
+ *	Called synchronously, without ioasid locks that pin/unpin take; the driver
  *	must stop using the range and ioasid_access_unpin_pages() every pin
  *	in it before returning (or very soon after: UNMAP waits a bounded
  *	time, then fails with -EBUSY and leaves the mapping in place)
@@ -79,8 +93,11 @@ enum ioasid_device_ops_flags {
 
 /**
  * struct ioasid_device_ops - the subsystem that registered a device
- * @name: the subsystem, as reported to user space ("vfio", "vdpa", "mock")
+ * @name: the subsystem, as reported to user space ("vfio", "vdpa", "mock";
+ *	at most 15 characters are)
  * @flags: enum ioasid_device_ops_flags
+ *
+ * Must outlive the registration; a static const struct is the norm.
  */
 struct ioasid_device_ops {
 	const char *name;
@@ -89,49 +106,7 @@ struct ioasid_device_ops {
 
 #if IS_ENABLED(CONFIG_IOASID)
 
-/*
- * The contracts, in short (kernel-doc at each definition has the detail):
- *
- * get_ioasid_from_file() - the context behind an open /dev/ioasid file.
- *	Returns a referenced context, ERR_PTR(-EBADF) if @file is not
- *	/dev/ioasid. The reference keeps the context (and the file) alive
- *	until ioasid_ctx_put().
- *
- * register_device_to_pasid() - hand (@dev, @pasid) to @ctx. @pasid is
- *	IOASID_PASID_NONE for the whole device. @domain NULL: the context
- *	allocates and manages the domains; or a paging domain the subsystem
- *	owns, which every attachment then translates through (the context
- *	fills it with the IOAS, never frees it; one IOAS at a time).
- *	Claims DMA ownership of @dev; refuses devices whose IOMMU cannot
- *	enforce cache coherency (-EINVAL) and unisolated MSI unless the
- *	module parameter allow_unsafe_interrupts is set (-EPERM). Returns the
- *	handle and writes the dev_id user space names the device by.
- *
- * ioasid_unregister_device() - always succeeds; the device is left blocked
- *	from DMA and its dev_id disappears.
- *
- * ioasid_device_attach() / ioasid_device_replace() - translate the
- *	registered (device, PASID) through object @pt_id (an IOAS or a
- *	nested object, IOASID_NESTED_ALLOC). Replace never passes through
- *	"no translation". ioasid_device_detach() leaves the device blocked.
- *	The _pasid variants name the PASID of a whole-device registration
- *	(IOASID_PASID_NONE is the RID).
- *
- * ioasid_ctx_create() - a context with no user fd, for a subsystem that
- *	presents its own API on top (VFIO's type1 compatibility). The
- *	ioasid_kern_*() calls are the IOAS ioctls for such users: user
- *	addresses are the calling process's, errors are the ioctls'.
- *
- * ioasid_access_create() - an emulated-device access to IOAS @ioas_id of
- *	@ctx; @ops->unmap is called whenever a range leaves the IOAS.
- *	ioasid_access_pin_pages() pins the pages behind [iova, iova + length)
- *	(charged once with every other user of the same pages) and returns
- *	them; ioasid_access_unpin_pages() releases exactly such a range.
- *	ioasid_access_rw() copies to or from the IOAS by IOVA without a
- *	long-term pin. ioasid_access_destroy() requires every pin released.
- *	ioasid_access_replay() calls @ops->map for every current mapping, for
- *	consumers that mirror the IOAS into a translation of their own.
- */
+/* The kernel-doc of each function is at its definition, drivers/ioasid/. */
 struct ioasid_ctx *get_ioasid_from_file(struct file *file);
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
 

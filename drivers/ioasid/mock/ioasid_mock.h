@@ -301,8 +301,6 @@ struct ioasid_mock_floor_map {
  * mock_id or until the file is closed (sub-devices are destroyed before
  * their parents).
  */
-#define IOASID_MOCK_PASID_GLOBAL	0
-
 struct ioasid_mock_subdev_add {
 	__u32 size;
 	__u32 parent_mock_id;
@@ -311,6 +309,8 @@ struct ioasid_mock_subdev_add {
 	__u32 out_dev_id;
 	__u32 __reserved;
 };
+
+#define IOASID_MOCK_PASID_GLOBAL	0
 
 #define IOASID_MOCK_SUBDEV_ADD	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_SUBDEV_ADD)
 

@@ -131,6 +131,17 @@ struct mock_iommu {
  * @pasids: PASID -> the mock paging domain attached to it; no entry when
  *	blocked. Only the iommu core's set_dev_pasid and remove_dev_pasid
  *	(under the group mutex) change it, always with @lock held.
+ * @nested: the mock nested domain the RID is attached to, NULL when none;
+ *	under @lock, like @domain (then the nesting parent)
+ * @iopf_users: how many fault-delivering attachments enabled
+ *	IOMMU_DEV_FEAT_IOPF; the device is on the instance's iopf queue while
+ *	this is not 0 (ioasid serializes the calls)
+ * @responses: ring of the page responses the device was sent, for
+ *	IOASID_MOCK_FAULT_RESPONSES; under @lock
+ * @resp_head: index of the oldest entry of @responses
+ * @resp_count: entries in @responses
+ * @resp_dropped: responses dropped, oldest first, because the ring was full
+ *	and nobody read it
  */
 struct mock_iommu_dev {
 	struct mock_iommu *mi;
@@ -180,6 +191,10 @@ struct mock_nested {
  * @nr_ioptes: IOPTEs in @ptes
  * @nr_huge: how many of them are huge
  * @mapped: bytes they map
+ * @nest_parent: allocated with IOMMU_HWPT_ALLOC_NEST_PARENT: mock nested
+ *	domains may be allocated on it
+ * @nested_users: mock nested domains on this nesting parent; it cannot be
+ *	freed while there are any
  */
 struct mock_domain {
 	struct iommu_domain domain;
@@ -1122,6 +1137,11 @@ struct mock_floor {
  * @ctx_file: the /dev/ioasid file of @ctx, alive while @ctx is referenced;
  *	where a sub-device gets its own reference to the same context
  * @idev: the ioasid handle of the registration
+ * @own_domain: with IOASID_MOCK_DEV_OWN_DOMAIN, the paging domain the mock
+ *	allocated and registered the device with (a subsystem-owned domain);
+ *	freed after the device is unregistered
+ * @global_pasid: a sub-device's PASID from ioasid_alloc_global_pasid()
+ *	(IOASID_MOCK_PASID_GLOBAL), freed with it; else 0
  * @state: MOCK_DEV_* bits
  * @floor: the benchmark floor of its platform device (IOASID_MOCK_FLOOR_MAP)
  */

@@ -22,40 +22,59 @@
  * One dispatcher enforces, for every command, in this order:
  *
  * - an ioctl number this kernel does not implement fails with ENOTTY
- *   (the numbers below are stable; GET_INFO reports which are implemented);
+ *   (the numbers below are stable; GET_INFO reports which are implemented).
+ *   A request is exactly _IO(IOASID_TYPE, nr): a reserved number, another
+ *   ioctl type or the same number encoded with a direction or size
+ *   (_IOR/_IOW/_IOWR) fails with ENOTTY too;
  * - an unreadable argument fails with EFAULT;
  * - ``size`` smaller than the first version of the struct fails with EINVAL;
  * - ``size`` larger than the struct this kernel knows is accepted only when
- *   every byte beyond it is zero, which behaves exactly like the base struct;
- *   a non-zero byte there fails with E2BIG;
+ *   every byte beyond it (up to ``size``) is zero, which behaves exactly like
+ *   the base struct; a non-zero byte there fails with E2BIG. Bytes beyond
+ *   ``size`` are never looked at, and a ``size`` between the first version
+ *   and the kernel's struct is zero-extended;
  * - a flag bit this kernel does not know, or a non-zero reserved field
  *   (``__reserved*``), fails with EOPNOTSUPP.
  *
- * Output fields are written back only on success, and only within ``size``.
- * Each errno has one meaning across the API:
+ * Only then does the command itself run and add the errors of its own
+ * inputs. Output fields are written back only on success, and only within
+ * ``size``: the kernel copies min(``size``, its struct) bytes back, so a
+ * larger user struct never has its tail written and an older, smaller one is
+ * never overrun. Two exceptions: IOASID_IOVA_RANGES and IOASID_DEVICE_INFO
+ * failing with EMSGSIZE write the struct back (with the count needed); and
+ * the write-back itself can fail, with EFAULT, after a prefix of the struct
+ * may have been stored - a command that would have created something then
+ * creates nothing (IOAS_ALLOC frees the new IOAS, MAP and COPY remove the
+ * new mapping), while UNMAP cannot undo its work. Each errno has one meaning
+ * across the API:
  *
- * ======== ==============================================================
- * ENOTTY   unknown ioctl number
- * EFAULT   a user pointer could not be read or written
- * EINVAL   ``size`` too small, or a field holds a value that is never valid
- * E2BIG    non-zero bytes beyond the struct this kernel knows
- * EOPNOTSUPP unknown flag, non-zero reserved field, or a feature this
- *          kernel or this device does not support
- * ENOENT   an ID names no object of the required type in this context
- * EBUSY    the object is in use (by another object or a concurrent call)
- * ENOMEM   out of memory, or pinning would exceed RLIMIT_MEMLOCK
- * EEXIST   the IOVA range overlaps an existing mapping
- * EADDRINUSE the IOVA range overlaps a reserved region of an attached
- *          device (an MSI window, a firmware region)
- * ERANGE   the IOVA range lies outside what every attached device can
- *          translate (its aperture or page-size alignment)
- * ENOSPC   no free IOVA range of the requested length and alignment
- * EMSGSIZE a user array is too small; the needed count is written back
- * EPERM    asks for more access than the memory was pinned with
- * ======== ==============================================================
+ * ============ ==========================================================
+ * ENOTTY       unknown ioctl number
+ * EFAULT       a user pointer could not be read or written (for
+ *              IOASID_MAP: the memory to pin is not there, or not writable
+ *              for a writable mapping)
+ * EINVAL       ``size`` too small, or a field holds a value that is never
+ *              valid
+ * E2BIG        non-zero bytes beyond the struct this kernel knows
+ * EOPNOTSUPP   unknown flag, non-zero reserved field, or a feature this
+ *              kernel or this device does not support
+ * ENOENT       an ID names no object of the required type in this context
+ *              (UNMAP and COPY: also an IOVA range that holds no mapping)
+ * EBUSY        the object is in use (by another object or a concurrent call)
+ * ENOMEM       out of memory, or pinning would exceed RLIMIT_MEMLOCK
+ * EEXIST       the IOVA range overlaps an existing mapping
+ * EADDRINUSE   the IOVA range overlaps a reserved region of an attached
+ *              device (an MSI window, a firmware region)
+ * ERANGE       the IOVA range lies outside what every attached device can
+ *              translate (its aperture or page-size alignment)
+ * ENOSPC       no free IOVA range of the requested length and alignment
+ * EMSGSIZE     a user array is too small; the needed count is written back
+ * EPERM        asks for more access than the memory was pinned with
+ * ============ ==========================================================
  *
  * Later commands add meanings for their own inputs (documented at each
- * struct) without changing these.
+ * struct) without changing these. Errors of the IOMMU driver while mapping
+ * into a domain are passed through unchanged.
  *
  * Object lifetime: an object is created fully or not at all; a half-built
  * object is never visible to another call. IOASID_DESTROY removes an object
@@ -117,7 +136,8 @@ enum ioasid_caps {
 
 /**
  * struct ioasid_get_info - ioctl(IOASID_GET_INFO)
- * @size: sizeof(struct ioasid_get_info)
+ * @size: sizeof(struct ioasid_get_info); 32 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: must be 0
  * @out_version: IOASID_API_VERSION of the running module
  * @__reserved: must be 0
@@ -140,12 +160,17 @@ struct ioasid_get_info {
 
 /**
  * struct ioasid_destroy - ioctl(IOASID_DESTROY)
- * @size: sizeof(struct ioasid_destroy)
+ * @size: sizeof(struct ioasid_destroy); 8 in the first version, below which the
+ *	call fails with EINVAL
  * @id: ID of any object of this context
  *
- * Destroys the object. ENOENT if @id names no object of this context, EBUSY
- * if another object still depends on it (e.g. a device attached to an IOAS)
- * or a concurrent call is using it; the object is then left unchanged.
+ * Destroys the object. Nothing is written back. Destroying an IOAS unmaps
+ * everything it still maps, releasing pins and charges as IOASID_UNMAP does.
+ * ENOENT if @id names no published object of this context (0, or an object
+ * still being created, included); EBUSY if another object still depends on
+ * it (e.g. a device attached to an IOAS), if @id is a device's (devices go
+ * when their subsystem unregisters them), or if a concurrent call is using
+ * it; the object is then left unchanged.
  */
 struct ioasid_destroy {
 	__u32 size;
@@ -174,14 +199,17 @@ enum ioasid_ioas_alloc_flags {
 
 /**
  * struct ioasid_ioas_alloc - ioctl(IOASID_IOAS_ALLOC)
- * @size: sizeof(struct ioasid_ioas_alloc)
+ * @size: sizeof(struct ioasid_ioas_alloc); 16 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: enum ioasid_ioas_alloc_flags
  * @out_ioas_id: ID of the new, empty I/O address space
  * @parent_id: with IOASID_IOAS_ALLOC_SW_NESTED the parent IOAS, else 0
  * @fault_id: with IOASID_IOAS_ALLOC_FAULT the fault queue, else 0
  * @__reserved: must be 0
  *
- * Allocates a kernel-managed I/O address space. ENOMEM when the kernel is
+ * Allocates a kernel-managed I/O address space. It is empty: no mappings and
+ * no domains, so every IOVA from 0 to 2^64 - 1 is usable at PAGE_SIZE
+ * alignment, and huge IOPTEs are allowed. ENOMEM when the kernel is
  * out of memory or the context already holds INT_MAX objects; EOPNOTSUPP
  * for an unknown flag, or @parent_id / @fault_id without their flag;
  * ENOENT when @parent_id names no IOAS or @fault_id no fault queue.
@@ -234,7 +262,8 @@ enum ioasid_map_flags {
 
 /**
  * struct ioasid_map - ioctl(IOASID_MAP)
- * @size: sizeof(struct ioasid_map)
+ * @size: sizeof(struct ioasid_map); 40 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: enum ioasid_map_flags; READ, WRITE or both
  * @ioas_id: the IOAS
  * @__reserved: must be 0
@@ -243,11 +272,30 @@ enum ioasid_map_flags {
  * @iova: with IOASID_MAP_FIXED_IOVA the IOVA to map at; on return the IOVA
  *	the memory is mapped at
  *
- * Pins the memory and maps it into every domain the IOAS feeds. Errors:
- * EINVAL (no READ/WRITE, zero length, misaligned or wrapping values),
- * ENOENT (@ioas_id), EEXIST, EADDRINUSE, ERANGE, ENOSPC, EFAULT (memory not
- * mapped in the process), ENOMEM. On error nothing is mapped, pinned or
- * charged.
+ * Pins the memory and maps it into every domain the IOAS feeds. Pinning
+ * comes before the IOVA checks, so a call wrong on both counts reports the
+ * pinning error. On error nothing is mapped, pinned or charged. Errors, in
+ * the order they are checked:
+ *
+ * - EOPNOTSUPP: an unknown flag bit, or @__reserved non-zero;
+ * - EINVAL: neither READ nor WRITE; @length 0 or not a multiple of
+ *   PAGE_SIZE; @user_va, or @iova with IOASID_MAP_FIXED_IOVA, not PAGE_SIZE
+ *   aligned, or the range wrapping;
+ * - ENOENT: @ioas_id names no IOAS of this context;
+ * - ENOMEM: the charge would exceed RLIMIT_MEMLOCK (without CAP_IPC_LOCK),
+ *   or out of memory;
+ * - EFAULT: a page of the range is not mapped in the process, or not
+ *   writable while IOASID_MAP_WRITE was asked for (other errors of
+ *   pin_user_pages_fast() are passed through);
+ * - ERANGE: @iova (with IOASID_MAP_FIXED_IOVA) or @length not a multiple of
+ *   the IOAS alignment, or the range leaves the aperture;
+ * - EADDRINUSE, EEXIST (with IOASID_MAP_FIXED_IOVA): the range overlaps a
+ *   reserved region of an attached device, or an existing mapping;
+ * - ENOSPC (without it): no free range of that length;
+ * - ENOMEM or another IOMMU driver error: writing the mapping into a domain
+ *   failed (an IOMMU whose smallest page is larger than PAGE_SIZE also
+ *   needs the memory physically contiguous in such pages, else EINVAL);
+ * - EFAULT: @iova could not be written back; the mapping is removed again.
  */
 struct ioasid_map {
 	__u32 size;
@@ -271,7 +319,8 @@ enum ioasid_unmap_flags {
 
 /**
  * struct ioasid_unmap - ioctl(IOASID_UNMAP)
- * @size: sizeof(struct ioasid_unmap)
+ * @size: sizeof(struct ioasid_unmap); 32 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: enum ioasid_unmap_flags
  * @ioas_id: the IOAS
  * @__reserved: must be 0
@@ -279,7 +328,13 @@ enum ioasid_unmap_flags {
  * @length: length of the range; on return the bytes unmapped
  *
  * Removes every mapping inside [@iova, @iova + @length) from the IOAS and
- * from every domain it feeds, and releases pages nothing else uses. Every
+ * from every domain it feeds, and releases pages nothing else uses. Holes in
+ * the range are fine, so one call can remove many mappings; a mapping made
+ * by IOASID_COPY from several source mappings is one mapping per source
+ * mapping, each of which can be unmapped on its own. There is no check
+ * against the IOAS alignment: whole mappings are always aligned. EINVAL
+ * also for @length 0, @iova or @length not PAGE_SIZE aligned, a wrapping
+ * range, or IOASID_UNMAP_ALL with @iova or @length non-zero. Every
  * mapping the range touches must lie wholly inside it: a range that would
  * split a mapping fails with EINVAL and unmaps nothing. ENOENT when the
  * range holds no mapping. Emulated devices (mdev-style VFIO devices, vDPA
@@ -302,7 +357,8 @@ struct ioasid_unmap {
 
 /**
  * struct ioasid_copy - ioctl(IOASID_COPY)
- * @size: sizeof(struct ioasid_copy)
+ * @size: sizeof(struct ioasid_copy); 40 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: enum ioasid_map_flags, for the new mapping
  * @dst_ioas_id: the IOAS to map into
  * @src_ioas_id: the IOAS the memory is mapped in now (may be @dst_ioas_id)
@@ -313,6 +369,13 @@ struct ioasid_unmap {
  *
  * Maps the memory behind a source range into the destination IOAS, sharing
  * the pages already pinned and charged: nothing is pinned or charged again.
+ * The new mappings, one per source mapping the range touches, back to back,
+ * keep working (and the memory stays pinned and charged to whoever mapped
+ * it) when the source is unmapped. Without IOASID_MAP_FIXED_IOVA the
+ * preferred alignment of @dst_iova comes from @src_iova. The source and the
+ * destination are locked one after the other, never together: a concurrent
+ * UNMAP of the source happens either before (ENOENT) or without effect on
+ * the copy.
  * ENOENT if the source range has a hole; EPERM if @flags asks for WRITE on
  * memory that was not mapped writable; otherwise the errors of IOASID_MAP.
  */
@@ -340,7 +403,8 @@ struct ioasid_iova_range {
 
 /**
  * struct ioasid_iova_ranges - ioctl(IOASID_IOVA_RANGES)
- * @size: sizeof(struct ioasid_iova_ranges)
+ * @size: sizeof(struct ioasid_iova_ranges); 32 in the first version, below which the
+ *	call fails with EINVAL
  * @ioas_id: the IOAS
  * @num_ranges: in: how many struct ioasid_iova_range @ranges has room for;
  *	out: how many there are
@@ -351,9 +415,14 @@ struct ioasid_iova_range {
  * The IOVA ranges MAP may use: the intersection of the apertures of all
  * domains the IOAS feeds, minus the reserved regions of attached devices, in
  * ascending order. The answer changes whenever a device attaches or
- * detaches. When @num_ranges is too small the call fails with EMSGSIZE and,
- * as the only failed call that writes output, writes the struct back with
- * the needed @num_ranges.
+ * detaches; the ranges are not rounded to the alignment. An IOAS that feeds
+ * no domain reports one range, [0, 2^64 - 1], and PAGE_SIZE. @num_ranges 0
+ * (and @ranges 0) asks for the count. When @num_ranges is too small the call
+ * fails with EMSGSIZE, writes nothing to the array and, like
+ * IOASID_DEVICE_INFO, writes the struct back with the needed @num_ranges
+ * (and @out_iova_alignment): allocate and call again, in a loop. Errors:
+ * EOPNOTSUPP (@__reserved), ENOENT (@ioas_id), ENOMEM, EMSGSIZE, EFAULT (the
+ * array or the struct could not be written).
  */
 struct ioasid_iova_ranges {
 	__u32 size;
@@ -389,14 +458,17 @@ enum ioasid_option_op {
 
 /**
  * struct ioasid_ioas_option - ioctl(IOASID_IOAS_OPTION)
- * @size: sizeof(struct ioasid_ioas_option)
+ * @size: sizeof(struct ioasid_ioas_option); 24 in the first version, below which the
+ *	call fails with EINVAL
  * @op: enum ioasid_option_op
  * @option: enum ioasid_option
  * @ioas_id: the IOAS
  * @val: the value
  *
- * EOPNOTSUPP for an unknown @op or @option, EINVAL for a value the option
- * does not take.
+ * The struct is written back on success, for both operations. EOPNOTSUPP
+ * for an unknown @op or @option, EINVAL for a value the option does not
+ * take, ENOENT (@ioas_id), EBUSY (SET while the IOAS has mappings or
+ * attached devices).
  */
 struct ioasid_ioas_option {
 	__u32 size;
@@ -459,16 +531,22 @@ enum ioasid_nested_format {
  * @pasid: IOASID_PASID_NONE for a whole device, else the sub-device's PASID
  * @flags: enum ioasid_device_flags
  * @max_pasid_bits: width of the PASIDs it may use (0: none)
- * @pgsize_bitmap: page sizes a paging domain of its IOMMU supports
+ * @pgsize_bitmap: page sizes a paging domain of its IOMMU supports, probed
+ *	at registration: what an IOAS allows once the device is attached (0
+ *	when no paging domain could be allocated, as the aperture then)
  * @aperture_start: first IOVA that IOMMU translates
  * @aperture_last: last IOVA that IOMMU translates
  * @attached_pt_id: what its RID (or its PASID, for a sub-device) is
- *	attached to, 0 if nothing
+ *	attached to, 0 if nothing; the PASIDs of a whole device are not
+ *	reported
  * @nesting_formats: with IOASID_DEVICE_NESTING, enum ioasid_nested_format
  *	bits of the stage-1 formats its IOMMU takes; else 0
  * @subsystem: who registered it ("vfio", "vdpa", "mock"), NUL-terminated
  * @name: its device name in sysfs (e.g. a PCI address), NUL-terminated
- * @iommu: the name of its IOMMU instance in /sys/class/iommu
+ * @iommu: the name of its IOMMU instance in /sys/class/iommu (e.g.
+ *	"dmar0"), or empty; the strings are NUL-terminated and truncated to fit
+ *
+ * Every field added later treats 0 as "absent".
  */
 struct ioasid_device_entry {
 	__u32 dev_id;
@@ -487,16 +565,23 @@ struct ioasid_device_entry {
 
 /**
  * struct ioasid_device_info - ioctl(IOASID_DEVICE_INFO)
- * @size: sizeof(struct ioasid_device_info)
+ * @size: sizeof(struct ioasid_device_info); 24 in the first version, below which the
+ *	call fails with EINVAL
  * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it;
  *	the kernel writes min(@entry_size, its own) bytes of each entry
  * @num_devices: in: room in @devices; out: how many devices there are
  * @__reserved: must be 0
  * @devices: user pointer to an array of struct ioasid_device_entry
  *
- * Lists the devices of the context in dev_id order. EMSGSIZE (with
- * @num_devices written back) when the array is too small; EINVAL for an
- * @entry_size below 4.
+ * Lists the devices of the context in dev_id order, entries @entry_size
+ * bytes apart: the kernel writes min(@entry_size, its own entry size) bytes
+ * of each and zero-fills the rest up to @entry_size, so an older, shorter
+ * struct gets the fields it knows and a newer, longer one zeros. At most
+ * 1024 entries per call. EMSGSIZE when the array is too small: nothing is
+ * written to it and the struct is written back with the needed
+ * @num_devices (devices can come and go: call again in a loop). EINVAL for
+ * an @entry_size below 4 (not even @dev_id). EFAULT when the array or the
+ * struct could not be written (some entries may have been).
  */
 struct ioasid_device_info {
 	__u32 size;
@@ -510,7 +595,8 @@ struct ioasid_device_info {
 
 /**
  * struct ioasid_attach - ioctl(IOASID_ATTACH) and ioctl(IOASID_DETACH)
- * @size: sizeof(struct ioasid_attach)
+ * @size: sizeof(struct ioasid_attach); 24 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: must be 0
  * @dev_id: the device
  * @pasid: IOASID_PASID_NONE for the RID, or a PASID
@@ -518,8 +604,9 @@ struct ioasid_device_info {
  *	must be 0
  * @__reserved: must be 0
  *
- * ATTACH of a (device, PASID) that is attached already replaces its
- * translation; for the RID the device never passes through "no translation"
+ * Nothing is written back. ATTACH of a (device, PASID) attached to @pt_id
+ * already succeeds and changes nothing; ATTACH of one attached elsewhere
+ * replaces its translation; for the RID the device never passes through "no translation"
  * (the IOMMU switches tables atomically), for a PASID it may briefly be
  * blocked. DETACH leaves it blocked from DMA. Errors: ENOENT (@dev_id,
  * @pt_id), EINVAL (a PASID beyond the device's width, or the wrong PASID
@@ -530,7 +617,12 @@ struct ioasid_device_info {
  * devices behind the IOMMU it was allocated for (the IOMMU driver's EINVAL
  * otherwise); whether PASIDs may attach to it is the driver's choice
  * (EOPNOTSUPP when not). While anything is attached to it, an IOAS or a
- * nested object cannot be destroyed (EBUSY).
+ * nested object cannot be destroyed (EBUSY). A failed ATTACH changes
+ * nothing: a device being replaced still translates through its old
+ * target. DETACH checks, in order: EOPNOTSUPP (@flags, @__reserved), EINVAL
+ * (@pt_id non-zero), ENOENT (@dev_id), EINVAL or EOPNOTSUPP (a PASID the
+ * device cannot use, as for ATTACH), ENOENT (not attached through this
+ * @dev_id).
  */
 struct ioasid_attach {
 	__u32 size;
@@ -589,7 +681,8 @@ enum ioasid_nested_alloc_flags {
 
 /**
  * struct ioasid_nested_alloc - ioctl(IOASID_NESTED_ALLOC)
- * @size: sizeof(struct ioasid_nested_alloc)
+ * @size: sizeof(struct ioasid_nested_alloc); 40 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: enum ioasid_nested_alloc_flags
  * @parent_id: the IOAS that is stage 2
  * @dev_id: a device whose IOMMU the nested object is for
@@ -623,7 +716,8 @@ struct ioasid_nested_alloc {
 
 /**
  * struct ioasid_invalidate - ioctl(IOASID_INVALIDATE)
- * @size: sizeof(struct ioasid_invalidate)
+ * @size: sizeof(struct ioasid_invalidate); 32 in the first version, below which the
+ *	call fails with EINVAL
  * @id: the nested object
  * @data_type: the format of the entries, defined by the IOMMU driver (for
  *	the mock: IOASID_MOCK_INV_DATA); the values are those of enum
@@ -638,7 +732,7 @@ struct ioasid_nested_alloc {
  * always written back; an error says why the first unhandled entry failed
  * (EINVAL or EOPNOTSUPP from the driver, EFAULT). ENOENT if @id is no nested
  * object; EINVAL for an @entry_len out of range or an @entry_num above
- * 65536. An @entry_num of 0 succeeds and does nothing.
+ * 65536, and (6.12's core) for entries longer than the driver's own struct. An @entry_num of 0 succeeds and does nothing.
  */
 struct ioasid_invalidate {
 	__u32 size;
@@ -676,18 +770,25 @@ struct ioasid_invalidate {
  *   order, each answering the group of its cookie; it returns the bytes of
  *   the responses handled, or, if the first fails, the errno: EINVAL (a
  *   size that is not a multiple of the record, an unknown code), ENOENT (a
- *   cookie that was never read or is answered already: nothing changes).
+ *   cookie that was never read or is answered already: nothing changes),
+ *   EFAULT. A group that was read waits for its response.
  * - At most IOASID_FAULT_QUEUE_DEPTH groups are queued or awaiting their
  *   response. A group that arrives when the queue is full is answered
- *   "failure" at once and never queued; the device sees a failed request.
- * - When a (device, PASID) detaches or is replaced, every group of it still
- *   queued or awaiting a response is answered "invalid" and dropped. When
+ *   "failure" at once and never queued; the device sees a failed request
+ *   (debugfs counts it in ``overflows``).
+ * - When a (device, PASID) detaches or is replaced, or its device is
+ *   unregistered, every group of it still queued or awaiting a response is
+ *   answered "invalid" and dropped (a later response with its cookie is
+ *   ENOENT). When
  *   the file is closed, every group is answered "invalid" and later faults
  *   are answered "failure" at once. The queue object can be destroyed only
  *   when the file is closed and no IOAS or nested object uses it (EBUSY).
  *
- * The emulated VT-d of the project's VM has no PRI: attaching its devices
- * to a fault-delivering IOAS fails with EOPNOTSUPP.
+ * Attaching a device whose IOMMU cannot deliver page requests to a
+ * fault-delivering IOAS or nested object fails with EOPNOTSUPP (ioasid
+ * enables IOMMU_DEV_FEAT_IOPF with the first such attachment of a device and
+ * disables it with the last). The emulated VT-d of the project's VM has no
+ * PRI, so its devices fail so.
  */
 
 /* How many page-request groups a queue holds (queued plus unanswered). */
@@ -695,7 +796,8 @@ struct ioasid_invalidate {
 
 /**
  * struct ioasid_fault_queue_alloc - ioctl(IOASID_FAULT_QUEUE_ALLOC)
- * @size: sizeof(struct ioasid_fault_queue_alloc)
+ * @size: sizeof(struct ioasid_fault_queue_alloc); 16 in the first version, below which the
+ *	call fails with EINVAL
  * @flags: must be 0
  * @out_fault_id: the queue object
  * @out_fault_fd: the file descriptor to read faults from (O_CLOEXEC)

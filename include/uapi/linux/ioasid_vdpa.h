@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
-/*
+/**
+ * DOC: vhost-vdpa on an IOAS
+ *
  * ioasid_vdpa: binding a vhost-vdpa device to an /dev/ioasid I/O address
  * space. The ioctl is issued on an open /dev/vhost-vdpa-N fd.
  *
@@ -59,17 +61,18 @@
  * address (use_va, VDUSE) are refused with EOPNOTSUPP.
  *
  * Errors:
- *	EFAULT: the struct could not be read or written
- *	EINVAL: @argsz too small, @asid beyond the parent's address spaces,
- *		a bound address space, or @ioasid_fd another context than
- *		the device's other bound address spaces'
- *	EOPNOTSUPP: @flags or bytes past the known struct not zero; a
- *		parent translating by virtual address
- *	EBADF: @ioasid_fd is not /dev/ioasid
- *	EBUSY: the device is not reset, or @asid already has IOTLB mappings
- *	EPERM: not the owner (VHOST_SET_OWNER first)
- *	ENOENT: @ioas_id is not an IOAS of @ioasid_fd
- *	others: those of IOASID_ATTACH for the device
+ *
+ * - EFAULT: the struct could not be read or written
+ * - EINVAL: @argsz too small, @asid beyond the parent's address spaces, a
+ *   bound address space, or @ioasid_fd another context than the device's
+ *   other bound address spaces'
+ * - EOPNOTSUPP: @flags or bytes past the known struct not zero; a parent
+ *   translating by virtual address
+ * - EBADF: @ioasid_fd is not /dev/ioasid
+ * - EBUSY: the device is not reset, or @asid already has IOTLB mappings
+ * - EPERM: not the owner (VHOST_SET_OWNER first)
+ * - ENOENT: @ioas_id is not an IOAS of @ioasid_fd
+ * - others: those of IOASID_ATTACH for the device
  */
 struct vhost_vdpa_ioasid_bind {
 	__u32 argsz;

@@ -51,7 +51,8 @@ enum vfio_ioasid_bind_flags {
 
 /**
  * struct vfio_ioasid_bind - ioctl(VFIO_IOASID_BIND) on a container
- * @argsz: sizeof(struct vfio_ioasid_bind)
+ * @argsz: sizeof(struct vfio_ioasid_bind), 16; as for VFIO's own ioctls the
+ *	kernel reads the 16 bytes it knows, and a larger @argsz is accepted
  * @flags: enum vfio_ioasid_bind_flags
  * @ioasid_fd: an open /dev/ioasid
  * @ioas_id: with VFIO_IOASID_BIND_EMULATED_IOAS an IOAS of that context,
@@ -63,10 +64,29 @@ enum vfio_ioasid_bind_flags {
  * appear in IOASID_DEVICE_INFO): they read the IOAS @ioas_id through an
  * emulated-device access; when user space unmaps a range they pinned, their
  * driver is told (dma_unmap) and must unpin before IOASID_UNMAP returns, or
- * IOASID_UNMAP fails with EBUSY. EBADF if @ioasid_fd is not /dev/ioasid,
- * EBUSY if the container is bound already, EINVAL for unknown flags or an
- * @ioas_id that does not match them, ENOENT if an emulated device was open
- * and @ioas_id names no IOAS.
+ * IOASID_UNMAP fails with EBUSY. Without VFIO_IOASID_BIND_EMULATED_IOAS such
+ * devices have no DMA (vfio_pin_pages() fails with EINVAL). A device that
+ * cannot be registered when it is opened after the bind stays open, blocked
+ * and absent from IOASID_DEVICE_INFO (the kernel log says why). The
+ * container keeps its own reference on the context: closing @ioasid_fd does
+ * not unbind it; it stays bound until it is released.
+ *
+ * Errors:
+ *
+ * - EINVAL: the container has no IOMMU driver yet (VFIO's answer before
+ *   VFIO_SET_IOMMU); @argsz below 16; an unknown flag; @ioas_id 0 with
+ *   VFIO_IOASID_BIND_EMULATED_IOAS or non-zero without it
+ * - ENOENT: an emulated-IOMMU device was open and @ioas_id names no IOAS of
+ *   the context (nothing is bound)
+ * - ENOTTY: not a VFIO_IOASID_IOMMU container (a TYPE1v2 one, whoever
+ *   serves it)
+ * - EFAULT: the argument cannot be read
+ * - EBADF: @ioasid_fd is not an open file descriptor of /dev/ioasid
+ * - EBUSY: the container is bound already
+ * - the error of registering a device opened before the bind: EPERM (no
+ *   interrupt isolation, see ioasid's allow_unsafe_interrupts), EINVAL (its
+ *   IOMMU cannot enforce cache coherency), ENOMEM; nothing is bound or
+ *   registered then
  */
 struct vfio_ioasid_bind {
 	__u32 argsz;
