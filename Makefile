@@ -37,10 +37,10 @@ check:
 	$(SCRIPTS)/check
 
 run:
-	$(SCRIPTS)/run-demo demo
+	@$(SCRIPTS)/run-demo demo
 
 shell:
-	$(SCRIPTS)/run-demo shell
+	@$(SCRIPTS)/run-demo shell
 
 lint: setup
 	$(SCRIPTS)/lint $(CURDIR)/out/lint
