@@ -38,10 +38,10 @@ check:
 	$(SCRIPTS)/check
 
 run:
-	$(SCRIPTS)/run-demo demo
+	@$(SCRIPTS)/run-demo demo
 
 shell:
-	$(SCRIPTS)/run-demo shell
+	@$(SCRIPTS)/run-demo shell
 
 lint: setup
 	$(SCRIPTS)/lint $(CURDIR)/out/lint
