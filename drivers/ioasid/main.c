@@ -446,3 +446,4 @@ module_exit(ioasid_exit);
 
 MODULE_DESCRIPTION("ioasid: I/O address spaces shared by VFIO and vDPA devices");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(IOASID_VERSION);

@@ -975,6 +975,7 @@ module_exit(ioasid_vfio_exit);
 
 MODULE_DESCRIPTION("ioasid: VFIO container IOMMU backend (VFIO_IOASID_IOMMU, type1 v2 compatibility)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(IOASID_VERSION);
 MODULE_IMPORT_NS(IOASID);
 /* Loaded after type1, this backend is asked first (VFIO tries newest first). */
 MODULE_SOFTDEP("pre: vfio_iommu_type1");
