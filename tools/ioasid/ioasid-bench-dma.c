@@ -64,6 +64,7 @@
 #include <linux/vfio.h>
 #include "ioasid_mock.h"
 #include "bench.h"
+#include "edu.h"
 
 #define KB		(1UL << 10)
 #define MB		(1UL << 20)
@@ -75,16 +76,6 @@
 /* The DMA check's mapping: below the edu's 28-bit DMA limit. */
 #define CHECK_IOVA	(1 * MB)
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000
-#define EDU_TIMEOUT_MS	5000
 
 #define PCI_SYSFS	"/sys/bus/pci/devices"
 #define IOASID_VFIO	"/sys/module/ioasid_vfio"
@@ -579,24 +570,6 @@ static int edu_region(int dev, unsigned int index, struct vfio_region_info *info
 	return xioctl(dev, VFIO_DEVICE_GET_REGION_INFO, info);
 }
 
-static int edu_dma(volatile __u64 *bar, __u64 src, __u64 dst, bool to_ram)
-{
-	const struct timespec tick = { .tv_nsec = 1000000 };
-	double deadline = now_us() + EDU_TIMEOUT_MS * 1000.0;
-
-	bar[EDU_DMA_SRC / 8] = src;
-	bar[EDU_DMA_DST / 8] = dst;
-	bar[EDU_DMA_CNT / 8] = PSZ;
-	bar[EDU_DMA_CMD / 8] = EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0);
-	while (bar[EDU_DMA_CMD / 8] & EDU_CMD_START) {
-		if (now_us() > deadline)
-			return -ETIMEDOUT;
-		nanosleep(&tick, NULL);
-	}
-	__sync_synchronize();
-	return 0;
-}
-
 /*
  * Map two pages at CHECK_IOVA through @m, enable the edu (memory decoding,
  * bus mastering), have it copy the first page to the second through its
@@ -605,7 +578,7 @@ static int edu_dma(volatile __u64 *bar, __u64 src, __u64 dst, bool to_ram)
 static int dma_check(const struct method *m, struct ctx *c)
 {
 	struct vfio_region_info cfg, bar0;
-	volatile __u64 *bar = NULL;
+	void *bar = NULL;
 	char *p = NULL;
 	__u16 cmd;
 	size_t i;
@@ -641,10 +614,10 @@ static int dma_check(const struct method *m, struct ctx *c)
 	if (rc)
 		goto out_mem;
 	c->step = "DMA check: RAM -> edu";
-	rc = edu_dma(bar, CHECK_IOVA, EDU_BUF, false);
+	rc = edu_dma(bar, CHECK_IOVA, EDU_BUF, PSZ, false);
 	if (!rc) {
 		c->step = "DMA check: edu -> RAM";
-		rc = edu_dma(bar, EDU_BUF, CHECK_IOVA + PSZ, true);
+		rc = edu_dma(bar, EDU_BUF, CHECK_IOVA + PSZ, PSZ, true);
 	}
 	if (!rc && memcmp(p, p + PSZ, PSZ)) {
 		c->step = "DMA check: the copy differs (DMA did not go through the mapping)";
@@ -657,7 +630,7 @@ static int dma_check(const struct method *m, struct ctx *c)
 out_mem:
 	munmap(p, 2 * PSZ);
 out_bar:
-	munmap((void *)bar, bar0.size);
+	munmap(bar, bar0.size);
 	return rc;
 }
 

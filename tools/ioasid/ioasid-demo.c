@@ -38,18 +38,10 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "edu.h"
+
 #define PSZ		4096UL
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2	/* direction: internal buffer -> IOVA */
-#define EDU_BUF		0x40000	/* device address of the internal buffer */
-#define EDU_TIMEOUT_MS	5000
 #define MAX_EDU		2
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
@@ -227,46 +219,20 @@ static void edu_enable(struct edu *e)
 	e->bar_size = bar.size;
 }
 
-static void edu_w64(struct edu *e, unsigned int reg, __u64 val)
-{
-	*(volatile __u64 *)((char *)e->bar + reg) = val;
-}
-
-static __u64 edu_r64(struct edu *e, unsigned int reg)
-{
-	return *(volatile __u64 *)((char *)e->bar + reg);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * One transfer of MSG_LEN bytes between the internal buffer and @iova, to
  * RAM or from it; returns once the device reports it done. The edu
  * completes a transfer the IOMMU refused as well: only memory tells.
  */
-static void edu_dma(struct edu *e, __u64 iova, int to_ram)
+static void edu_dma_msg(struct edu *e, __u64 iova, int to_ram)
 {
-	const struct timespec tick = { .tv_nsec = 1000000 };
-	long long deadline = now_ms() + EDU_TIMEOUT_MS;
+	int rc = to_ram ? edu_dma(e->bar, EDU_BUF, iova, MSG_LEN, true) :
+			  edu_dma(e->bar, iova, EDU_BUF, MSG_LEN, false);
 
-	edu_w64(e, EDU_DMA_SRC, to_ram ? EDU_BUF : iova);
-	edu_w64(e, EDU_DMA_DST, to_ram ? iova : EDU_BUF);
-	edu_w64(e, EDU_DMA_CNT, MSG_LEN);
-	edu_w64(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	while (edu_r64(e, EDU_DMA_CMD) & EDU_CMD_START) {
-		if (now_ms() > deadline) {
-			errno = ETIMEDOUT;
-			die("%s: DMA did not complete", e->bdf);
-		}
-		nanosleep(&tick, NULL);
+	if (rc) {
+		errno = -rc;
+		die("%s: DMA did not complete", e->bdf);
 	}
-	__sync_synchronize();
 }
 
 /* ---- the kernel log: the IOMMU's fault report ---- */
@@ -285,7 +251,7 @@ static int kmsg_open(void)
 /* Print the first DMAR fault logged within @ms; 0 if there was one. */
 static int kmsg_print_fault(int fd, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = edu_now_ms() + ms;
 	char rec[1024];
 
 	for (;;) {
@@ -296,7 +262,7 @@ static int kmsg_print_fault(int fd, int ms)
 		if (n < 0 && errno == EPIPE)
 			continue;	/* overwritten records: read on */
 		if (n < 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - edu_now_ms();
 
 			if (errno != EAGAIN || left <= 0)
 				return -1;
@@ -503,8 +469,8 @@ int main(int argc, char **argv)
 
 		say("edu%d: DMA from IOVA %#llx into its buffer, then from it to IOVA %#llx",
 		    i, IOVA, dst);
-		edu_dma(&edu[i], IOVA, 0);
-		edu_dma(&edu[i], dst, 1);
+		edu_dma_msg(&edu[i], IOVA, 0);
+		edu_dma_msg(&edu[i], dst, 1);
 		snprintf(name, sizeof(name), "edu%d wrote:", i);
 		print_page(name, page[i]);
 		if (memcmp(page[i], msg, MSG_LEN)) {
@@ -527,7 +493,7 @@ int main(int argc, char **argv)
 	say("wrote \"%s\" into edu0's page", BLOCKED_TEXT);
 	say("edu0: DMA from its buffer to IOVA %#llx again", IOVA + PSZ);
 	kmsg = kmsg_open();
-	edu_dma(&edu[0], IOVA + PSZ, 1);
+	edu_dma_msg(&edu[0], IOVA + PSZ, 1);
 	print_page("edu0's page:", page[0]);
 	if (strcmp(page[0], BLOCKED_TEXT)) {
 		errno = EFAULT;

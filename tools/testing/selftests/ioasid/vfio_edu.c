@@ -37,21 +37,10 @@
 #include "kselftest_harness.h"
 #include "ioasid_utils.h"
 #include "vdpa_utils.h"
+#include "edu.h"
 
 #define PSZ		4096UL
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2	/* direction: internal buffer -> IOVA */
-#define EDU_BUF		0x40000	/* device address of the internal buffer */
-#define EDU_BUF_SIZE	4096
-#define EDU_IOVA_LIMIT	(1ULL << 28)
-#define EDU_TIMEOUT_MS	5000
 #define MAX_EDU		2
 
 #define PCI_SYSFS	"/sys/bus/pci"
@@ -268,61 +257,16 @@ static int edu_map_bar(struct edu *e)
 	return 0;
 }
 
-static void edu_w64(struct edu *e, unsigned int reg, __u64 val)
-{
-	*(volatile __u64 *)((char *)e->bar + reg) = val;
-}
-
-static __u64 edu_r64(struct edu *e, unsigned int reg)
-{
-	return *(volatile __u64 *)((char *)e->bar + reg);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* One transfer; 0 once the device reports it done, or -errno. */
-static int edu_dma(struct edu *e, __u64 src, __u64 dst, __u32 len, bool to_ram)
-{
-	__u64 buf = to_ram ? src : dst, iova = to_ram ? dst : src;
-	const struct timespec tick = { .tv_nsec = 1000000 };
-	long long deadline;
-
-	/* QEMU's edu aborts the VM on a transfer outside its buffer. */
-	if (!len || buf < EDU_BUF || buf + len > EDU_BUF + EDU_BUF_SIZE ||
-	    iova + len > EDU_IOVA_LIMIT)
-		return -EINVAL;
-	if (edu_r64(e, EDU_DMA_CMD) & EDU_CMD_START)
-		return -EBUSY;
-	edu_w64(e, EDU_DMA_SRC, src);
-	edu_w64(e, EDU_DMA_DST, dst);
-	edu_w64(e, EDU_DMA_CNT, len);
-	edu_w64(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	deadline = now_ms() + EDU_TIMEOUT_MS;
-	while (edu_r64(e, EDU_DMA_CMD) & EDU_CMD_START) {
-		if (now_ms() > deadline)
-			return -ETIMEDOUT;
-		nanosleep(&tick, NULL);
-	}
-	__sync_synchronize();
-	return 0;
-}
-
 /* RAM (@iova) -> the internal buffer at @off. */
 static int edu_to_dev(struct edu *e, __u64 iova, __u32 off, __u32 len)
 {
-	return edu_dma(e, iova, EDU_BUF + off, len, false);
+	return edu_dma(e->bar, iova, EDU_BUF + off, len, false);
 }
 
 /* The internal buffer at @off -> RAM (@iova). */
 static int edu_to_ram(struct edu *e, __u32 off, __u64 iova, __u32 len)
 {
-	return edu_dma(e, EDU_BUF + off, iova, len, true);
+	return edu_dma(e->bar, EDU_BUF + off, iova, len, true);
 }
 
 /* ---- ioasid devices ---- */
@@ -1207,8 +1151,8 @@ TEST_F_TIMEOUT(edu_hotplug, hot_remove, 180)
 	close(efd);
 	edu_close_dev(e);
 
-	deadline = now_ms() + 60000;
-	while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < deadline)
+	deadline = edu_now_ms() + 60000;
+	while (waitpid(pid, &status, WNOHANG) == 0 && edu_now_ms() < deadline)
 		usleep(10000);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("the removal did not complete (status %#x)", status);
