@@ -434,7 +434,7 @@ TEST_F(access, stress_pin_against_unmap)
 	EXPECT_EQ(0, access_destroy(self->mfd, a.id));
 }
 
-TEST_F(access, fail_nth)
+TEST_F_TIMEOUT(access, fail_nth, 300)
 {
 	unsigned int nth, step;
 

@@ -647,7 +647,7 @@ TEST_F(dev, stress_attach_replace_map)
  * fail-nth over registration, RID attach, replace and PASID attach: each
  * call succeeds or fails with ENOMEM, and a failed one changes nothing.
  */
-TEST_F(dev, fail_nth)
+TEST_F_TIMEOUT(dev, fail_nth, 300)
 {
 	unsigned int nth, step, tolerated;
 	__u32 m = 0, id = 0;

@@ -510,7 +510,7 @@ TEST_F_TIMEOUT(fq, stress, 120)
 }
 
 /* Injected allocation failures in queue allocation, attach and delivery. */
-TEST_F(fq, fail_nth)
+TEST_F_TIMEOUT(fq, fail_nth, 300)
 {
 	struct ioasid_mock_fault_response r[8];
 	struct ioasid_fault f[2];

@@ -748,7 +748,7 @@ TEST_F(ioas, concurrent_map_unmap)
  * fails in turn; a failed call leaves no mapping, pin or charge behind and
  * the IOAS keeps working.
  */
-TEST_F(ioas, fail_nth)
+TEST_F_TIMEOUT(ioas, fail_nth, 300)
 {
 	unsigned int nth, step, tolerated;
 	__u32 other, late = 0;

@@ -477,7 +477,7 @@ TEST_F(nest, software_nesting)
  * Every allocation NESTED_ALLOC, an attach to a nested object and
  * INVALIDATE make can fail: each failure leaves everything as it was.
  */
-TEST_F(nest, fail_nth)
+TEST_F_TIMEOUT(nest, fail_nth, 300)
 {
 	struct ioasid_mock_inv_entry inv = { .flags = IOASID_MOCK_INV_ALL };
 	unsigned int nth, step;

@@ -220,7 +220,7 @@ TEST_F(vdpa, bind_pins_nothing_more)
  * and leaves the device as it was (a later bind works, nothing pinned or
  * charged beyond the IOAS's own mappings).
  */
-TEST_F(vdpa, bind_fail_nth)
+TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 {
 	unsigned int nth;
 	long mapped;

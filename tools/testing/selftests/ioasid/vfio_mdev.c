@@ -273,7 +273,7 @@ TEST_F(mdev, native_bind_unknown_ioas)
  * makes the access for an open device, then a pin through it. Each
  * failure is ENOMEM and leaves everything as it was; the next try works.
  */
-TEST_F(mdev, native_fail_nth)
+TEST_F_TIMEOUT(mdev, native_fail_nth, 300)
 {
 	struct vfio_ioasid_bind bind = {
 		.argsz = sizeof(bind),
