@@ -175,6 +175,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	idev->ops = ops;
 	idev->data = data;
 	xa_init(&idev->attached);
+	INIT_LIST_HEAD(&idev->member_node);
 	idev->max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
 	idev->own_domain = domain;
 	ioasid_device_probe_domain(idev);
@@ -420,6 +421,7 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->ctx = idev->ctx;
 	dp->own_domain = idev->own_domain;
 	dp->dev_id = idev->obj.id;
+	INIT_LIST_HEAD(&dp->members);
 	rc = ioasid_target_attach(t, dp, false, &idom, &iopf);
 	if (rc)
 		goto err_erase;
@@ -427,6 +429,9 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->iopf = iopf;
 	dp->users = 1;
 	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
+	/* Only the registration's own PASID (or RID) can be shared. */
+	if (pasid == idev->pasid)
+		list_add_tail(&idev->member_node, &dp->members);
 	list_add_tail(&dp->node, &ioasid_dev_pasids);
 	return 0;
 
@@ -435,6 +440,53 @@ err_erase:
 err_free:
 	kfree(dp);
 	return rc;
+}
+
+/*
+ * @idev joins the shared attachment @dp: a fault-delivering one needs IOPF
+ * for its device too, whose page requests it routes from now on.
+ */
+static int ioasid_dp_join(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+{
+	int rc;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (dp->iopf) {
+		rc = ioasid_iopf_enable(idev->dev);
+		if (rc)
+			return rc;
+	}
+	rc = xa_insert(&idev->attached, idev->pasid, dp, GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		if (dp->iopf)
+			ioasid_iopf_disable(idev->dev);
+		return rc;
+	}
+	list_add_tail(&idev->member_node, &dp->members);
+	dp->users++;
+	return 0;
+}
+
+/*
+ * @idev left the shared attachment @dp (and its @members), which others
+ * still use. Its device may go away as soon as it is unregistered: stop
+ * IOPF on its behalf, and hand the attachment over to the oldest
+ * registration that stays, so it never names a departed device (or its
+ * dev_id).
+ */
+static void ioasid_dp_leave(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+{
+	struct ioasid_device *first;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (dp->iopf)
+		ioasid_iopf_disable(idev->dev);
+	first = list_first_entry_or_null(&dp->members, struct ioasid_device,
+					 member_node);
+	if (WARN_ON(!first))
+		return;
+	dp->dev = first->dev;
+	WRITE_ONCE(dp->dev_id, first->obj.id);
 }
 
 /*
@@ -538,18 +590,16 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		 * Devices of one group share its RID; sub-devices of one
 		 * parent share a PASID. Only into the same IOAS.
 		 */
-		bool share = pasid == IOASID_PASID_NONE ||
-			     (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV));
+		bool share = pasid == idev->pasid &&
+			     (pasid == IOASID_PASID_NONE ||
+			      (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV)));
 
 		if (!share || dp->ctx != idev->ctx || dp->pt != t.obj ||
 		    dp->own_domain != idev->own_domain) {
 			rc = -EBUSY;
 			goto out_put;
 		}
-		rc = xa_insert(&idev->attached, pasid, dp, GFP_KERNEL_ACCOUNT);
-		if (rc)
-			goto out_put;
-		dp->users++;
+		rc = ioasid_dp_join(dp, idev);
 		goto out_put;	/* the attachment holds its own reference */
 	}
 
@@ -592,7 +642,10 @@ int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 		return -ENOENT;
 	}
 	ioasid_device_set_pt(idev, pasid, 0);
+	if (pasid == idev->pasid)
+		list_del(&idev->member_node);
 	if (--dp->users) {
+		ioasid_dp_leave(dp, idev);
 		mutex_unlock(&ioasid_attach_lock);
 		return 0;
 	}

@@ -325,6 +325,106 @@ TEST_F(dev, group_shares_rid)
 	close(fd2);
 }
 
+/*
+ * The group's RID attachment outlives the device that made it: the member
+ * that stays can still move it, and nothing refers to the departed device
+ * (KASAN: no use-after-free of the deleted platform device).
+ */
+TEST_F(dev, group_rid_outlives_creator)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP;
+	__u32 m1, id1, m2, id2, m3, id3;
+	__u64 s1;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	s1 = domain_serial(self->mfd, m2);
+	ASSERT_NE(0, s1);
+
+	/* The creator leaves; the group keeps translating for m2. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+
+	/* m2 moves it into IOAS 1, which has mappings and no domain yet. */
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_NE(s1, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+
+	/* A new member joins, the old one leaves: the newcomer carries it. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m3, &id3));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id3, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id3, IOASID_PASID_NONE));
+	ASSERT_EQ(0, domain_serial(self->mfd, m3));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m3));
+}
+
+static int fault_queue_alloc(int fd, __u32 *id, int *ffd)
+{
+	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+static int fault_inject(int mfd, __u32 mock_id, __u32 grpid)
+{
+	struct ioasid_mock_fault_inject cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id,
+		.flags = IOASID_MOCK_FAULT_LAST, .grpid = grpid, .addr = 0x1000,
+		.perm = IOASID_FAULT_PERM_READ,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
+}
+
+/*
+ * A fault-delivering group RID: every member's page requests reach the
+ * queue, each member's IOPF is its own (the mock warns about a device
+ * released with IOPF still enabled), and once the creator is gone the
+ * faults name a registration that is still there.
+ */
+TEST_F(dev, group_rid_faults_outlive_creator)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP | IOASID_MOCK_DEV_IOPF;
+	struct ioasid_ioas_alloc ia = { .size = sizeof(ia),
+					.flags = IOASID_IOAS_ALLOC_FAULT };
+	struct ioasid_fault rec;
+	__u32 m1, id1, m2, id2;
+	int ffd;
+
+	ASSERT_EQ(0, fault_queue_alloc(self->fd, &ia.fault_id, &ffd));
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &ia));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ia.out_ioas_id, self->buf, MB, 0));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, ia.out_ioas_id));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, ia.out_ioas_id));
+
+	/* The joining member's requests are delivered too. */
+	ASSERT_EQ(0, fault_inject(self->mfd, m2, 1));
+	ASSERT_EQ(sizeof(rec), read(ffd, &rec, sizeof(rec)));
+	ASSERT_EQ(id1, rec.dev_id);
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(0, fault_inject(self->mfd, m2, 2));
+	ASSERT_EQ(sizeof(rec), read(ffd, &rec, sizeof(rec)));
+	ASSERT_EQ(2, rec.grpid);
+	ASSERT_EQ(id2, rec.dev_id);
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	close(ffd);
+}
+
 /* Unregistering an attached device cleans up after it. */
 TEST_F(dev, unregister_while_attached)
 {
