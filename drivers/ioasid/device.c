@@ -720,8 +720,10 @@ void ioasid_unregister_device(struct ioasid_device *idev)
 	struct ioasid_dev_pasid *dp;
 	unsigned long pasid;
 
-	/* Drop the subsystem's reference; wait for the rest but the table's. */
-	ioasid_obj_put(&idev->obj);
+	/*
+	 * Leave the table and drop the subsystem's reference in one step (no
+	 * IOASID_DESTROY in between); wait for the rest but the table's.
+	 */
 	ioasid_obj_remove_wait(ctx, &idev->obj);
 	/* No ioctl can reach the device now: detach what it left attached. */
 	xa_for_each(&idev->attached, pasid, dp)

@@ -6,6 +6,7 @@
  * lifetime rules between devices, IOAS and contexts.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -741,6 +742,103 @@ TEST_F(dev, stress_attach_replace_map)
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 16 * MB, self->buf, PSZ, NULL));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	ASSERT_EQ(vmlck, vm_locked_kb());
+}
+
+struct destroyer {
+	int fd;
+	volatile __u32 *dev_id;
+	volatile int *armed;
+	volatile int *stop;
+	unsigned long calls;
+	unsigned long destroyed;
+	unsigned long other;
+};
+
+/*
+ * DESTROY the device's ID while the mock unregisters it, over and over:
+ * EBUSY while it is registered, ENOENT once it is gone.
+ */
+static void *destroyer(void *p)
+{
+	struct destroyer *d = p;
+
+	while (!*d->stop) {
+		__u32 id = *d->dev_id;
+		int rc;
+
+		if (!*d->armed) {
+			sched_yield();	/* let the device be created */
+			continue;
+		}
+		rc = ioasid_destroy(d->fd, id);
+		d->calls++;
+		if (!rc) {
+			d->destroyed++;
+			fprintf(stderr, "# DESTROY(%u) of a registered device succeeded\n", id);
+		} else if (rc != -EBUSY && rc != -ENOENT) {
+			d->other++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The mock unregisters a device while threads DESTROY its ID: the ID is
+ * never destroyed through the table (the subsystem's reference and the
+ * table entry go in one step), and unregistering always returns. Mostly
+ * sub-devices, which register and unregister without a platform device
+ * being made, so thousands of rounds fit; every 16th a whole device.
+ */
+TEST_F_TIMEOUT(dev, unregister_races_destroy, 180)
+{
+	struct destroyer d[2];
+	volatile __u32 dev_id = 0;
+	volatile int armed = 0, stop = 0;
+	pthread_t th[2];
+	struct timespec t0, t;
+	unsigned int rounds;
+	__u32 parent, m, id;
+	int i;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &parent, NULL));
+	for (i = 0; i < 2; i++) {
+		d[i] = (struct destroyer){ .fd = self->fd, .dev_id = &dev_id,
+					   .armed = &armed, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, destroyer, &d[i]));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (rounds = 0; rounds < 4000; rounds++) {
+		if (rounds % 16) {
+			ASSERT_EQ(0, mock_subdev_add(self->mfd, parent, 1 + rounds % 200, &m, &id));
+		} else {
+			ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+		}
+		dev_id = id;
+		if (rounds % 8 == 0) {
+			ASSERT_EQ(0, mock_attach(self->mfd, m, self->ioas[rounds & 8 ? 1 : 0]));
+		}
+		armed = 1;
+		ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+		armed = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 90)
+			break;
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		TH_LOG("destroyer %d: %lu calls", i, d[i].calls);
+		ASSERT_EQ(0, d[i].destroyed);
+		ASSERT_EQ(0, d[i].other);
+	}
+	TH_LOG("%u rounds in %ld s", rounds, (long)(t.tv_sec - t0.tv_sec));
+	/* Bounded in time: a loaded host may not finish them all. */
+	ASSERT_LE(1000, rounds);
+	/* Nothing is left of the devices; both IOAS are free. */
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, id));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, parent));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
 }
 
 /*
