@@ -523,7 +523,11 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  * @idev: the registered device
  * @pasid: IOASID_PASID_NONE for the RID, or a PASID below the device's width;
  *	a registration bound to one PASID may name only that one
- * @pt_id: the ID of an IOAS or a nested object in the device's context
+ * @pt_id: the ID of an IOAS or a nested object in the device's context: the
+ *	one it was registered with. IDs are per context: an ID taken from
+ *	another context names this context's object of that number, or
+ *	nothing (-ENOENT); no call attaches a device to another context's
+ *	objects
  *
  * What IOASID_ATTACH calls. Reuses a domain of the IOAS the device's IOMMU
  * accepts, or allocates one and replays every mapping of the IOAS into it
@@ -660,7 +664,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
 /**
  * ioasid_device_attach() - attach a registration's own RID or PASID
  * @idev: the registered device
- * @pt_id: the IOAS
+ * @pt_id: the IOAS (or nested object), in the device's context
  *
  * ioasid_device_attach_pasid() for the PASID the device was registered with
  * (IOASID_PASID_NONE for a whole device), except that an attached device is
@@ -679,7 +683,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
 /**
  * ioasid_device_replace() - move a registration's own RID or PASID to another IOAS
  * @idev: the registered device
- * @pt_id: the new IOAS
+ * @pt_id: the new IOAS (or nested object), in the device's context
  *
  * Return: as ioasid_device_attach_pasid(); -ENOENT if it is not attached.
  */

@@ -497,6 +497,55 @@ TEST_F(dev, contexts_are_isolated)
 	close(other);
 }
 
+/*
+ * The kAPI resolves an IOAS ID in the context the device was registered
+ * with: IDs are per context, so a number taken from another context names
+ * this context's object of that number, or nothing (ENOENT); the other
+ * context's IOAS is never attached or referenced.
+ */
+TEST_F(dev, kapi_attach_resolves_in_own_context)
+{
+	__u32 m, id, o[4], i, num = 4;
+	struct ioasid_device_entry e[4];
+	int other = ioasid_open();
+	char *obuf;
+
+	ASSERT_LE(0, other);
+	obuf = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, obuf);
+	memset(obuf, 0x5a, MB);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, ioasid_ioas_alloc(other, &o[i]));
+		ASSERT_EQ(0, ioasid_map_fixed(other, o[i], obuf, MB, 0));
+	}
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	/* This context: ioas[0], ioas[1], the device; the other's o[3] is free here. */
+	ASSERT_EQ(self->ioas[0], o[0]);
+	ASSERT_EQ(self->ioas[1], o[1]);
+	ASSERT_EQ(id, o[2]);
+	ASSERT_EQ(-ENOENT, mock_attach(self->mfd, m, o[3]));
+	ASSERT_EQ(-ENOENT, mock_attach(self->mfd, m, o[2]));
+	ASSERT_EQ(0, domain_serial(self->mfd, m));
+	/* The user API is no way around it either. */
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(other, id, IOASID_PASID_NONE, o[0]));
+	ASSERT_EQ(0, list_devices(other, e, &num, sizeof(e[0])));
+	ASSERT_EQ(0, num);
+
+	/* The number of the other's first IOAS is this context's first IOAS. */
+	ASSERT_EQ(0, mock_attach(self->mfd, m, o[0]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(-EINVAL, mock_check_map(self->mfd, m, 0, obuf, PSZ, NULL));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+	/* Nothing holds the other context's IOAS: all of them go. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, ioasid_destroy(other, o[i]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_detach(self->mfd, m));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	close(other);
+	munmap(obuf, MB);
+}
+
 static __u64 pasid_serial(int mfd, __u32 mock_id, __u32 pasid)
 {
 	struct ioasid_mock_domain_info info = { .size = sizeof(info), .mock_id = mock_id,
