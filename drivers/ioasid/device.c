@@ -175,6 +175,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	idev->ops = ops;
 	idev->data = data;
 	xa_init(&idev->attached);
+	INIT_LIST_HEAD(&idev->member_node);
 	idev->max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
 	idev->own_domain = domain;
 	ioasid_device_probe_domain(idev);
@@ -420,6 +421,7 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->ctx = idev->ctx;
 	dp->own_domain = idev->own_domain;
 	dp->dev_id = idev->obj.id;
+	INIT_LIST_HEAD(&dp->members);
 	rc = ioasid_target_attach(t, dp, false, &idom, &iopf);
 	if (rc)
 		goto err_erase;
@@ -427,6 +429,9 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->iopf = iopf;
 	dp->users = 1;
 	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
+	/* Only the registration's own PASID (or RID) can be shared. */
+	if (pasid == idev->pasid)
+		list_add_tail(&idev->member_node, &dp->members);
 	list_add_tail(&dp->node, &ioasid_dev_pasids);
 	return 0;
 
@@ -435,6 +440,53 @@ err_erase:
 err_free:
 	kfree(dp);
 	return rc;
+}
+
+/*
+ * @idev joins the shared attachment @dp: a fault-delivering one needs IOPF
+ * for its device too, whose page requests it routes from now on.
+ */
+static int ioasid_dp_join(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+{
+	int rc;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (dp->iopf) {
+		rc = ioasid_iopf_enable(idev->dev);
+		if (rc)
+			return rc;
+	}
+	rc = xa_insert(&idev->attached, idev->pasid, dp, GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		if (dp->iopf)
+			ioasid_iopf_disable(idev->dev);
+		return rc;
+	}
+	list_add_tail(&idev->member_node, &dp->members);
+	dp->users++;
+	return 0;
+}
+
+/*
+ * @idev left the shared attachment @dp (and its @members), which others
+ * still use. Its device may go away as soon as it is unregistered: stop
+ * IOPF on its behalf, and hand the attachment over to the oldest
+ * registration that stays, so it never names a departed device (or its
+ * dev_id).
+ */
+static void ioasid_dp_leave(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+{
+	struct ioasid_device *first;
+
+	lockdep_assert_held(&ioasid_attach_lock);
+	if (dp->iopf)
+		ioasid_iopf_disable(idev->dev);
+	first = list_first_entry_or_null(&dp->members, struct ioasid_device,
+					 member_node);
+	if (WARN_ON(!first))
+		return;
+	dp->dev = first->dev;
+	WRITE_ONCE(dp->dev_id, first->obj.id);
 }
 
 /*
@@ -471,7 +523,11 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  * @idev: the registered device
  * @pasid: IOASID_PASID_NONE for the RID, or a PASID below the device's width;
  *	a registration bound to one PASID may name only that one
- * @pt_id: the ID of an IOAS or a nested object in the device's context
+ * @pt_id: the ID of an IOAS or a nested object in the device's context: the
+ *	one it was registered with. IDs are per context: an ID taken from
+ *	another context names this context's object of that number, or
+ *	nothing (-ENOENT); no call attaches a device to another context's
+ *	objects
  *
  * What IOASID_ATTACH calls. Reuses a domain of the IOAS the device's IOMMU
  * accepts, or allocates one and replays every mapping of the IOAS into it
@@ -538,18 +594,16 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		 * Devices of one group share its RID; sub-devices of one
 		 * parent share a PASID. Only into the same IOAS.
 		 */
-		bool share = pasid == IOASID_PASID_NONE ||
-			     (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV));
+		bool share = pasid == idev->pasid &&
+			     (pasid == IOASID_PASID_NONE ||
+			      (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV)));
 
 		if (!share || dp->ctx != idev->ctx || dp->pt != t.obj ||
 		    dp->own_domain != idev->own_domain) {
 			rc = -EBUSY;
 			goto out_put;
 		}
-		rc = xa_insert(&idev->attached, pasid, dp, GFP_KERNEL_ACCOUNT);
-		if (rc)
-			goto out_put;
-		dp->users++;
+		rc = ioasid_dp_join(dp, idev);
 		goto out_put;	/* the attachment holds its own reference */
 	}
 
@@ -592,7 +646,10 @@ int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 		return -ENOENT;
 	}
 	ioasid_device_set_pt(idev, pasid, 0);
+	if (pasid == idev->pasid)
+		list_del(&idev->member_node);
 	if (--dp->users) {
+		ioasid_dp_leave(dp, idev);
 		mutex_unlock(&ioasid_attach_lock);
 		return 0;
 	}
@@ -607,7 +664,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
 /**
  * ioasid_device_attach() - attach a registration's own RID or PASID
  * @idev: the registered device
- * @pt_id: the IOAS
+ * @pt_id: the IOAS (or nested object), in the device's context
  *
  * ioasid_device_attach_pasid() for the PASID the device was registered with
  * (IOASID_PASID_NONE for a whole device), except that an attached device is
@@ -626,7 +683,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
 /**
  * ioasid_device_replace() - move a registration's own RID or PASID to another IOAS
  * @idev: the registered device
- * @pt_id: the new IOAS
+ * @pt_id: the new IOAS (or nested object), in the device's context
  *
  * Return: as ioasid_device_attach_pasid(); -ENOENT if it is not attached.
  */
@@ -667,8 +724,10 @@ void ioasid_unregister_device(struct ioasid_device *idev)
 	struct ioasid_dev_pasid *dp;
 	unsigned long pasid;
 
-	/* Drop the subsystem's reference; wait for the rest but the table's. */
-	ioasid_obj_put(&idev->obj);
+	/*
+	 * Leave the table and drop the subsystem's reference in one step (no
+	 * IOASID_DESTROY in between); wait for the rest but the table's.
+	 */
 	ioasid_obj_remove_wait(ctx, &idev->obj);
 	/* No ioctl can reach the device now: detach what it left attached. */
 	xa_for_each(&idev->attached, pasid, dp)

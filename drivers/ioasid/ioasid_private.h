@@ -343,7 +343,8 @@ int iommu_replace_group_handle(struct iommu_group *group,
 /**
  * struct ioasid_dev_pasid - one attached (device, PASID) or RID (device.c)
  * @node: in the global list of attachments
- * @dev: the device
+ * @dev: the device; for a RID several devices of the group share, the
+ *	first of @members (never one that left)
  * @group: its group
  * @pasid: IOASID_PASID_NONE for the RID
  * @ctx: the context whose IOAS it translates through
@@ -357,8 +358,14 @@ int iommu_replace_group_handle(struct iommu_group *group,
  * @nested: @pt as a nested object, or NULL
  * @handle: the attach handle the IOMMU core routes this attachment's page
  *	faults by; every attachment is made with it
- * @dev_id: the dev_id of the registration that made it, for fault records
- * @iopf: it delivers faults: IOPF is enabled for @dev on its behalf
+ * @dev_id: the dev_id of the first of @members, for fault records: the
+ *	registration that made it, or once that one left, the earliest one
+ *	still sharing it
+ * @iopf: it delivers faults: IOPF is enabled on its behalf for the device
+ *	of each of @members (once per member)
+ * @members: the registrations using it (struct ioasid_device.member_node),
+ *	oldest first; the attachment of a registration's own PASID (or RID)
+ *	only, the only kind that can be shared
  *
  * Protected by ioasid_attach_lock.
  */
@@ -378,6 +385,7 @@ struct ioasid_dev_pasid {
 	struct iommu_attach_handle handle;
 	u32 dev_id;
 	bool iopf;
+	struct list_head members;
 };
 
 /**
@@ -401,6 +409,8 @@ struct ioasid_dev_pasid {
  * @own_domain: the subsystem's own domain (register_device_to_pasid()), or
  *	NULL when the context allocates domains
  * @nesting_formats: enum ioasid_nested_format bits its IOMMU can nest
+ * @member_node: in the @members of the attachment of @pasid (the RID for a
+ *	whole device) while it uses one; under ioasid_attach_lock
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
@@ -418,6 +428,7 @@ struct ioasid_device {
 	unsigned long aperture_end;
 	struct iommu_domain *own_domain;
 	u32 nesting_formats;
+	struct list_head member_node;
 };
 
 int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);

@@ -121,19 +121,50 @@ void ioasid_obj_put(struct ioasid_obj *obj)
 		wake_up(&ioasid_obj_wq);
 }
 
+/* How long ioasid_obj_remove_wait() waits before it warns, in seconds. */
+#define IOASID_REMOVE_WAIT_WARN_SECS	120
+
 /**
  * ioasid_obj_remove_wait() - remove an object whatever uses it
  * @ctx: the context
- * @obj: a published object; the caller holds no reference of its own
+ * @obj: a published object; the caller holds a reference of its own
  *
- * Removes @obj from the table, so no new lookup finds it, then waits until
- * every other user has put its reference. For objects whose removal may not
- * fail (devices a subsystem unregisters). The caller then frees @obj.
+ * For objects whose removal may not fail (devices a subsystem unregisters).
+ * Removes @obj from the table and drops the caller's reference in one step,
+ * under the table's lock: no lookup finds @obj afterwards, and no
+ * IOASID_DESTROY can see the table's reference as the last one in between
+ * and destroy @obj under its owner. Then waits until every other user has
+ * put its reference. The table's reference is left, and the caller frees
+ * @obj.
+ *
+ * The wait ends when the ioctls in flight finish; it sleeps without
+ * counting as a hung task, and warns (once) when some user still holds
+ * @obj after IOASID_REMOVE_WAIT_WARN_SECS - a reference leak, or an ioctl
+ * stuck that long.
  */
 void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 {
-	xa_erase(&ctx->objects, obj->id);
-	wait_event(ioasid_obj_wq, refcount_read(&obj->users) == 1);
+	unsigned long start = jiffies;
+	bool warned = false;
+
+	xa_lock(&ctx->objects);
+	WARN_ON(__xa_erase(&ctx->objects, obj->id) != obj);
+	/* The table's reference remains: this never reaches zero. */
+	WARN_ON(refcount_dec_and_test(&obj->users));
+	xa_unlock(&ctx->objects);
+
+	while (!wait_event_idle_timeout(ioasid_obj_wq,
+					refcount_read(&obj->users) == 1,
+					10 * HZ)) {
+		if (!warned &&
+		    time_after(jiffies, start + IOASID_REMOVE_WAIT_WARN_SECS * HZ)) {
+			WARN(1, "ioasid: %s %u still has %u users after %d s\n",
+			     ioasid_obj_type_name(obj->type), obj->id,
+			     refcount_read(&obj->users) - 1,
+			     IOASID_REMOVE_WAIT_WARN_SECS);
+			warned = true;
+		}
+	}
 }
 
 /* Print what is specific to the object's type (debugfs, under xa_lock). */

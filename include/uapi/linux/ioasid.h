@@ -841,7 +841,9 @@ enum ioasid_fault_perm {
  * struct ioasid_fault - one I/O page fault, as read() returns it
  * @flags: enum ioasid_fault_flags
  * @dev_id: the device, as IOASID_DEVICE_INFO names it (for an attachment
- *	several registrations share, the one that made it)
+ *	several registrations share, the one that made it; once that one has
+ *	left, the earliest of those still sharing it - never a dev_id that is
+ *	gone)
  * @pasid: with IOASID_FAULT_PASID_VALID, the PASID
  * @grpid: the page-request group index the device gave
  * @perm: enum ioasid_fault_perm

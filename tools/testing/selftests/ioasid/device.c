@@ -6,6 +6,7 @@
  * lifetime rules between devices, IOAS and contexts.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -325,6 +326,106 @@ TEST_F(dev, group_shares_rid)
 	close(fd2);
 }
 
+/*
+ * The group's RID attachment outlives the device that made it: the member
+ * that stays can still move it, and nothing refers to the departed device
+ * (KASAN: no use-after-free of the deleted platform device).
+ */
+TEST_F(dev, group_rid_outlives_creator)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP;
+	__u32 m1, id1, m2, id2, m3, id3;
+	__u64 s1;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	s1 = domain_serial(self->mfd, m2);
+	ASSERT_NE(0, s1);
+
+	/* The creator leaves; the group keeps translating for m2. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(s1, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+
+	/* m2 moves it into IOAS 1, which has mappings and no domain yet. */
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_NE(s1, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+
+	/* A new member joins, the old one leaves: the newcomer carries it. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m3, &id3));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id3, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, id3, IOASID_PASID_NONE));
+	ASSERT_EQ(0, domain_serial(self->mfd, m3));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m3));
+}
+
+static int fault_queue_alloc(int fd, __u32 *id, int *ffd)
+{
+	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+static int fault_inject(int mfd, __u32 mock_id, __u32 grpid)
+{
+	struct ioasid_mock_fault_inject cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id,
+		.flags = IOASID_MOCK_FAULT_LAST, .grpid = grpid, .addr = 0x1000,
+		.perm = IOASID_FAULT_PERM_READ,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
+}
+
+/*
+ * A fault-delivering group RID: every member's page requests reach the
+ * queue, each member's IOPF is its own (the mock warns about a device
+ * released with IOPF still enabled), and once the creator is gone the
+ * faults name a registration that is still there.
+ */
+TEST_F(dev, group_rid_faults_outlive_creator)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP | IOASID_MOCK_DEV_IOPF;
+	struct ioasid_ioas_alloc ia = { .size = sizeof(ia),
+					.flags = IOASID_IOAS_ALLOC_FAULT };
+	struct ioasid_fault rec;
+	__u32 m1, id1, m2, id2;
+	int ffd;
+
+	ASSERT_EQ(0, fault_queue_alloc(self->fd, &ia.fault_id, &ffd));
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &ia));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ia.out_ioas_id, self->buf, MB, 0));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, ia.out_ioas_id));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, ia.out_ioas_id));
+
+	/* The joining member's requests are delivered too. */
+	ASSERT_EQ(0, fault_inject(self->mfd, m2, 1));
+	ASSERT_EQ(sizeof(rec), read(ffd, &rec, sizeof(rec)));
+	ASSERT_EQ(id1, rec.dev_id);
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(0, fault_inject(self->mfd, m2, 2));
+	ASSERT_EQ(sizeof(rec), read(ffd, &rec, sizeof(rec)));
+	ASSERT_EQ(2, rec.grpid);
+	ASSERT_EQ(id2, rec.dev_id);
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	close(ffd);
+}
+
 /* Unregistering an attached device cleans up after it. */
 TEST_F(dev, unregister_while_attached)
 {
@@ -394,6 +495,55 @@ TEST_F(dev, contexts_are_isolated)
 	/* The IOAS of another context is not a target either. */
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 	close(other);
+}
+
+/*
+ * The kAPI resolves an IOAS ID in the context the device was registered
+ * with: IDs are per context, so a number taken from another context names
+ * this context's object of that number, or nothing (ENOENT); the other
+ * context's IOAS is never attached or referenced.
+ */
+TEST_F(dev, kapi_attach_resolves_in_own_context)
+{
+	__u32 m, id, o[4], i, num = 4;
+	struct ioasid_device_entry e[4];
+	int other = ioasid_open();
+	char *obuf;
+
+	ASSERT_LE(0, other);
+	obuf = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, obuf);
+	memset(obuf, 0x5a, MB);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, ioasid_ioas_alloc(other, &o[i]));
+		ASSERT_EQ(0, ioasid_map_fixed(other, o[i], obuf, MB, 0));
+	}
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+	/* This context: ioas[0], ioas[1], the device; the other's o[3] is free here. */
+	ASSERT_EQ(self->ioas[0], o[0]);
+	ASSERT_EQ(self->ioas[1], o[1]);
+	ASSERT_EQ(id, o[2]);
+	ASSERT_EQ(-ENOENT, mock_attach(self->mfd, m, o[3]));
+	ASSERT_EQ(-ENOENT, mock_attach(self->mfd, m, o[2]));
+	ASSERT_EQ(0, domain_serial(self->mfd, m));
+	/* The user API is no way around it either. */
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(other, id, IOASID_PASID_NONE, o[0]));
+	ASSERT_EQ(0, list_devices(other, e, &num, sizeof(e[0])));
+	ASSERT_EQ(0, num);
+
+	/* The number of the other's first IOAS is this context's first IOAS. */
+	ASSERT_EQ(0, mock_attach(self->mfd, m, o[0]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(-EINVAL, mock_check_map(self->mfd, m, 0, obuf, PSZ, NULL));
+	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas[0]));
+	/* Nothing holds the other context's IOAS: all of them go. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, ioasid_destroy(other, o[i]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_detach(self->mfd, m));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	close(other);
+	munmap(obuf, MB);
 }
 
 static __u64 pasid_serial(int mfd, __u32 mock_id, __u32 pasid)
@@ -641,6 +791,103 @@ TEST_F(dev, stress_attach_replace_map)
 	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 16 * MB, self->buf, PSZ, NULL));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	ASSERT_EQ(vmlck, vm_locked_kb());
+}
+
+struct destroyer {
+	int fd;
+	volatile __u32 *dev_id;
+	volatile int *armed;
+	volatile int *stop;
+	unsigned long calls;
+	unsigned long destroyed;
+	unsigned long other;
+};
+
+/*
+ * DESTROY the device's ID while the mock unregisters it, over and over:
+ * EBUSY while it is registered, ENOENT once it is gone.
+ */
+static void *destroyer(void *p)
+{
+	struct destroyer *d = p;
+
+	while (!*d->stop) {
+		__u32 id = *d->dev_id;
+		int rc;
+
+		if (!*d->armed) {
+			sched_yield();	/* let the device be created */
+			continue;
+		}
+		rc = ioasid_destroy(d->fd, id);
+		d->calls++;
+		if (!rc) {
+			d->destroyed++;
+			fprintf(stderr, "# DESTROY(%u) of a registered device succeeded\n", id);
+		} else if (rc != -EBUSY && rc != -ENOENT) {
+			d->other++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The mock unregisters a device while threads DESTROY its ID: the ID is
+ * never destroyed through the table (the subsystem's reference and the
+ * table entry go in one step), and unregistering always returns. Mostly
+ * sub-devices, which register and unregister without a platform device
+ * being made, so thousands of rounds fit; every 16th a whole device.
+ */
+TEST_F_TIMEOUT(dev, unregister_races_destroy, 180)
+{
+	struct destroyer d[2];
+	volatile __u32 dev_id = 0;
+	volatile int armed = 0, stop = 0;
+	pthread_t th[2];
+	struct timespec t0, t;
+	unsigned int rounds;
+	__u32 parent, m, id;
+	int i;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &parent, NULL));
+	for (i = 0; i < 2; i++) {
+		d[i] = (struct destroyer){ .fd = self->fd, .dev_id = &dev_id,
+					   .armed = &armed, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, destroyer, &d[i]));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (rounds = 0; rounds < 4000; rounds++) {
+		if (rounds % 16) {
+			ASSERT_EQ(0, mock_subdev_add(self->mfd, parent, 1 + rounds % 200, &m, &id));
+		} else {
+			ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
+		}
+		dev_id = id;
+		if (rounds % 8 == 0) {
+			ASSERT_EQ(0, mock_attach(self->mfd, m, self->ioas[rounds & 8 ? 1 : 0]));
+		}
+		armed = 1;
+		ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+		armed = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 90)
+			break;
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		TH_LOG("destroyer %d: %lu calls", i, d[i].calls);
+		ASSERT_EQ(0, d[i].destroyed);
+		ASSERT_EQ(0, d[i].other);
+	}
+	TH_LOG("%u rounds in %ld s", rounds, (long)(t.tv_sec - t0.tv_sec));
+	/* Bounded in time: a loaded host may not finish them all. */
+	ASSERT_LE(1000, rounds);
+	/* Nothing is left of the devices; both IOAS are free. */
+	ASSERT_EQ(-ENOENT, ioasid_destroy(self->fd, id));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, parent));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
 }
 
 /*
