@@ -190,10 +190,32 @@ struct ioasid_ioctl_op {
 	int (*execute)(struct ioasid_ucmd *ucmd);
 };
 
+/*
+ * The kernel copy of every command's argument: it must hold the struct of
+ * every op (IOASID_IOCTL_OP() refuses to build otherwise).
+ */
+union ioasid_ucmd_buffer {
+	struct ioasid_get_info get_info;
+	struct ioasid_destroy destroy;
+	struct ioasid_ioas_alloc ioas_alloc;
+	struct ioasid_map map;
+	struct ioasid_unmap unmap;
+	struct ioasid_copy copy;
+	struct ioasid_iova_ranges iova_ranges;
+	struct ioasid_ioas_option ioas_option;
+	struct ioasid_device_info device_info;
+	struct ioasid_attach attach;
+	struct ioasid_nested_alloc nested_alloc;
+	struct ioasid_invalidate invalidate;
+	struct ioasid_fault_queue_alloc fault_queue_alloc;
+};
+
 #define IOASID_IOCTL_OP(_nr, _fn, _struct, _last)			\
 	[IOASID_CMD_##_nr - IOASID_CMD_BASE] = {			\
 		.min_size = offsetofend(struct _struct, _last),		\
-		.size = sizeof(struct _struct),				\
+		.size = sizeof(struct _struct) +			\
+			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) < \
+					  sizeof(struct _struct)),	\
 		.execute = _fn,						\
 	}
 
@@ -221,19 +243,6 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			data_uptr),
 	IOASID_IOCTL_OP(FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc_ioctl,
 			ioasid_fault_queue_alloc, out_fault_fd),
-};
-
-union ioasid_ucmd_buffer {
-	struct ioasid_get_info get_info;
-	struct ioasid_destroy destroy;
-	struct ioasid_ioas_alloc ioas_alloc;
-	struct ioasid_map map;
-	struct ioasid_unmap unmap;
-	struct ioasid_copy copy;
-	struct ioasid_iova_ranges iova_ranges;
-	struct ioasid_ioas_option ioas_option;
-	struct ioasid_device_info device_info;
-	struct ioasid_attach attach;
 };
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
