@@ -283,7 +283,8 @@ enum ioasid_map_flags {
  *   aligned, or the range wrapping;
  * - ENOENT: @ioas_id names no IOAS of this context;
  * - ENOMEM: the charge would exceed RLIMIT_MEMLOCK (without CAP_IPC_LOCK),
- *   or out of memory;
+ *   @length is more than the machine's RAM (with CAP_IPC_LOCK too), or out
+ *   of memory; the first two are checked before anything is allocated;
  * - EFAULT: a page of the range is not mapped in the process, or not
  *   writable while IOASID_MAP_WRITE was asked for (other errors of
  *   pin_user_pages_fast() are passed through);

@@ -7,6 +7,7 @@
  * limit, concurrency and allocation failures.
  */
 #include <pthread.h>
+#include <time.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -834,6 +835,101 @@ TEST_F(ioas, fail_nth)
 	}
 	ASSERT_EQ(0, mock_dev_del(self->mfd, late));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+}
+
+/* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */
+#define TAINT_WARN_BIT	(1UL << 9)
+
+static unsigned long kernel_taint(void)
+{
+	long v = read_long_file("/proc/sys/kernel/tainted");
+
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * A MAP far over RLIMIT_MEMLOCK fails with ENOMEM at once: the limit is
+ * checked before anything is allocated, and no size user space passes
+ * reaches a WARN (kvmalloc's above INT_MAX). 1 TiB and 64 GiB of address
+ * space are only reserved (PROT_NONE): nothing may touch them.
+ */
+TEST(map_huge_over_memlock)
+{
+	static const unsigned long sizes[] = { 1UL << 40, 64UL << 30 };
+	unsigned long taint = kernel_taint();
+	int status, fd;
+	__u32 ioas;
+	char *va;
+	pid_t pid;
+
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
+	va = mmap(NULL, sizes[0], PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, va);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct data[2] = {};
+		static const rlim_t limits[] = { 0, 64 * 1024 };
+		unsigned int i, j;
+		long base;
+
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(10);
+		data[0].effective &= ~(1U << CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(11);
+		base = vm_locked_kb();
+		for (i = 0; i < 2; i++) {
+			struct rlimit rl = { limits[i], limits[i] };
+
+			if (setrlimit(RLIMIT_MEMLOCK, &rl))
+				_exit(12);
+			for (j = 0; j < 2; j++) {
+				double t = now_ms();
+				int rc = ioasid_map_fixed(fd, ioas, va, sizes[j], 0);
+
+				t = now_ms() - t;
+				fprintf(stderr, "#   memlock %lu KiB, MAP of %lu GiB: %s in %.1f ms\n",
+					(unsigned long)limits[i] / 1024, sizes[j] >> 30,
+					strerror(-rc), t);
+				if (rc != -ENOMEM)
+					_exit(20 + 2 * j + i);
+				/* Nothing is allocated or pinned on the way. */
+				if (t > 200)
+					_exit(30 + 2 * j + i);
+			}
+		}
+		if (vm_locked_kb() != base)
+			_exit(40);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	/*
+	 * With CAP_IPC_LOCK and no limit, 1 TiB still fails cleanly: its page
+	 * array alone would be 2 GiB.
+	 */
+	ASSERT_EQ(-ENOMEM, ioasid_map_fixed(fd, ioas, va, sizes[0], 0));
+	ASSERT_EQ(-ENOENT, ioasid_unmap_all(fd, ioas, NULL));
+	/* No WARN (or any other splat that taints) on the way. */
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
+	munmap(va, sizes[0]);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
