@@ -601,21 +601,25 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	if (!rc)
 		rc = ioasid_ioas_insert(dst, iova, pieces, n,
 					ioasid_map_prot(cmd->flags));
-	if (!rc) {
-		cmd->dst_iova = iova;
-		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-		if (rc)
-			ioasid_ioas_unmap_locked(dst, iova, iova + cmd->length - 1,
-						 &unmapped);
-	}
 	mutex_unlock(&dst->mutex);
 	if (dst->parent)
 		mutex_unlock(&src->mutex);
 	for (i = 0; i < n; i++)
 		ioasid_pages_put(pieces[i].pages);
 	kvfree(pieces);
-	if (!rc)
-		ioasid_access_map_notify(dst, iova, cmd->length);
+	if (rc)
+		goto out_dst;
+	ioasid_access_map_notify(dst, iova, cmd->length);
+
+	/*
+	 * Written back with no IOAS locked, as for MAP: user space can stall
+	 * the write (userfaultfd) as long as it likes.
+	 */
+	cmd->dst_iova = iova;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		ioasid_ioas_unmap_range(dst, iova, iova + cmd->length - 1,
+					&unmapped);
 out_dst:
 	ioasid_obj_put(&dst->obj);
 out_src:

@@ -6,9 +6,11 @@
  * step, replay into late domains, reserved regions, apertures, the memlock
  * limit, concurrency and allocation failures.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <time.h>
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -930,6 +932,166 @@ TEST(map_huge_over_memlock)
 	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
 	munmap(va, sizes[0]);
 	close(fd);
+}
+
+/*
+ * userfaultfd for kernel-mode faults: as root, the syscall (whatever
+ * vm.unprivileged_userfaultfd says), else /dev/userfaultfd. -errno when the
+ * kernel has none (CONFIG_USERFAULTFD off) or refuses.
+ */
+static int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd, dev;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (dev < 0)
+			return -errno;
+		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+		if (fd < 0)
+			return -errno;
+	}
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Write-protect (or release) one page registered with UFFDIO_REGISTER_MODE_WP. */
+static int uffd_wp(int uffd, void *page, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)page, .len = PSZ },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+struct stalled_copy {
+	int fd;
+	struct ioasid_copy *cmd;
+	int rc;
+};
+
+static void *stalled_copy_thread(void *p)
+{
+	struct stalled_copy *c = p;
+
+	c->rc = ioasid_ioctl(c->fd, IOASID_COPY, c->cmd);
+	return NULL;
+}
+
+struct timed_unmap {
+	int fd;
+	__u32 ioas;
+	__u64 iova;
+	int rc;
+	double ms;
+};
+
+static void *timed_unmap_thread(void *p)
+{
+	struct timed_unmap *u = p;
+	double t = now_ms();
+
+	u->rc = ioasid_unmap(u->fd, u->ioas, u->iova, PSZ, NULL);
+	u->ms = now_ms() - t;
+	return NULL;
+}
+
+/*
+ * No ioasid lock is held across a user-memory access user space can stall:
+ * a COPY whose write-back of dst_iova faults on a write-protected
+ * userfaultfd page waits for user space with no IOAS locked, so an UNMAP of
+ * an unrelated mapping of the same IOAS (for a software-nested child: of
+ * its parent, which the COPY locks too) completes while the fault is held.
+ */
+TEST(copy_writeback_stalled_by_userfaultfd)
+{
+	const unsigned int hold_ms = 2000;
+	int fd, uffd, round;
+	char *buf, *page;
+	__u32 src, dst;
+
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd for kernel faults (%s)", strerror(-uffd));
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	buf = alloc_buf(2 * MB, PSZ);
+	ASSERT_NE(NULL, buf);
+	page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	memset(page, 0, PSZ);
+	{
+		struct uffdio_register reg = {
+			.range = { .start = (uintptr_t)page, .len = PSZ },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			SKIP(return, "no userfaultfd write protection (%s)",
+			     strerror(errno));
+	}
+
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &src));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, src, buf, MB, 0));
+	for (round = 0; round < 2; round++) {
+		struct ioasid_copy *cmd = (struct ioasid_copy *)page;
+		struct stalled_copy c = { .fd = fd, .cmd = cmd };
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		struct timed_unmap u = { .fd = fd, .iova = 64 * MB };
+		struct uffd_msg msg;
+		pthread_t ct, ut;
+		__u64 unmapped;
+
+		/* Round 0: into another IOAS; round 1: into a child of src. */
+		if (round) {
+			ASSERT_EQ(0, ioasid_sw_child_alloc(fd, src, &dst));
+		} else {
+			ASSERT_EQ(0, ioasid_ioas_alloc(fd, &dst));
+		}
+		/* The unrelated mapping: in dst, or in the parent a child COPY locks. */
+		u.ioas = round ? src : dst;
+		ASSERT_EQ(0, ioasid_map_fixed(fd, u.ioas, buf + MB, PSZ, u.iova));
+
+		*cmd = (struct ioasid_copy){ .size = sizeof(*cmd), .flags = MAP_RW,
+					     .dst_ioas_id = dst, .src_ioas_id = src,
+					     .length = 16 * PSZ, .src_iova = 0 };
+		ASSERT_EQ(0, uffd_wp(uffd, page, true));
+		ASSERT_EQ(0, pthread_create(&ct, NULL, stalled_copy_thread, &c));
+		/* The write-back of dst_iova faults and waits for us. */
+		ASSERT_EQ(1, poll(&pfd, 1, 30000));
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+		ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+
+		ASSERT_EQ(0, pthread_create(&ut, NULL, timed_unmap_thread, &u));
+		usleep(hold_ms * 1000);
+		ASSERT_EQ(0, uffd_wp(uffd, page, false));
+		ASSERT_EQ(0, pthread_join(ut, NULL));
+		ASSERT_EQ(0, pthread_join(ct, NULL));
+		TH_LOG("%s: UNMAP took %.1f ms while the COPY's write-back was held %u ms",
+		       round ? "child" : "plain", u.ms, hold_ms);
+		ASSERT_EQ(0, u.rc);
+		ASSERT_GT(200, u.ms);
+
+		/* The COPY itself completed and reported where it mapped. */
+		ASSERT_EQ(0, c.rc);
+		ASSERT_EQ(0, ioasid_unmap(fd, dst, cmd->dst_iova, 16 * PSZ, &unmapped));
+		ASSERT_EQ(16 * PSZ, unmapped);
+		ASSERT_EQ(0, ioasid_destroy(fd, dst));
+	}
+	ASSERT_EQ(0, ioasid_destroy(fd, src));
+	close(uffd);
+	close(fd);
+	munmap(page, PSZ);
 }
 
 TEST_HARNESS_MAIN
