@@ -715,20 +715,26 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
 	unsigned long unmapped;
 
+	/*
+	 * Leave the parent's children first: a parent UNMAP walks them and
+	 * locks each, so nothing may be torn down while the parent can still
+	 * find this IOAS. (A parent has no children here: each holds it.)
+	 */
+	if (ioas->parent) {
+		mutex_lock(&ioas->parent->mutex);
+		list_del_init(&ioas->child_node);
+		mutex_unlock(&ioas->parent->mutex);
+	}
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
-	WARN_ON(!list_empty(&ioas->domains));
+	WARN_ON(!list_empty(&ioas->domains) || !list_empty(&ioas->children));
 	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
 	mutex_unlock(&ioas->mutex);
 	mutex_destroy(&ioas->mutex);
 	if (ioas->fault)
 		ioasid_obj_put(&ioas->fault->obj);
-	if (ioas->parent) {
-		mutex_lock(&ioas->parent->mutex);
-		list_del(&ioas->child_node);
-		mutex_unlock(&ioas->parent->mutex);
+	if (ioas->parent)
 		ioasid_obj_put(&ioas->parent->obj);
-	}
 	kfree(ioas);
 }
 

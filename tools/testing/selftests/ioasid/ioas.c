@@ -1094,4 +1094,140 @@ TEST(copy_writeback_stalled_by_userfaultfd)
 	munmap(page, PSZ);
 }
 
+struct nest_racer {
+	int fd;
+	__u32 parent;
+	char *buf;
+	__u64 iova;		/* this parent churner's IOVA / the one a child copies */
+	volatile bool *stop;
+	long rounds;
+	int errors;
+};
+
+/* {allocate a child, COPY into it, DESTROY it}, as fast as it goes. */
+static void *child_churn(void *p)
+{
+	struct nest_racer *r = p;
+
+	while (!*r->stop) {
+		__u32 child;
+		int rc;
+
+		if (ioasid_sw_child_alloc(r->fd, r->parent, &child)) {
+			r->errors++;
+			continue;
+		}
+		/* The parent's stable mapping: always there. */
+		if (ioasid_copy_fixed(r->fd, child, r->parent, 0, 16 * PSZ, 0))
+			r->errors++;
+		/* The churned one: mapped or not, at this instant. */
+		rc = ioasid_copy_fixed(r->fd, child, r->parent, r->iova, 16 * PSZ, MB);
+		if (rc && rc != -ENOENT)
+			r->errors++;
+		if (ioasid_destroy(r->fd, child))
+			r->errors++;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/* MAP and UNMAP the parent; each UNMAP walks the children. */
+static void *parent_churn(void *p)
+{
+	struct nest_racer *r = p;
+
+	while (!*r->stop) {
+		__u64 unmapped = 0;
+
+		if (ioasid_map_fixed(r->fd, r->parent, r->buf, 16 * PSZ, r->iova))
+			r->errors++;
+		if (ioasid_unmap(r->fd, r->parent, r->iova, 16 * PSZ, &unmapped) ||
+		    unmapped != 16 * PSZ)
+			r->errors++;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
+ * without lockdep.
+ */
+static int debug_locks(void)
+{
+	char line[128];
+	int v = -1;
+	FILE *f = fopen("/proc/lockdep_stats", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "debug_locks:"))
+			v = atoi(strchr(line, ':') + 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Software-nested children allocated, filled and destroyed while their
+ * parent is mapped and unmapped: a destroyed child leaves the parent's
+ * children before its mutex goes, so a parent UNMAP never locks a
+ * destroyed mutex (DEBUG_LOCKS_WARN_ON(lock->magic != lock)).
+ */
+TEST(sw_nested_destroy_race)
+{
+	unsigned long taint = kernel_taint();
+	int locks = debug_locks();
+	struct nest_racer r[4];
+	volatile bool stop = false;
+	pthread_t th[4];
+	__u32 parent;
+	long vmlck;
+	char *buf;
+	int fd, mfd, i;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	buf = alloc_buf(MB, PSZ);
+	ASSERT_NE(NULL, buf);
+	vmlck = vm_locked_kb();
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &parent));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, parent, buf, 16 * PSZ, 0));
+
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct nest_racer){ .fd = fd, .parent = parent,
+					    .buf = buf + (1 + i % 2) * 64 * PSZ,
+					    .iova = (16 + 16 * (i % 2)) * MB,
+					    .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL,
+					    i < 2 ? parent_churn : child_churn, &r[i]));
+	}
+	sleep(3);
+	stop = true;
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		TH_LOG("%s %d: %ld rounds, %d errors", i < 2 ? "parent" : "child",
+		       i, r[i].rounds, r[i].errors);
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_LT(0, r[i].rounds);
+		ASSERT_EQ(0, r[i].errors);
+	}
+	/* Only the parent and its stable mapping are left. */
+	ASSERT_EQ(1, ioasid_debugfs_my_objects());
+	ASSERT_EQ(0, ioasid_unmap_all(fd, parent, NULL));
+	ASSERT_EQ(0, ioasid_destroy(fd, parent));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	ASSERT_EQ(0, mock_pin_max(mfd, buf, MB));
+	/* No lock debugging splat: it taints and switches lockdep off. */
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
+	if (locks == 1)
+		ASSERT_EQ(1, debug_locks());
+	close(fd);
+	close(mfd);
+}
+
 TEST_HARNESS_MAIN
