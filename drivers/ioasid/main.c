@@ -136,7 +136,36 @@ void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 	wait_event(ioasid_obj_wq, refcount_read(&obj->users) == 1);
 }
 
-/* Print what is specific to the object's type (debugfs, under xa_lock). */
+/**
+ * ioasid_obj_get_next() - the next published object of a context, referenced
+ * @ctx: the context
+ * @index: the ID to look from; returns the ID of the object found
+ *
+ * For walks over the table that use each object without its lock held
+ * (debugfs: what an object prints may sleep). The reference keeps the
+ * object from being destroyed, not from being unpublished.
+ *
+ * Return: the object, released with ioasid_obj_put(), or NULL when there is
+ * none at or after *@index.
+ */
+struct ioasid_obj *ioasid_obj_get_next(struct ioasid_ctx *ctx,
+				       unsigned long *index)
+{
+	struct ioasid_obj *obj;
+
+	xa_lock(&ctx->objects);
+	for (;;) {
+		/* Reserved (zero) entries are skipped. */
+		obj = xa_find(&ctx->objects, index, ULONG_MAX, XA_PRESENT);
+		if (!obj || refcount_inc_not_zero(&obj->users))
+			break;
+		(*index)++;
+	}
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/* Print what is specific to the object's type (debugfs, referenced, may sleep). */
 void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj)
 {
 	if (ioasid_obj_ops[obj->type].show)

@@ -170,7 +170,8 @@ struct ioasid_get_info {
  * still being created, included); EBUSY if another object still depends on
  * it (e.g. a device attached to an IOAS), if @id is a device's (devices go
  * when their subsystem unregisters them), or if a concurrent call is using
- * it; the object is then left unchanged.
+ * it (a read of the debugfs view, which prints each object referenced,
+ * included); the object is then left unchanged.
  */
 struct ioasid_destroy {
 	__u32 size;
