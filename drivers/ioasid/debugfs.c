@@ -20,23 +20,26 @@ static struct dentry *ioasid_debugfs_dir;
 static void ioasid_debugfs_show_ctx(struct seq_file *m, struct ioasid_ctx *ctx,
 				    unsigned int n)
 {
-	struct ioasid_obj *obj;
 	unsigned long index, count = 0;
+	struct ioasid_obj *obj;
 
-	/* Objects are freed only after being erased under this lock. */
+	/* Counting sleeps nowhere; printing an object may (a queue's mutex). */
 	xa_lock(&ctx->objects);
 	xa_for_each(&ctx->objects, index, obj)
 		count++;
+	xa_unlock(&ctx->objects);
 	seq_printf(m, "context %u pid %d objects %lu comm %s\n", n, ctx->pid,
 		   count, ctx->comm);
-	xa_for_each(&ctx->objects, index, obj) {
+	/* Each object referenced while it prints, no lock held. */
+	for (index = 0; (obj = ioasid_obj_get_next(ctx, &index)); index++) {
+		/* The users it has without this walk's own reference. */
 		seq_printf(m, "  object %u type %s users %u", obj->id,
 			   ioasid_obj_type_name(obj->type),
-			   refcount_read(&obj->users));
+			   refcount_read(&obj->users) - 1);
 		ioasid_obj_show(m, obj);
 		seq_putc(m, '\n');
+		ioasid_obj_put(obj);
 	}
-	xa_unlock(&ctx->objects);
 }
 
 static int ioasid_contexts_show(struct seq_file *m, void *unused)

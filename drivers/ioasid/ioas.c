@@ -601,21 +601,25 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	if (!rc)
 		rc = ioasid_ioas_insert(dst, iova, pieces, n,
 					ioasid_map_prot(cmd->flags));
-	if (!rc) {
-		cmd->dst_iova = iova;
-		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-		if (rc)
-			ioasid_ioas_unmap_locked(dst, iova, iova + cmd->length - 1,
-						 &unmapped);
-	}
 	mutex_unlock(&dst->mutex);
 	if (dst->parent)
 		mutex_unlock(&src->mutex);
 	for (i = 0; i < n; i++)
 		ioasid_pages_put(pieces[i].pages);
 	kvfree(pieces);
-	if (!rc)
-		ioasid_access_map_notify(dst, iova, cmd->length);
+	if (rc)
+		goto out_dst;
+	ioasid_access_map_notify(dst, iova, cmd->length);
+
+	/*
+	 * Written back with no IOAS locked, as for MAP: user space can stall
+	 * the write (userfaultfd) as long as it likes.
+	 */
+	cmd->dst_iova = iova;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		ioasid_ioas_unmap_range(dst, iova, iova + cmd->length - 1,
+					&unmapped);
 out_dst:
 	ioasid_obj_put(&dst->obj);
 out_src:
@@ -711,20 +715,26 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
 	unsigned long unmapped;
 
+	/*
+	 * Leave the parent's children first: a parent UNMAP walks them and
+	 * locks each, so nothing may be torn down while the parent can still
+	 * find this IOAS. (A parent has no children here: each holds it.)
+	 */
+	if (ioas->parent) {
+		mutex_lock(&ioas->parent->mutex);
+		list_del_init(&ioas->child_node);
+		mutex_unlock(&ioas->parent->mutex);
+	}
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
-	WARN_ON(!list_empty(&ioas->domains));
+	WARN_ON(!list_empty(&ioas->domains) || !list_empty(&ioas->children));
 	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
 	mutex_unlock(&ioas->mutex);
 	mutex_destroy(&ioas->mutex);
 	if (ioas->fault)
 		ioasid_obj_put(&ioas->fault->obj);
-	if (ioas->parent) {
-		mutex_lock(&ioas->parent->mutex);
-		list_del(&ioas->child_node);
-		mutex_unlock(&ioas->parent->mutex);
+	if (ioas->parent)
 		ioasid_obj_put(&ioas->parent->obj);
-	}
 	kfree(ioas);
 }
 

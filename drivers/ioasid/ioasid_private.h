@@ -14,7 +14,8 @@
  *   (iommu core locks)     taken inside iommu_attach_group() and friends,
  *                          iopf_group_response()
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
- * an entry (and by debugfs to print one), never across a call out.
+ * an entry (and by debugfs to count them), never across a call out or
+ * anything that sleeps.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -110,6 +111,8 @@ struct ioasid_obj *ioasid_obj_get(struct ioasid_ctx *ctx, u32 id,
 void ioasid_obj_put(struct ioasid_obj *obj);
 void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 const char *ioasid_obj_type_name(enum ioasid_obj_type type);
+struct ioasid_obj *ioasid_obj_get_next(struct ioasid_ctx *ctx,
+				       unsigned long *index);
 void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* Contexts (main.c), walked by debugfs */

@@ -167,7 +167,36 @@ void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 	}
 }
 
-/* Print what is specific to the object's type (debugfs, under xa_lock). */
+/**
+ * ioasid_obj_get_next() - the next published object of a context, referenced
+ * @ctx: the context
+ * @index: the ID to look from; returns the ID of the object found
+ *
+ * For walks over the table that use each object without its lock held
+ * (debugfs: what an object prints may sleep). The reference keeps the
+ * object from being destroyed, not from being unpublished.
+ *
+ * Return: the object, released with ioasid_obj_put(), or NULL when there is
+ * none at or after *@index.
+ */
+struct ioasid_obj *ioasid_obj_get_next(struct ioasid_ctx *ctx,
+				       unsigned long *index)
+{
+	struct ioasid_obj *obj;
+
+	xa_lock(&ctx->objects);
+	for (;;) {
+		/* Reserved (zero) entries are skipped. */
+		obj = xa_find(&ctx->objects, index, ULONG_MAX, XA_PRESENT);
+		if (!obj || refcount_inc_not_zero(&obj->users))
+			break;
+		(*index)++;
+	}
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/* Print what is specific to the object's type (debugfs, referenced, may sleep). */
 void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj)
 {
 	if (ioasid_obj_ops[obj->type].show)
@@ -221,10 +250,32 @@ struct ioasid_ioctl_op {
 	int (*execute)(struct ioasid_ucmd *ucmd);
 };
 
+/*
+ * The kernel copy of every command's argument: it must hold the struct of
+ * every op (IOASID_IOCTL_OP() refuses to build otherwise).
+ */
+union ioasid_ucmd_buffer {
+	struct ioasid_get_info get_info;
+	struct ioasid_destroy destroy;
+	struct ioasid_ioas_alloc ioas_alloc;
+	struct ioasid_map map;
+	struct ioasid_unmap unmap;
+	struct ioasid_copy copy;
+	struct ioasid_iova_ranges iova_ranges;
+	struct ioasid_ioas_option ioas_option;
+	struct ioasid_device_info device_info;
+	struct ioasid_attach attach;
+	struct ioasid_nested_alloc nested_alloc;
+	struct ioasid_invalidate invalidate;
+	struct ioasid_fault_queue_alloc fault_queue_alloc;
+};
+
 #define IOASID_IOCTL_OP(_nr, _fn, _struct, _last)			\
 	[IOASID_CMD_##_nr - IOASID_CMD_BASE] = {			\
 		.min_size = offsetofend(struct _struct, _last),		\
-		.size = sizeof(struct _struct),				\
+		.size = sizeof(struct _struct) +			\
+			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) < \
+					  sizeof(struct _struct)),	\
 		.execute = _fn,						\
 	}
 
@@ -252,19 +303,6 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 			data_uptr),
 	IOASID_IOCTL_OP(FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc_ioctl,
 			ioasid_fault_queue_alloc, out_fault_fd),
-};
-
-union ioasid_ucmd_buffer {
-	struct ioasid_get_info get_info;
-	struct ioasid_destroy destroy;
-	struct ioasid_ioas_alloc ioas_alloc;
-	struct ioasid_map map;
-	struct ioasid_unmap unmap;
-	struct ioasid_copy copy;
-	struct ioasid_iova_ranges iova_ranges;
-	struct ioasid_ioas_option ioas_option;
-	struct ioasid_device_info device_info;
-	struct ioasid_attach attach;
 };
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)

@@ -29,15 +29,26 @@ static void ioasid_pages_release(struct kref *kref)
 	kfree(pages);
 }
 
+/*
+ * The most pages one run may have: its page array must stay within what
+ * kvmalloc() accepts (INT_MAX bytes), and more than RAM can never be pinned.
+ */
+static bool ioasid_pages_too_many(unsigned long npages)
+{
+	return npages > INT_MAX / sizeof(struct page *) || npages > totalram_pages();
+}
+
 /**
  * ioasid_pages_pin() - pin and charge a run of the current process's memory
  * @uaddr: page-aligned start
  * @npages: number of pages, non-zero
  * @writable: pin for device writes too
  *
- * Charges @npages to current->mm's locked_vm first (-ENOMEM over
- * RLIMIT_MEMLOCK without CAP_IPC_LOCK), then pins with FOLL_LONGTERM in
- * batches of pin_batch pages. On failure nothing stays pinned or charged.
+ * Refuses a run larger than RAM or than one page array can describe, then
+ * charges @npages to current->mm's locked_vm (-ENOMEM over RLIMIT_MEMLOCK
+ * without CAP_IPC_LOCK), both before allocating anything, then pins with
+ * FOLL_LONGTERM in batches of pin_batch pages. On failure nothing stays
+ * pinned or charged.
  *
  * Return: the pages with one reference, or an ERR_PTR().
  */
@@ -45,17 +56,27 @@ struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
 				      bool writable)
 {
 	unsigned int flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	struct mm_struct *mm = current->mm;
 	unsigned long done = 0;
 	struct ioasid_pages *pages;
 	int rc;
 
-	if (!current->mm)
+	if (!mm)
 		return ERR_PTR(-EFAULT);
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages)
+	if (ioasid_pages_too_many(npages))
 		return ERR_PTR(-ENOMEM);
+	rc = account_locked_vm(mm, npages, true);
+	if (rc)
+		return ERR_PTR(rc);
+
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages) {
+		rc = -ENOMEM;
+		goto err_uncharge;
+	}
+	/* User-sized: failing is an answer (ENOMEM), not a kernel warning. */
 	pages->pages = kvmalloc_array(npages, sizeof(*pages->pages),
-				      GFP_KERNEL_ACCOUNT);
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages->pages) {
 		rc = -ENOMEM;
 		goto err_free;
@@ -63,12 +84,8 @@ struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
 	kref_init(&pages->kref);
 	pages->npages = npages;
 	pages->writable = writable;
-	pages->mm = current->mm;
-	mmgrab(pages->mm);
-
-	rc = account_locked_vm(pages->mm, npages, true);
-	if (rc)
-		goto err_mmdrop;
+	pages->mm = mm;
+	mmgrab(mm);
 
 	while (done < npages) {
 		unsigned long n = min_t(unsigned long, npages - done,
@@ -88,12 +105,12 @@ struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
 
 err_unpin:
 	unpin_user_pages(pages->pages, done);
-	account_locked_vm(pages->mm, npages, false);
-err_mmdrop:
-	mmdrop(pages->mm);
+	mmdrop(mm);
 	kvfree(pages->pages);
 err_free:
 	kfree(pages);
+err_uncharge:
+	account_locked_vm(mm, npages, false);
 	return ERR_PTR(rc);
 }
 

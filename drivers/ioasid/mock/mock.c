@@ -2404,10 +2404,30 @@ struct mock_ioctl_op {
 	int (*execute)(struct mock_ucmd *ucmd);
 };
 
+/* The kernel copy of every command's argument: MOCK_IOCTL_OP() checks it fits. */
+union mock_ucmd_buffer {
+	struct ioasid_mock_dev_add dev_add;
+	struct ioasid_mock_dev dev;
+	struct ioasid_mock_check_map check_map;
+	struct ioasid_mock_pin_count pin_count;
+	struct ioasid_mock_domain_info domain_info;
+	struct ioasid_mock_floor_map floor_map;
+	struct ioasid_mock_subdev_add subdev_add;
+	struct ioasid_mock_floor_map_dev floor_map_dev;
+	struct ioasid_mock_nested_info nested_info;
+	struct ioasid_mock_fault_inject fault_inject;
+	struct ioasid_mock_fault_responses fault_responses;
+	struct ioasid_mock_access_create access_create;
+	struct ioasid_mock_access_pin access_pin;
+	struct ioasid_mock_access_info access_info;
+};
+
 #define MOCK_IOCTL_OP(_nr, _fn, _struct, _last, _exclusive)		\
 	[IOASID_MOCK_CMD_##_nr - IOASID_MOCK_CMD_BASE] = {		\
 		.min_size = offsetofend(struct _struct, _last),		\
-		.size = sizeof(struct _struct),				\
+		.size = sizeof(struct _struct) +			\
+			BUILD_BUG_ON_ZERO(sizeof(union mock_ucmd_buffer) < \
+					  sizeof(struct _struct)),	\
 		.exclusive = _exclusive,				\
 		.execute = _fn,						\
 	}
@@ -2449,23 +2469,6 @@ static const struct mock_ioctl_op mock_ioctl_ops[] = {
 		      false),
 	MOCK_IOCTL_OP(ACCESS_INFO, mock_access_info, ioasid_mock_access_info,
 		      out_last_unmap_length, false),
-};
-
-union mock_ucmd_buffer {
-	struct ioasid_mock_dev_add dev_add;
-	struct ioasid_mock_dev dev;
-	struct ioasid_mock_check_map check_map;
-	struct ioasid_mock_pin_count pin_count;
-	struct ioasid_mock_domain_info domain_info;
-	struct ioasid_mock_floor_map floor_map;
-	struct ioasid_mock_subdev_add subdev_add;
-	struct ioasid_mock_floor_map_dev floor_map_dev;
-	struct ioasid_mock_nested_info nested_info;
-	struct ioasid_mock_fault_inject fault_inject;
-	struct ioasid_mock_fault_responses fault_responses;
-	struct ioasid_mock_access_create access_create;
-	struct ioasid_mock_access_pin access_pin;
-	struct ioasid_mock_access_info access_info;
 };
 
 static long mock_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -170,7 +170,8 @@ struct ioasid_get_info {
  * still being created, included); EBUSY if another object still depends on
  * it (e.g. a device attached to an IOAS), if @id is a device's (devices go
  * when their subsystem unregisters them), or if a concurrent call is using
- * it; the object is then left unchanged.
+ * it (a read of the debugfs view, which prints each object referenced,
+ * included); the object is then left unchanged.
  */
 struct ioasid_destroy {
 	__u32 size;
@@ -283,7 +284,8 @@ enum ioasid_map_flags {
  *   aligned, or the range wrapping;
  * - ENOENT: @ioas_id names no IOAS of this context;
  * - ENOMEM: the charge would exceed RLIMIT_MEMLOCK (without CAP_IPC_LOCK),
- *   or out of memory;
+ *   @length is more than the machine's RAM (with CAP_IPC_LOCK too), or out
+ *   of memory; the first two are checked before anything is allocated;
  * - EFAULT: a page of the range is not mapped in the process, or not
  *   writable while IOASID_MAP_WRITE was asked for (other errors of
  *   pin_user_pages_fast() are passed through);

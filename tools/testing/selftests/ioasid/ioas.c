@@ -6,8 +6,11 @@
  * step, replay into late domains, reserved regions, apertures, the memlock
  * limit, concurrency and allocation failures.
  */
+#include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -834,6 +837,397 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 	}
 	ASSERT_EQ(0, mock_dev_del(self->mfd, late));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+}
+
+/* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */
+#define TAINT_WARN_BIT	(1UL << 9)
+
+static unsigned long kernel_taint(void)
+{
+	long v = read_long_file("/proc/sys/kernel/tainted");
+
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * A MAP far over RLIMIT_MEMLOCK fails with ENOMEM at once: the limit is
+ * checked before anything is allocated, and no size user space passes
+ * reaches a WARN (kvmalloc's above INT_MAX). 1 TiB and 64 GiB of address
+ * space are only reserved (PROT_NONE): nothing may touch them.
+ */
+TEST(map_huge_over_memlock)
+{
+	static const unsigned long sizes[] = { 1UL << 40, 64UL << 30 };
+	unsigned long taint = kernel_taint();
+	int status, fd;
+	__u32 ioas;
+	char *va;
+	pid_t pid;
+
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
+	va = mmap(NULL, sizes[0], PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, va);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct data[2] = {};
+		static const rlim_t limits[] = { 0, 64 * 1024 };
+		unsigned int i, j;
+		long base;
+
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(10);
+		data[0].effective &= ~(1U << CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(11);
+		base = vm_locked_kb();
+		for (i = 0; i < 2; i++) {
+			struct rlimit rl = { limits[i], limits[i] };
+
+			if (setrlimit(RLIMIT_MEMLOCK, &rl))
+				_exit(12);
+			for (j = 0; j < 2; j++) {
+				double t = now_ms();
+				int rc = ioasid_map_fixed(fd, ioas, va, sizes[j], 0);
+
+				t = now_ms() - t;
+				fprintf(stderr, "#   memlock %lu KiB, MAP of %lu GiB: %s in %.1f ms\n",
+					(unsigned long)limits[i] / 1024, sizes[j] >> 30,
+					strerror(-rc), t);
+				if (rc != -ENOMEM)
+					_exit(20 + 2 * j + i);
+				/* Nothing is allocated or pinned on the way. */
+				if (t > 200)
+					_exit(30 + 2 * j + i);
+			}
+		}
+		if (vm_locked_kb() != base)
+			_exit(40);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	/*
+	 * With CAP_IPC_LOCK and no limit, 1 TiB still fails cleanly: its page
+	 * array alone would be 2 GiB.
+	 */
+	ASSERT_EQ(-ENOMEM, ioasid_map_fixed(fd, ioas, va, sizes[0], 0));
+	ASSERT_EQ(-ENOENT, ioasid_unmap_all(fd, ioas, NULL));
+	/* No WARN (or any other splat that taints) on the way. */
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
+	munmap(va, sizes[0]);
+	close(fd);
+}
+
+/*
+ * userfaultfd for kernel-mode faults: as root, the syscall (whatever
+ * vm.unprivileged_userfaultfd says), else /dev/userfaultfd. -errno when the
+ * kernel has none (CONFIG_USERFAULTFD off) or refuses.
+ */
+static int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd, dev;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (dev < 0)
+			return -errno;
+		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+		if (fd < 0)
+			return -errno;
+	}
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Write-protect (or release) one page registered with UFFDIO_REGISTER_MODE_WP. */
+static int uffd_wp(int uffd, void *page, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)page, .len = PSZ },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+struct stalled_copy {
+	int fd;
+	struct ioasid_copy *cmd;
+	int rc;
+};
+
+static void *stalled_copy_thread(void *p)
+{
+	struct stalled_copy *c = p;
+
+	c->rc = ioasid_ioctl(c->fd, IOASID_COPY, c->cmd);
+	return NULL;
+}
+
+struct timed_unmap {
+	int fd;
+	__u32 ioas;
+	__u64 iova;
+	int rc;
+	double ms;
+};
+
+static void *timed_unmap_thread(void *p)
+{
+	struct timed_unmap *u = p;
+	double t = now_ms();
+
+	u->rc = ioasid_unmap(u->fd, u->ioas, u->iova, PSZ, NULL);
+	u->ms = now_ms() - t;
+	return NULL;
+}
+
+/*
+ * No ioasid lock is held across a user-memory access user space can stall:
+ * a COPY whose write-back of dst_iova faults on a write-protected
+ * userfaultfd page waits for user space with no IOAS locked, so an UNMAP of
+ * an unrelated mapping of the same IOAS (for a software-nested child: of
+ * its parent, which the COPY locks too) completes while the fault is held.
+ */
+TEST(copy_writeback_stalled_by_userfaultfd)
+{
+	const unsigned int hold_ms = 2000;
+	int fd, uffd, round;
+	char *buf, *page;
+	__u32 src, dst;
+
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd for kernel faults (%s)", strerror(-uffd));
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	buf = alloc_buf(2 * MB, PSZ);
+	ASSERT_NE(NULL, buf);
+	page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	memset(page, 0, PSZ);
+	{
+		struct uffdio_register reg = {
+			.range = { .start = (uintptr_t)page, .len = PSZ },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			SKIP(return, "no userfaultfd write protection (%s)",
+			     strerror(errno));
+	}
+
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &src));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, src, buf, MB, 0));
+	for (round = 0; round < 2; round++) {
+		struct ioasid_copy *cmd = (struct ioasid_copy *)page;
+		struct stalled_copy c = { .fd = fd, .cmd = cmd };
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		struct timed_unmap u = { .fd = fd, .iova = 64 * MB };
+		struct uffd_msg msg;
+		pthread_t ct, ut;
+		__u64 unmapped;
+
+		/* Round 0: into another IOAS; round 1: into a child of src. */
+		if (round) {
+			ASSERT_EQ(0, ioasid_sw_child_alloc(fd, src, &dst));
+		} else {
+			ASSERT_EQ(0, ioasid_ioas_alloc(fd, &dst));
+		}
+		/* The unrelated mapping: in dst, or in the parent a child COPY locks. */
+		u.ioas = round ? src : dst;
+		ASSERT_EQ(0, ioasid_map_fixed(fd, u.ioas, buf + MB, PSZ, u.iova));
+
+		*cmd = (struct ioasid_copy){ .size = sizeof(*cmd), .flags = MAP_RW,
+					     .dst_ioas_id = dst, .src_ioas_id = src,
+					     .length = 16 * PSZ, .src_iova = 0 };
+		ASSERT_EQ(0, uffd_wp(uffd, page, true));
+		ASSERT_EQ(0, pthread_create(&ct, NULL, stalled_copy_thread, &c));
+		/* The write-back of dst_iova faults and waits for us. */
+		ASSERT_EQ(1, poll(&pfd, 1, 30000));
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+		ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+
+		ASSERT_EQ(0, pthread_create(&ut, NULL, timed_unmap_thread, &u));
+		usleep(hold_ms * 1000);
+		ASSERT_EQ(0, uffd_wp(uffd, page, false));
+		ASSERT_EQ(0, pthread_join(ut, NULL));
+		ASSERT_EQ(0, pthread_join(ct, NULL));
+		TH_LOG("%s: UNMAP took %.1f ms while the COPY's write-back was held %u ms",
+		       round ? "child" : "plain", u.ms, hold_ms);
+		ASSERT_EQ(0, u.rc);
+		ASSERT_GT(200, u.ms);
+
+		/* The COPY itself completed and reported where it mapped. */
+		ASSERT_EQ(0, c.rc);
+		ASSERT_EQ(0, ioasid_unmap(fd, dst, cmd->dst_iova, 16 * PSZ, &unmapped));
+		ASSERT_EQ(16 * PSZ, unmapped);
+		ASSERT_EQ(0, ioasid_destroy(fd, dst));
+	}
+	ASSERT_EQ(0, ioasid_destroy(fd, src));
+	close(uffd);
+	close(fd);
+	munmap(page, PSZ);
+}
+
+struct nest_racer {
+	int fd;
+	__u32 parent;
+	char *buf;
+	__u64 iova;		/* this parent churner's IOVA / the one a child copies */
+	volatile bool *stop;
+	long rounds;
+	int errors;
+};
+
+/* {allocate a child, COPY into it, DESTROY it}, as fast as it goes. */
+static void *child_churn(void *p)
+{
+	struct nest_racer *r = p;
+
+	while (!*r->stop) {
+		__u32 child;
+		int rc;
+
+		if (ioasid_sw_child_alloc(r->fd, r->parent, &child)) {
+			r->errors++;
+			continue;
+		}
+		/* The parent's stable mapping: always there. */
+		if (ioasid_copy_fixed(r->fd, child, r->parent, 0, 16 * PSZ, 0))
+			r->errors++;
+		/* The churned one: mapped or not, at this instant. */
+		rc = ioasid_copy_fixed(r->fd, child, r->parent, r->iova, 16 * PSZ, MB);
+		if (rc && rc != -ENOENT)
+			r->errors++;
+		if (ioasid_destroy(r->fd, child))
+			r->errors++;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/* MAP and UNMAP the parent; each UNMAP walks the children. */
+static void *parent_churn(void *p)
+{
+	struct nest_racer *r = p;
+
+	while (!*r->stop) {
+		__u64 unmapped = 0;
+
+		if (ioasid_map_fixed(r->fd, r->parent, r->buf, 16 * PSZ, r->iova))
+			r->errors++;
+		if (ioasid_unmap(r->fd, r->parent, r->iova, 16 * PSZ, &unmapped) ||
+		    unmapped != 16 * PSZ)
+			r->errors++;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
+ * without lockdep.
+ */
+static int debug_locks(void)
+{
+	char line[128];
+	int v = -1;
+	FILE *f = fopen("/proc/lockdep_stats", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "debug_locks:"))
+			v = atoi(strchr(line, ':') + 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Software-nested children allocated, filled and destroyed while their
+ * parent is mapped and unmapped: a destroyed child leaves the parent's
+ * children before its mutex goes, so a parent UNMAP never locks a
+ * destroyed mutex (DEBUG_LOCKS_WARN_ON(lock->magic != lock)).
+ */
+TEST(sw_nested_destroy_race)
+{
+	unsigned long taint = kernel_taint();
+	int locks = debug_locks();
+	struct nest_racer r[4];
+	volatile bool stop = false;
+	pthread_t th[4];
+	__u32 parent;
+	long vmlck;
+	char *buf;
+	int fd, mfd, i;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	buf = alloc_buf(MB, PSZ);
+	ASSERT_NE(NULL, buf);
+	vmlck = vm_locked_kb();
+	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &parent));
+	ASSERT_EQ(0, ioasid_map_fixed(fd, parent, buf, 16 * PSZ, 0));
+
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct nest_racer){ .fd = fd, .parent = parent,
+					    .buf = buf + (1 + i % 2) * 64 * PSZ,
+					    .iova = (16 + 16 * (i % 2)) * MB,
+					    .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL,
+					    i < 2 ? parent_churn : child_churn, &r[i]));
+	}
+	sleep(3);
+	stop = true;
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		TH_LOG("%s %d: %ld rounds, %d errors", i < 2 ? "parent" : "child",
+		       i, r[i].rounds, r[i].errors);
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_LT(0, r[i].rounds);
+		ASSERT_EQ(0, r[i].errors);
+	}
+	/* Only the parent and its stable mapping are left. */
+	ASSERT_EQ(1, ioasid_debugfs_my_objects());
+	ASSERT_EQ(0, ioasid_unmap_all(fd, parent, NULL));
+	ASSERT_EQ(0, ioasid_destroy(fd, parent));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	ASSERT_EQ(0, mock_pin_max(mfd, buf, MB));
+	/* No lock debugging splat: it taints and switches lockdep off. */
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
+	if (locks == 1)
+		ASSERT_EQ(1, debug_locks());
+	close(fd);
+	close(mfd);
 }
 
 TEST_HARNESS_MAIN
