@@ -235,10 +235,17 @@ static ssize_t ioasid_fault_read(struct file *filep, char __user *buf,
 				rc = -EINVAL;	/* not even one group fits */
 			break;
 		}
-		rc = xa_alloc(&fq->response, &cookie, group, xa_limit_32b,
-			      GFP_KERNEL_ACCOUNT);
-		if (rc)
+		/*
+		 * Cyclic, never 0: a cookie is not issued again until the
+		 * 32-bit space wraps, so a stale or repeated answer finds
+		 * nothing (ENOENT) instead of reaching a later group.
+		 */
+		rc = xa_alloc_cyclic(&fq->response, &cookie, group,
+				     XA_LIMIT(1, U32_MAX), &fq->next_cookie,
+				     GFP_KERNEL_ACCOUNT);
+		if (rc < 0)
 			break;
+		rc = 0;
 		list_for_each_entry(iopf, &group->faults, list) {
 			ioasid_fault_fill(&rec, iopf, dev_id, cookie);
 			if (copy_to_user(buf + done, &rec, rsz)) {
