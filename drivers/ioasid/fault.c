@@ -340,6 +340,7 @@ static const struct file_operations ioasid_fault_fops = {
 int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_fault_queue_alloc *cmd = ucmd->cmd;
+	const struct ioasid_fault_queue_alloc orig = *cmd;
 	struct ioasid_fault_queue *fq;
 	struct file *filep;
 	int fdno, rc;
@@ -372,7 +373,7 @@ int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
 
 	cmd->out_fault_id = fq->obj.id;
 	cmd->out_fault_fd = fdno;
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
 		goto err_file;
 	ioasid_obj_publish(ucmd->ctx, &fq->obj);

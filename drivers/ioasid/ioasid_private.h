@@ -93,6 +93,8 @@ struct ioasid_ucmd {
 };
 
 int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t len);
+int ioasid_ucmd_respond_new(struct ioasid_ucmd *ucmd, size_t len,
+			    const void *orig);
 
 /* Object table (main.c) */
 struct ioasid_obj *__ioasid_obj_alloc(struct ioasid_ctx *ctx,

@@ -85,6 +85,7 @@ static u32 ioasid_nested_data_type(u32 type)
 int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_nested_alloc *cmd = ucmd->cmd;
+	const struct ioasid_nested_alloc orig = *cmd;
 	struct iommu_user_data data = {
 		.type = ioasid_nested_data_type(cmd->data_type),
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
@@ -143,7 +144,7 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	nested->data_type = cmd->data_type;
 
 	cmd->out_nested_id = nested->obj.id;
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
 		goto out_domain;
 	ioasid_obj_publish(ucmd->ctx, &nested->obj);

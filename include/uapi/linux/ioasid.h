@@ -42,11 +42,13 @@
  * larger user struct never has its tail written and an older, smaller one is
  * never overrun. Two exceptions: IOASID_IOVA_RANGES and IOASID_DEVICE_INFO
  * failing with EMSGSIZE write the struct back (with the count needed); and
- * the write-back itself can fail, with EFAULT, after a prefix of the struct
- * may have been stored - a command that would have created something then
- * creates nothing (IOAS_ALLOC frees the new IOAS, MAP and COPY remove the
- * new mapping), while UNMAP cannot undo its work. Each errno has one meaning
- * across the API:
+ * the write-back itself can fail, with EFAULT (a struct that runs into memory
+ * user space cannot write) - a command that would have created something
+ * then creates nothing: IOAS_ALLOC, NESTED_ALLOC and FAULT_QUEUE_ALLOC free
+ * the new object, install no file descriptor and leave the struct as it was
+ * (no output ID is left behind); MAP and COPY remove the new mapping, after
+ * a prefix of the struct may have been stored; UNMAP cannot undo its work.
+ * Each errno has one meaning across the API:
  *
  * ============ ==========================================================
  * ENOTTY       unknown ioctl number

@@ -481,6 +481,70 @@ TEST_F(ctx, readonly_argument)
 	munmap(page, psz);
 }
 
+/*
+ * A creating call whose write-back fails (its struct straddles into a page
+ * it cannot write) fails with EFAULT, creates nothing, and leaves the
+ * output fields as they were - also those on the writable page.
+ */
+TEST_F(ctx, failed_write_back_leaves_output)
+{
+	const size_t qa_fd_off = offsetof(struct ioasid_fault_queue_alloc, out_fault_fd);
+	const size_t ia_end = offsetof(struct ioasid_ioas_alloc, parent_id);
+	long psz = sysconf(_SC_PAGESIZE);
+	struct ioasid_fault_queue_alloc *qa, *qa2;
+	struct ioasid_ioas_alloc *ia;
+	int probe, next_fd;
+	char *mem;
+
+	/* Pages 0 and 2 writable, 1 and 3 read-only. */
+	mem = mmap(NULL, 4 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, 4 * psz);
+	/* out_ioas_id writable, what follows it read-only. */
+	ia = (void *)(mem + psz - ia_end);
+	ia->size = sizeof(*ia);
+	ia->out_ioas_id = 0x5a5a5a5a;
+	/* out_fault_id writable, out_fault_fd read-only. */
+	qa = (void *)(mem + 3 * psz - qa_fd_off);
+	qa->size = sizeof(*qa);
+	qa->out_fault_id = 0x5a5a5a5a;
+	qa->out_fault_fd = -2;
+	/* out_fault_id read-only, out_fault_fd writable. */
+	qa2 = (void *)(mem + 2 * psz - qa_fd_off);
+	qa2->size = sizeof(*qa2);
+	qa2->out_fault_id = 0x5a5a5a5a;
+	qa2->out_fault_fd = -2;
+	ASSERT_EQ(0, mprotect(mem + psz, psz, PROT_READ));
+	ASSERT_EQ(0, mprotect(mem + 3 * psz, psz, PROT_READ));
+
+	next_fd = dup(0);
+	ASSERT_LE(0, next_fd);
+	close(next_fd);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, ia));
+	EXPECT_EQ(0x5a5a5a5a, ia->out_ioas_id);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa));
+	EXPECT_EQ(0x5a5a5a5a, qa->out_fault_id);
+	EXPECT_EQ(-2, qa->out_fault_fd);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa2));
+	EXPECT_EQ(0x5a5a5a5a, qa2->out_fault_id);
+	EXPECT_EQ(-2, qa2->out_fault_fd);
+	/* Nothing was created: no object, no file descriptor. */
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+	probe = dup(0);
+	ASSERT_EQ(next_fd, probe);
+	close(probe);
+
+	/* Writable again, the same calls succeed with the first IDs. */
+	ASSERT_EQ(0, mprotect(mem, 4 * psz, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, ia));
+	ASSERT_EQ(1, ia->out_ioas_id);
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa));
+	ASSERT_EQ(2, qa->out_fault_id);
+	ASSERT_EQ(next_fd, qa->out_fault_fd);
+	close(qa->out_fault_fd);
+	munmap(mem, 4 * psz);
+}
+
 TEST_F(ctx, unknown_flags_and_reserved)
 {
 	struct ioasid_get_info info = { .size = sizeof(info) };
