@@ -565,25 +565,34 @@ struct ioasid_device_entry {
 	char iommu[32];
 };
 
+/* The largest entry_size IOASID_DEVICE_INFO takes. */
+#define IOASID_DEVICE_ENTRY_SIZE_MAX	4096
+
 /**
  * struct ioasid_device_info - ioctl(IOASID_DEVICE_INFO)
  * @size: sizeof(struct ioasid_device_info); 24 in the first version, below which the
  *	call fails with EINVAL
- * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it;
- *	the kernel writes min(@entry_size, its own) bytes of each entry
+ * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it,
+ *	4 to IOASID_DEVICE_ENTRY_SIZE_MAX; the kernel writes min(@entry_size,
+ *	its own) bytes of each entry
  * @num_devices: in: room in @devices; out: how many devices there are
  * @__reserved: must be 0
  * @devices: user pointer to an array of struct ioasid_device_entry
  *
  * Lists the devices of the context in dev_id order, entries @entry_size
  * bytes apart: the kernel writes min(@entry_size, its own entry size) bytes
- * of each and zero-fills the rest up to @entry_size, so an older, shorter
- * struct gets the fields it knows and a newer, longer one zeros. At most
- * 1024 entries per call. EMSGSIZE when the array is too small: nothing is
- * written to it and the struct is written back with the needed
- * @num_devices (devices can come and go: call again in a loop). EINVAL for
- * an @entry_size below 4 (not even @dev_id). EFAULT when the array or the
- * struct could not be written (some entries may have been).
+ * of each and nothing else, so an older, shorter struct gets the fields it
+ * knows, and a newer, longer one keeps in its tail what user space put
+ * there (zero the array first to read unknown fields as "absent"), as with
+ * the size rule of every struct. Every device is listed in one call, however
+ * many there are, when @num_devices has room for them. EMSGSIZE when the
+ * array is too small: nothing is written to it and the struct is written
+ * back with the needed @num_devices (devices can come and go: call again in
+ * a loop; a call with that much room succeeds unless more devices came).
+ * EINVAL for an @entry_size below 4 (not even @dev_id) or above
+ * IOASID_DEVICE_ENTRY_SIZE_MAX (no entry will ever be that large). ENOMEM
+ * when the kernel cannot hold the list. EFAULT when the array or the struct
+ * could not be written (some entries may have been).
  */
 struct ioasid_device_info {
 	__u32 size;

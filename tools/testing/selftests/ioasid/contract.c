@@ -545,6 +545,122 @@ TEST_F(ctx, failed_write_back_leaves_output)
 	munmap(mem, 4 * psz);
 }
 
+static int device_info(int fd, void *e, __u32 *num, __u32 entry_size)
+{
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
+					  .num_devices = *num, .devices = (uintptr_t)e };
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	*num = cmd.num_devices;
+	return rc;
+}
+
+#define MANY_DEVICES 1101
+
+/* DEVICE_INFO lists any number of devices that fits the array. */
+TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
+{
+	const size_t esz = sizeof(struct ioasid_device_entry);
+	struct ioasid_device_entry *e;
+	__u32 m, id, num, prev = 0;
+	unsigned int i;
+	int mfd;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	e = calloc(2048, esz);
+	ASSERT_NE(NULL, e);
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	for (i = 0; i < MANY_DEVICES; i++)
+		ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m, &id));
+	write_param("allow_unsafe_interrupts", "0");
+
+	num = 2048;
+	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	for (i = 0; i < MANY_DEVICES; i++) {
+		ASSERT_LT(prev, e[i].dev_id);
+		ASSERT_STREQ("mock", e[i].subsystem);
+		prev = e[i].dev_id;
+	}
+	ASSERT_EQ(id, prev);
+	/* One entry short: EMSGSIZE and the count, with which the retry works. */
+	num = MANY_DEVICES - 1;
+	ASSERT_EQ(-EMSGSIZE, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	ASSERT_EQ(id, e[MANY_DEVICES - 1].dev_id);
+	close(mfd);
+	free(e);
+}
+
+static bool all_bytes(const __u8 *p, size_t len, __u8 val)
+{
+	while (len--)
+		if (*p++ != val)
+			return false;
+	return true;
+}
+
+/*
+ * DEVICE_INFO writes min(entry_size, its entry) bytes of each entry and
+ * nothing else; entry sizes above 4096 are EINVAL.
+ */
+TEST_F(ctx, device_info_entry_size)
+{
+	const size_t esz = sizeof(struct ioasid_device_entry);
+	long psz = sysconf(_SC_PAGESIZE);
+	struct ioasid_device_entry *e;
+	__u32 m[2], id[2], num;
+	__u8 *mem;
+	int mfd;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m[0], &id[0]));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m[1], &id[1]));
+	write_param("allow_unsafe_interrupts", "0");
+	/* Three pages, then a guard page. */
+	mem = mmap(NULL, 4 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, mprotect(mem + 3 * psz, psz, PROT_NONE));
+
+	/* A longer entry than the kernel's: its tail is not written. */
+	memset(mem, 0xa5, 3 * psz);
+	num = 2;
+	ASSERT_EQ(0, device_info(self->fd, mem, &num, esz + 40));
+	ASSERT_EQ(2, num);
+	e = (void *)mem;
+	ASSERT_EQ(id[0], e->dev_id);
+	ASSERT_STREQ("mock", e->subsystem);
+	EXPECT_TRUE(all_bytes(mem + esz, 40, 0xa5));
+	e = (void *)(mem + esz + 40);
+	ASSERT_EQ(id[1], e->dev_id);
+	EXPECT_TRUE(all_bytes(mem + 2 * esz + 40, 3 * psz - 2 * esz - 40, 0xa5));
+
+	/* 4096 is the largest entry size. */
+	memset(mem, 0xa5, 3 * psz);
+	ASSERT_EQ(0, device_info(self->fd, mem, &num, 4096));
+	ASSERT_EQ(id[0], ((struct ioasid_device_entry *)mem)->dev_id);
+	ASSERT_EQ(id[1], ((struct ioasid_device_entry *)(mem + 4096))->dev_id);
+	EXPECT_TRUE(all_bytes(mem + esz, 4096 - esz, 0xa5));
+	EXPECT_TRUE(all_bytes(mem + 4096 + esz, 3 * psz - 4096 - esz, 0xa5));
+
+	/* Absurd sizes: EINVAL, nothing written. */
+	memset(mem, 0xa5, 3 * psz);
+	num = 1;
+	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 4097));
+	num = 1;
+	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 0xffffffff));
+	EXPECT_TRUE(all_bytes(mem, 3 * psz, 0xa5));
+	munmap(mem, 4 * psz);
+	close(mfd);
+}
+
 TEST_F(ctx, unknown_flags_and_reserved)
 {
 	struct ioasid_get_info info = { .size = sizeof(info) };
