@@ -70,6 +70,19 @@ found:
 	return child;
 }
 
+/* The enum ioasid_nested_format bit of a payload type, 0 if none. */
+static u32 ioasid_nested_data_format(u32 type)
+{
+	switch (type) {
+	case IOASID_NESTED_DATA_VTD_S1:
+		return IOASID_NESTED_FMT_VTD_S1;
+	case IOASID_NESTED_DATA_MOCK:
+		return IOASID_NESTED_FMT_MOCK;
+	default:
+		return 0;
+	}
+}
+
 static u32 ioasid_nested_data_type(u32 type)
 {
 	switch (type) {
@@ -115,6 +128,11 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		goto out_dev;
 	}
 	ioas = container_of(obj, struct ioasid_ioas, obj);
+	/* A format the IOMMU does not take is never the driver's to judge. */
+	if (!(idev->nesting_formats & ioasid_nested_data_format(cmd->data_type))) {
+		rc = -EOPNOTSUPP;
+		goto out_ioas;
+	}
 
 	nested = ioasid_obj_alloc(ucmd->ctx, nested, IOASID_OBJ_NESTED);
 	if (IS_ERR(nested)) {
