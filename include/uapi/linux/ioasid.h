@@ -294,9 +294,13 @@ enum ioasid_map_flags {
  * - EADDRINUSE, EEXIST (with IOASID_MAP_FIXED_IOVA): the range overlaps a
  *   reserved region of an attached device, or an existing mapping;
  * - ENOSPC (without it): no free range of that length;
+ * - EINVAL: a domain of the IOAS has a smallest page larger than PAGE_SIZE
+ *   (IOASID_IOVA_RANGES' alignment) and the memory is not physically
+ *   contiguous and aligned in such pages - 4 KiB pages under an IOMMU whose
+ *   smallest page is 16 KiB, say; back such mappings with huge pages. The
+ *   memory is checked before anything is written into a domain;
  * - ENOMEM or another IOMMU driver error: writing the mapping into a domain
- *   failed (an IOMMU whose smallest page is larger than PAGE_SIZE also
- *   needs the memory physically contiguous in such pages, else EINVAL);
+ *   failed;
  * - EFAULT: @iova could not be written back; the mapping is removed again.
  */
 struct ioasid_map {
@@ -624,6 +628,8 @@ struct ioasid_device_info {
  * for a sub-device), EOPNOTSUPP (the device has no PASID support), EBUSY
  * (attached through another registration), EADDRINUSE and ERANGE (the
  * device's reserved regions or limits conflict with the IOAS's mappings),
+ * EINVAL (the device needs a new domain whose smallest page the memory of
+ * the IOAS's mappings is not physically contiguous in, as for IOASID_MAP),
  * ENOENT on DETACH of something not attached. A nested object accepts only
  * devices behind the IOMMU it was allocated for (the IOMMU driver's EINVAL
  * otherwise); whether PASIDs may attach to it is the driver's choice
@@ -708,8 +714,9 @@ enum ioasid_nested_alloc_flags {
  * without IOASID_NESTED_ALLOC_FAULT, or the device's IOMMU cannot nest or
  * does not take @data_type), EINVAL (@data_len out of range, or the driver refused
  * the payload), EFAULT, ENOMEM, and the errors of filling a new parent
- * domain with the IOAS (ERANGE when an area lies outside it). On error
- * nothing was created.
+ * domain with the IOAS (ERANGE when an area lies outside it, EINVAL when
+ * its memory is not physically contiguous in the parent's smallest page, as
+ * for IOASID_MAP). On error nothing was created.
  */
 struct ioasid_nested_alloc {
 	__u32 size;

@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -659,6 +660,133 @@ TEST_F(ctx, device_info_entry_size)
 	EXPECT_TRUE(all_bytes(mem, 3 * psz, 0xa5));
 	munmap(mem, 4 * psz);
 	close(mfd);
+}
+
+/* The number of lines of the kernel log containing @needle. */
+static int klog_count(const char *needle)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	int count = 0;
+	char *buf, *p;
+
+	if (len <= 0)
+		return -1;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	for (p = buf; (p = strstr(p, needle)); p += strlen(needle))
+		count++;
+	free(buf);
+	return count;
+}
+
+/* Whether the @n pages at @va are physically contiguous from an @align boundary. */
+static int phys_contiguous(void *va, unsigned int n, unsigned long align)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	__u64 ent, first = 0;
+	unsigned int i;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		off_t off = ((uintptr_t)va / psz + i) * sizeof(ent);
+		__u64 pfn;
+
+		if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent) || !(ent & (1ULL << 63))) {
+			close(fd);
+			return -1;
+		}
+		pfn = ent & ((1ULL << 55) - 1);
+		if (!i)
+			first = pfn;
+		if (pfn != first + i || !pfn) {
+			close(fd);
+			return !pfn ? -1 : 0;
+		}
+	}
+	close(fd);
+	return !((first * psz) % align);
+}
+
+/*
+ * A domain whose smallest IOPTE is 16 KiB cannot map memory that is not
+ * physically contiguous in 16 KiB pages: MAP, and ATTACH over existing
+ * mappings, fail with EINVAL (the MAP contract), and the IOMMU core is never
+ * asked for an unaligned map (it would log "unaligned").
+ */
+TEST_F(ctx, big_iommu_page_over_small_pages)
+{
+	const unsigned long big = IOASID_MOCK_BIG_PGSIZE;
+	long psz = sysconf(_SC_PAGESIZE);
+	unsigned int i, n = big / psz;
+	int mfd, memfd, klog, contig;
+	__u32 ioas, bm, bid;
+	char *va, *thp, *huge;
+	long vmlck;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	klog = klog_count("unaligned: iova");
+	ASSERT_LE(0, klog);
+	/* 16 KiB of VA backed by one 4 KiB page, four times. */
+	memfd = memfd_create("ioasid-page", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, psz));
+	va = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(va + i * psz, mmap(va + i * psz, psz, PROT_READ | PROT_WRITE,
+					     MAP_SHARED | MAP_FIXED, memfd, 0));
+	memset(va, 0x11, psz);
+	vmlck = vm_locked_kb();
+
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, IOASID_MOCK_DEV_BIG_PGSIZE, &bm, &bid));
+	write_param("allow_unsafe_interrupts", "0");
+	ASSERT_EQ(0, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(-EINVAL, ioasid_map_fixed(self->fd, ioas, va, big, 0));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+
+	/* Mapped while no domain needs 16 KiB: the attach fails instead. */
+	ASSERT_EQ(0, ioasid_detach(self->fd, bid));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas, va, big, 0));
+	ASSERT_EQ(-EINVAL, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(-EINVAL, mock_attach(mfd, bm, ioas));
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+	ASSERT_EQ(0, ioasid_unmap_all(self->fd, ioas, NULL));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+
+	/* Memory that is contiguous in 16 KiB pages maps (a huge page). */
+	thp = mmap(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, thp);
+	huge = (char *)(((uintptr_t)thp + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(huge, 2UL << 20, MADV_HUGEPAGE);
+	memset(huge, 0x22, 2UL << 20);
+	contig = phys_contiguous(huge, n, big);
+	ASSERT_LE(0, contig);
+	TH_LOG("16 KiB at %p %s physically contiguous", huge, contig ? "is" : "is not");
+	ASSERT_EQ(0, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(contig ? 0 : -EINVAL, ioasid_map_fixed(self->fd, ioas, huge, big, 0));
+	if (contig)
+		ASSERT_EQ(0, mock_check_map(mfd, bm, 0, huge, big, NULL));
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+	ASSERT_EQ(0, ioasid_detach(self->fd, bid));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	close(mfd);
+	munmap(thp, 4UL << 20);
+	munmap(va, big);
+	close(memfd);
 }
 
 TEST_F(ctx, unknown_flags_and_reserved)
