@@ -865,46 +865,57 @@ int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_device_info *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
 	struct ioasid_device_entry *entries = NULL;
-	unsigned int max, n = 0, i, esize;
+	unsigned int room = 0, n, i, esize;
+	struct ioasid_device *idev;
 	struct ioasid_obj *obj;
 	unsigned long index;
 	int rc = 0;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->entry_size < sizeof(u32))
+	if (cmd->entry_size < sizeof(u32) ||
+	    cmd->entry_size > IOASID_DEVICE_ENTRY_SIZE_MAX)
 		return -EINVAL;
 	esize = min_t(u32, cmd->entry_size, sizeof(*entries));
-	max = min_t(u32, cmd->num_devices, 1024);
-	if (max) {
-		entries = kvcalloc(max, sizeof(*entries), GFP_KERNEL);
+	/*
+	 * The buffer is sized by the devices there are (the user's room only
+	 * bounds them): count, allocate, fill; if devices registered in the
+	 * meantime and still fit the user's array, look again with more room.
+	 */
+	for (;;) {
+		n = 0;
+		/* Devices are freed only after leaving the table under this lock. */
+		xa_lock(&ctx->objects);
+		xa_for_each(&ctx->objects, index, obj) {
+			if (obj->type != IOASID_OBJ_DEVICE)
+				continue;
+			idev = container_of(obj, struct ioasid_device, obj);
+			if (n < room)
+				ioasid_device_fill_entry(idev, &entries[n]);
+			n++;
+		}
+		xa_unlock(&ctx->objects);
+		if (n <= room || n > cmd->num_devices)
+			break;
+		kvfree(entries);
+		room = n;
+		entries = kvcalloc(room, sizeof(*entries), GFP_KERNEL | __GFP_NOWARN);
 		if (!entries)
 			return -ENOMEM;
+		cond_resched();
 	}
-	/* Devices are freed only after leaving the table under this lock. */
-	xa_lock(&ctx->objects);
-	xa_for_each(&ctx->objects, index, obj) {
-		if (obj->type != IOASID_OBJ_DEVICE)
-			continue;
-		if (n < max)
-			ioasid_device_fill_entry(container_of(obj, struct ioasid_device, obj),
-						 &entries[n]);
-		n++;
-	}
-	xa_unlock(&ctx->objects);
 
-	if (n > max) {
+	if (n > cmd->num_devices) {
 		cmd->num_devices = n;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd)) ?: -EMSGSIZE;
 		goto out;
 	}
+	/* Only min(entry_size, ours) bytes of each entry: the rest is not ours. */
 	for (i = 0; i < n; i++) {
 		void __user *dst = u64_to_user_ptr(cmd->devices) +
 				   (u64)i * cmd->entry_size;
 
-		if (copy_to_user(dst, &entries[i], esize) ||
-		    (cmd->entry_size > esize &&
-		     clear_user(dst + esize, cmd->entry_size - esize))) {
+		if (copy_to_user(dst, &entries[i], esize)) {
 			rc = -EFAULT;
 			goto out;
 		}

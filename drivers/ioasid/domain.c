@@ -28,17 +28,56 @@ static void ioasid_area_unmap_partial(struct ioasid_area *area,
 		iommu_unmap(domain, area->iova, done * PAGE_SIZE);
 }
 
-/* One iommu_map() per page: the IOAS forbids huge IOPTEs. */
+/* The smallest IOPTE of @domain. */
+static unsigned long ioasid_domain_min_pgsize(struct iommu_domain *domain)
+{
+	return 1UL << __ffs(domain->pgsize_bitmap);
+}
+
+/*
+ * Can @domain map the memory of @area? Its smallest IOPTE must divide the
+ * physical address and the length of every physically contiguous run of
+ * the area's pages (the IOVAs are aligned by the IOAS's own rules). Checked
+ * before anything is mapped, so the IOMMU core is never asked for an
+ * unaligned map.
+ */
+static int ioasid_area_check_phys(struct ioasid_area *area,
+				  struct iommu_domain *domain)
+{
+	unsigned long pgsize = ioasid_domain_min_pgsize(domain);
+	unsigned long npages = ioasid_area_npages(area), done = 0;
+
+	if (pgsize <= PAGE_SIZE)
+		return 0;
+	while (done < npages) {
+		phys_addr_t phys;
+		unsigned long n;
+
+		n = ioasid_pages_run(area->pages, area->pgoff + done,
+				     npages - done, &phys);
+		if (!IS_ALIGNED(phys | (n << PAGE_SHIFT), pgsize))
+			return -EINVAL;
+		done += n;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * One iommu_map() per smallest IOPTE of the domain: the IOAS forbids huge
+ * IOPTEs. ioasid_area_check_phys() made sure each is physically contiguous.
+ */
 static int ioasid_area_map_domain_small(struct ioasid_area *area,
 					struct iommu_domain *domain)
 {
 	unsigned long npages = ioasid_area_npages(area), done;
+	size_t pgsize = max(ioasid_domain_min_pgsize(domain), PAGE_SIZE);
 	int rc;
 
-	for (done = 0; done < npages; done++) {
+	for (done = 0; done < npages; done += pgsize >> PAGE_SHIFT) {
 		rc = iommu_map(domain, area->iova + done * PAGE_SIZE,
 			       page_to_phys(area->pages->pages[area->pgoff + done]),
-			       PAGE_SIZE, area->prot, GFP_KERNEL_ACCOUNT);
+			       pgsize, area->prot, GFP_KERNEL_ACCOUNT);
 		if (rc) {
 			ioasid_area_unmap_partial(area, domain, done);
 			return rc;
@@ -64,8 +103,11 @@ static int ioasid_area_map_domain(struct ioasid_ioas *ioas,
 	unsigned long npages = ioasid_area_npages(area), done = 0;
 	struct scatterlist *sgl;
 	unsigned int max_nents;
-	int rc = 0;
+	int rc;
 
+	rc = ioasid_area_check_phys(area, domain);
+	if (rc)
+		return rc;
 	if (ioas->no_huge)
 		return ioasid_area_map_domain_small(area, domain);
 

@@ -235,10 +235,17 @@ static ssize_t ioasid_fault_read(struct file *filep, char __user *buf,
 				rc = -EINVAL;	/* not even one group fits */
 			break;
 		}
-		rc = xa_alloc(&fq->response, &cookie, group, xa_limit_32b,
-			      GFP_KERNEL_ACCOUNT);
-		if (rc)
+		/*
+		 * Cyclic, never 0: a cookie is not issued again until the
+		 * 32-bit space wraps, so a stale or repeated answer finds
+		 * nothing (ENOENT) instead of reaching a later group.
+		 */
+		rc = xa_alloc_cyclic(&fq->response, &cookie, group,
+				     XA_LIMIT(1, U32_MAX), &fq->next_cookie,
+				     GFP_KERNEL_ACCOUNT);
+		if (rc < 0)
 			break;
+		rc = 0;
 		list_for_each_entry(iopf, &group->faults, list) {
 			ioasid_fault_fill(&rec, iopf, dev_id, cookie);
 			if (copy_to_user(buf + done, &rec, rsz)) {
@@ -333,6 +340,7 @@ static const struct file_operations ioasid_fault_fops = {
 int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_fault_queue_alloc *cmd = ucmd->cmd;
+	const struct ioasid_fault_queue_alloc orig = *cmd;
 	struct ioasid_fault_queue *fq;
 	struct file *filep;
 	int fdno, rc;
@@ -365,7 +373,7 @@ int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
 
 	cmd->out_fault_id = fq->obj.id;
 	cmd->out_fault_fd = fdno;
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
 		goto err_file;
 	ioasid_obj_publish(ucmd->ctx, &fq->obj);

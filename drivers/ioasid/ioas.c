@@ -60,6 +60,7 @@ static void ioasid_ioas_abort(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas)
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_ioas_alloc *cmd = ucmd->cmd;
+	const struct ioasid_ioas_alloc orig = *cmd;
 	struct ioasid_ioas *ioas;
 	int rc;
 
@@ -103,7 +104,7 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	}
 
 	cmd->out_ioas_id = ioas->obj.id;
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc) {
 		ioasid_ioas_abort(ucmd->ctx, ioas);
 		return rc;

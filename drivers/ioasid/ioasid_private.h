@@ -94,6 +94,8 @@ struct ioasid_ucmd {
 };
 
 int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t len);
+int ioasid_ucmd_respond_new(struct ioasid_ucmd *ucmd, size_t len,
+			    const void *orig);
 
 /* Object table (main.c) */
 struct ioasid_obj *__ioasid_obj_alloc(struct ioasid_ctx *ctx,
@@ -481,6 +483,7 @@ u32 ioasid_nested_formats(struct device *dev);
  * @mutex: protects everything below
  * @deliver: page-request groups not read yet, oldest first
  * @response: cookie -> group read and awaiting its response
+ * @next_cookie: where the cyclic allocation of the next cookie starts
  * @wait: readers polling for @deliver
  * @depth: groups on @deliver plus in @response
  * @closed: the file is closed: new groups are answered at once
@@ -493,6 +496,7 @@ struct ioasid_fault_queue {
 	struct mutex mutex;
 	struct list_head deliver;
 	struct xarray response;
+	u32 next_cookie;
 	wait_queue_head_t wait;
 	unsigned int depth;
 	bool closed;

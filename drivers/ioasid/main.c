@@ -338,6 +338,35 @@ int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t len)
 	return 0;
 }
 
+/**
+ * ioasid_ucmd_respond_new() - write back the output of a call that creates
+ * @ucmd: the call
+ * @len: the kernel's size of the command struct
+ * @orig: the command struct as user space passed it (before any output
+ *	field was set)
+ *
+ * As ioasid_ucmd_respond(), for a call that fails and creates nothing when
+ * the write-back fails: the write-back can fail part way (a struct that
+ * runs into a page user space cannot write), after storing the output
+ * fields before the fault; those bytes are then put back as they were, so
+ * the failed call leaves the struct unchanged.
+ *
+ * Return: 0, or -EFAULT.
+ */
+int ioasid_ucmd_respond_new(struct ioasid_ucmd *ucmd, size_t len,
+			    const void *orig)
+{
+	size_t n = min_t(size_t, ucmd->user_size, len);
+	unsigned long left = copy_to_user(ucmd->ubuffer, ucmd->cmd, n);
+
+	if (!left)
+		return 0;
+	/* Put back what was stored: this copy stops where the first did. */
+	if (left < n)
+		left = copy_to_user(ucmd->ubuffer, orig, n);
+	return -EFAULT;
+}
+
 static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {

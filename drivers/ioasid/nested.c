@@ -70,6 +70,19 @@ found:
 	return child;
 }
 
+/* The enum ioasid_nested_format bit of a payload type, 0 if none. */
+static u32 ioasid_nested_data_format(u32 type)
+{
+	switch (type) {
+	case IOASID_NESTED_DATA_VTD_S1:
+		return IOASID_NESTED_FMT_VTD_S1;
+	case IOASID_NESTED_DATA_MOCK:
+		return IOASID_NESTED_FMT_MOCK;
+	default:
+		return 0;
+	}
+}
+
 static u32 ioasid_nested_data_type(u32 type)
 {
 	switch (type) {
@@ -85,6 +98,7 @@ static u32 ioasid_nested_data_type(u32 type)
 int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_nested_alloc *cmd = ucmd->cmd;
+	const struct ioasid_nested_alloc orig = *cmd;
 	struct iommu_user_data data = {
 		.type = ioasid_nested_data_type(cmd->data_type),
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
@@ -114,6 +128,11 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		goto out_dev;
 	}
 	ioas = container_of(obj, struct ioasid_ioas, obj);
+	/* A format the IOMMU does not take is never the driver's to judge. */
+	if (!(idev->nesting_formats & ioasid_nested_data_format(cmd->data_type))) {
+		rc = -EOPNOTSUPP;
+		goto out_ioas;
+	}
 
 	nested = ioasid_obj_alloc(ucmd->ctx, nested, IOASID_OBJ_NESTED);
 	if (IS_ERR(nested)) {
@@ -143,7 +162,7 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	nested->data_type = cmd->data_type;
 
 	cmd->out_nested_id = nested->obj.id;
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
 		goto out_domain;
 	ioasid_obj_publish(ucmd->ctx, &nested->obj);

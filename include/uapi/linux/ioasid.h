@@ -42,11 +42,13 @@
  * larger user struct never has its tail written and an older, smaller one is
  * never overrun. Two exceptions: IOASID_IOVA_RANGES and IOASID_DEVICE_INFO
  * failing with EMSGSIZE write the struct back (with the count needed); and
- * the write-back itself can fail, with EFAULT, after a prefix of the struct
- * may have been stored - a command that would have created something then
- * creates nothing (IOAS_ALLOC frees the new IOAS, MAP and COPY remove the
- * new mapping), while UNMAP cannot undo its work. Each errno has one meaning
- * across the API:
+ * the write-back itself can fail, with EFAULT (a struct that runs into memory
+ * user space cannot write) - a command that would have created something
+ * then creates nothing: IOAS_ALLOC, NESTED_ALLOC and FAULT_QUEUE_ALLOC free
+ * the new object, install no file descriptor and leave the struct as it was
+ * (no output ID is left behind); MAP and COPY remove the new mapping, after
+ * a prefix of the struct may have been stored; UNMAP cannot undo its work.
+ * Each errno has one meaning across the API:
  *
  * ============ ==========================================================
  * ENOTTY       unknown ioctl number
@@ -294,9 +296,13 @@ enum ioasid_map_flags {
  * - EADDRINUSE, EEXIST (with IOASID_MAP_FIXED_IOVA): the range overlaps a
  *   reserved region of an attached device, or an existing mapping;
  * - ENOSPC (without it): no free range of that length;
+ * - EINVAL: a domain of the IOAS has a smallest page larger than PAGE_SIZE
+ *   (IOASID_IOVA_RANGES' alignment) and the memory is not physically
+ *   contiguous and aligned in such pages - 4 KiB pages under an IOMMU whose
+ *   smallest page is 16 KiB, say; back such mappings with huge pages. The
+ *   memory is checked before anything is written into a domain;
  * - ENOMEM or another IOMMU driver error: writing the mapping into a domain
- *   failed (an IOMMU whose smallest page is larger than PAGE_SIZE also
- *   needs the memory physically contiguous in such pages, else EINVAL);
+ *   failed;
  * - EFAULT: @iova could not be written back; the mapping is removed again.
  */
 struct ioasid_map {
@@ -565,25 +571,34 @@ struct ioasid_device_entry {
 	char iommu[32];
 };
 
+/* The largest entry_size IOASID_DEVICE_INFO takes. */
+#define IOASID_DEVICE_ENTRY_SIZE_MAX	4096
+
 /**
  * struct ioasid_device_info - ioctl(IOASID_DEVICE_INFO)
  * @size: sizeof(struct ioasid_device_info); 24 in the first version, below which the
  *	call fails with EINVAL
- * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it;
- *	the kernel writes min(@entry_size, its own) bytes of each entry
+ * @entry_size: sizeof(struct ioasid_device_entry) as user space knows it,
+ *	4 to IOASID_DEVICE_ENTRY_SIZE_MAX; the kernel writes min(@entry_size,
+ *	its own) bytes of each entry
  * @num_devices: in: room in @devices; out: how many devices there are
  * @__reserved: must be 0
  * @devices: user pointer to an array of struct ioasid_device_entry
  *
  * Lists the devices of the context in dev_id order, entries @entry_size
  * bytes apart: the kernel writes min(@entry_size, its own entry size) bytes
- * of each and zero-fills the rest up to @entry_size, so an older, shorter
- * struct gets the fields it knows and a newer, longer one zeros. At most
- * 1024 entries per call. EMSGSIZE when the array is too small: nothing is
- * written to it and the struct is written back with the needed
- * @num_devices (devices can come and go: call again in a loop). EINVAL for
- * an @entry_size below 4 (not even @dev_id). EFAULT when the array or the
- * struct could not be written (some entries may have been).
+ * of each and nothing else, so an older, shorter struct gets the fields it
+ * knows, and a newer, longer one keeps in its tail what user space put
+ * there (zero the array first to read unknown fields as "absent"), as with
+ * the size rule of every struct. Every device is listed in one call, however
+ * many there are, when @num_devices has room for them. EMSGSIZE when the
+ * array is too small: nothing is written to it and the struct is written
+ * back with the needed @num_devices (devices can come and go: call again in
+ * a loop; a call with that much room succeeds unless more devices came).
+ * EINVAL for an @entry_size below 4 (not even @dev_id) or above
+ * IOASID_DEVICE_ENTRY_SIZE_MAX (no entry will ever be that large). ENOMEM
+ * when the kernel cannot hold the list. EFAULT when the array or the struct
+ * could not be written (some entries may have been).
  */
 struct ioasid_device_info {
 	__u32 size;
@@ -615,6 +630,8 @@ struct ioasid_device_info {
  * for a sub-device), EOPNOTSUPP (the device has no PASID support), EBUSY
  * (attached through another registration), EADDRINUSE and ERANGE (the
  * device's reserved regions or limits conflict with the IOAS's mappings),
+ * EINVAL (the device needs a new domain whose smallest page the memory of
+ * the IOAS's mappings is not physically contiguous in, as for IOASID_MAP),
  * ENOENT on DETACH of something not attached. A nested object accepts only
  * devices behind the IOMMU it was allocated for (the IOMMU driver's EINVAL
  * otherwise); whether PASIDs may attach to it is the driver's choice
@@ -699,8 +716,9 @@ enum ioasid_nested_alloc_flags {
  * without IOASID_NESTED_ALLOC_FAULT, or the device's IOMMU cannot nest or
  * does not take @data_type), EINVAL (@data_len out of range, or the driver refused
  * the payload), EFAULT, ENOMEM, and the errors of filling a new parent
- * domain with the IOAS (ERANGE when an area lies outside it). On error
- * nothing was created.
+ * domain with the IOAS (ERANGE when an area lies outside it, EINVAL when
+ * its memory is not physically contiguous in the parent's smallest page, as
+ * for IOASID_MAP). On error nothing was created.
  */
 struct ioasid_nested_alloc {
 	__u32 size;

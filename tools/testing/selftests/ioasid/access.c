@@ -79,6 +79,28 @@ static void fill(unsigned char *p, size_t len, unsigned int seed)
 		p[i] = (unsigned char)(i * 7 + seed);
 }
 
+/*
+ * The first and the last page of [iova, iova + len), read through the
+ * access, hold what the memory at @va holds: 0, -EIO on a mismatch, or the
+ * error of the read.
+ */
+static int check_ends(int mfd, __u32 id, __u64 iova, const unsigned char *va,
+		      __u64 len)
+{
+	unsigned char b[PSZ];
+	int rc;
+
+	rc = acc_rw(mfd, id, iova, PSZ, b, 0);
+	if (rc)
+		return rc;
+	if (memcmp(b, va, PSZ))
+		return -EIO;
+	rc = acc_rw(mfd, id, iova + len - PSZ, PSZ, b, 0);
+	if (rc)
+		return rc;
+	return memcmp(b, va + len - PSZ, PSZ) ? -EIO : 0;
+}
+
 FIXTURE(access) {
 	int fd;
 	int mfd;
@@ -153,6 +175,11 @@ TEST_F(access, rw)
 
 	ASSERT_EQ(0, map_two(self->fd, self->ioas, self->buf, MAP_RW));
 	ASSERT_EQ(0, access_create(self->mfd, self->fd, self->ioas, 0, &id));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+	/* The first and the last page of each area. */
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA, self->buf, LEN / 2));
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA + LEN / 2, self->buf + LEN / 2,
+				LEN / 2));
 
 	ASSERT_EQ(0, acc_rw(self->mfd, id, iova, sizeof(out), out, 0));
 	ASSERT_EQ(0, memcmp(out, self->buf + (iova - IOVA), sizeof(out)));
@@ -161,6 +188,7 @@ TEST_F(access, rw)
 	ASSERT_EQ(0, acc_rw(self->mfd, id, iova, sizeof(in), in,
 			       IOASID_MOCK_ACCESS_WRITE));
 	ASSERT_EQ(0, memcmp(in, self->buf + (iova - IOVA), sizeof(in)));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
 
 	/* A hole, past the end, a wrapping range. */
 	EXPECT_EQ(-ENOENT, acc_rw(self->mfd, id, IOVA - PSZ, 2 * PSZ, out, 0));
@@ -197,8 +225,10 @@ TEST_F(access, pin_shares_the_charge)
 	ASSERT_EQ(0, map_two(self->fd, self->ioas, self->buf, MAP_RW));
 	locked = vm_locked_kb();
 	ASSERT_EQ(self->vmlck + (long)(LEN / 1024), locked);
+	/* Every page of both areas pinned once. */
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
 	pins = mock_pin_max(self->mfd, self->buf, LEN);
-	ASSERT_LT(0, pins);
+	ASSERT_EQ(1, pins);
 	ASSERT_EQ(0, access_create(self->mfd, self->fd, self->ioas,
 				   IOASID_MOCK_ACCESS_PIN, &id));
 
@@ -215,7 +245,10 @@ TEST_F(access, pin_shares_the_charge)
 
 	/* No second pin and no second charge. */
 	EXPECT_EQ(locked, vm_locked_kb());
-	EXPECT_EQ(pins, mock_pin_max(self->mfd, self->buf, LEN));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA, self->buf, LEN / 2));
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA + LEN / 2, self->buf + LEN / 2,
+				LEN / 2));
 
 	EXPECT_EQ(-ENOENT, acc_pin(self->mfd, id, IOVA + LEN, PSZ, NULL, 0));
 	EXPECT_EQ(-EINVAL, acc_pin(self->mfd, id, IOVA, 0, NULL, 0));
@@ -224,7 +257,9 @@ TEST_F(access, pin_shares_the_charge)
 	EXPECT_EQ(0, acc_unpin(self->mfd, id, IOVA, PSZ));
 	EXPECT_EQ(1, access_info(self->mfd, id).out_pins);
 	EXPECT_EQ(0, access_info(self->mfd, id).out_unmap_calls);
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
 	EXPECT_EQ(0, access_destroy(self->mfd, id));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
 
 	/* Pins do not outlive the mapping's own: unmap returns everything. */
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &(__u64){ 0 }));
@@ -246,6 +281,7 @@ TEST_F(access, unmap_calls_back)
 	ASSERT_EQ(0, acc_pin(self->mfd, id, IOVA + PSZ, 2 * PSZ, NULL, 0));
 	ASSERT_EQ(0, acc_pin(self->mfd, id, IOVA + LEN / 2, PSZ, NULL, 0));
 	ASSERT_EQ(0, acc_pin(self->mfd, other, IOVA + LEN / 2, PSZ, NULL, 0));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
 
 	/* Unmapping the first area tells only the access that pins in it. */
 	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, IOVA, LEN / 2, &unmapped));
@@ -257,6 +293,10 @@ TEST_F(access, unmap_calls_back)
 	EXPECT_EQ(1, info.out_pins);
 	EXPECT_EQ(0, access_info(self->mfd, other).out_unmap_calls);
 	EXPECT_EQ(self->vmlck + (long)(LEN / 2048), vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN / 2, 0);
+	ASSERT_PINNED(self->mfd, self->buf + LEN / 2, LEN / 2, 1);
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA + LEN / 2, self->buf + LEN / 2,
+				LEN / 2));
 
 	/* Unmap-all: both are told, both unpin, nothing stays pinned. */
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &unmapped));
@@ -292,12 +332,15 @@ TEST_F(access, driver_keeps_pins)
 	EXPECT_EQ(0, memcmp(b, self->buf + LEN - sizeof(b), sizeof(b)));
 	EXPECT_EQ(-EBUSY, ioasid_unmap_all(self->fd, self->ioas, &unmapped));
 	EXPECT_EQ(self->vmlck + (long)(LEN / 1024), vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA, self->buf, LEN));
 
 	/* Once it lets go, UNMAP works. */
 	ASSERT_EQ(0, acc_unpin(self->mfd, id, IOVA, PSZ));
 	EXPECT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &unmapped));
 	EXPECT_EQ(LEN, unmapped);
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 0);
 }
 
 TEST_F(access, map_calls_back)
@@ -343,6 +386,8 @@ TEST_F(access, holds_ioas_and_context)
 	ASSERT_EQ(0, acc_rw(self->mfd, id, IOVA + 5, sizeof(b), b, 0));
 	ASSERT_EQ(0, memcmp(b, self->buf + 5, sizeof(b)));
 	EXPECT_EQ(self->vmlck + (long)(LEN / 1024), vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA, self->buf, LEN));
 
 	/* The driver goes (with its pins unpinned as it must): all released. */
 	ASSERT_EQ(0, access_destroy(self->mfd, id));
@@ -368,6 +413,8 @@ TEST_F(access, software_nesting_parent_unmap)
 	ASSERT_EQ(0, acc_rw(self->mfd, id, giova, sizeof(b), b, 0));
 	ASSERT_EQ(0, memcmp(b, self->buf + LEN / 2, sizeof(b)));
 	ASSERT_EQ(0, acc_pin(self->mfd, id, giova + PSZ, PSZ, NULL, 0));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+	ASSERT_EQ(0, check_ends(self->mfd, id, giova, self->buf + LEN / 2, LEN / 2));
 
 	/* The parent's UNMAP tells the child's access, by the child's IOVA. */
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &unmapped));
@@ -378,6 +425,7 @@ TEST_F(access, software_nesting_parent_unmap)
 	EXPECT_EQ(0, info.out_pins);
 	EXPECT_EQ(-ENOENT, acc_rw(self->mfd, id, giova, sizeof(b), b, 0));
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 0);
 	ASSERT_EQ(0, access_destroy(self->mfd, id));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, child));
 }

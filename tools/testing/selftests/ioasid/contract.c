@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -479,6 +480,313 @@ TEST_F(ctx, readonly_argument)
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, alloc));
 	ASSERT_EQ(1, alloc->out_ioas_id);
 	munmap(page, psz);
+}
+
+/*
+ * A creating call whose write-back fails (its struct straddles into a page
+ * it cannot write) fails with EFAULT, creates nothing, and leaves the
+ * output fields as they were - also those on the writable page.
+ */
+TEST_F(ctx, failed_write_back_leaves_output)
+{
+	const size_t qa_fd_off = offsetof(struct ioasid_fault_queue_alloc, out_fault_fd);
+	const size_t ia_end = offsetof(struct ioasid_ioas_alloc, parent_id);
+	long psz = sysconf(_SC_PAGESIZE);
+	struct ioasid_fault_queue_alloc *qa, *qa2;
+	struct ioasid_ioas_alloc *ia;
+	int probe, next_fd;
+	char *mem;
+
+	/* Pages 0 and 2 writable, 1 and 3 read-only. */
+	mem = mmap(NULL, 4 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0, 4 * psz);
+	/* out_ioas_id writable, what follows it read-only. */
+	ia = (void *)(mem + psz - ia_end);
+	ia->size = sizeof(*ia);
+	ia->out_ioas_id = 0x5a5a5a5a;
+	/* out_fault_id writable, out_fault_fd read-only. */
+	qa = (void *)(mem + 3 * psz - qa_fd_off);
+	qa->size = sizeof(*qa);
+	qa->out_fault_id = 0x5a5a5a5a;
+	qa->out_fault_fd = -2;
+	/* out_fault_id read-only, out_fault_fd writable. */
+	qa2 = (void *)(mem + 2 * psz - qa_fd_off);
+	qa2->size = sizeof(*qa2);
+	qa2->out_fault_id = 0x5a5a5a5a;
+	qa2->out_fault_fd = -2;
+	ASSERT_EQ(0, mprotect(mem + psz, psz, PROT_READ));
+	ASSERT_EQ(0, mprotect(mem + 3 * psz, psz, PROT_READ));
+
+	next_fd = dup(0);
+	ASSERT_LE(0, next_fd);
+	close(next_fd);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, ia));
+	EXPECT_EQ(0x5a5a5a5a, ia->out_ioas_id);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa));
+	EXPECT_EQ(0x5a5a5a5a, qa->out_fault_id);
+	EXPECT_EQ(-2, qa->out_fault_fd);
+	ASSERT_EQ(-EFAULT, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa2));
+	EXPECT_EQ(0x5a5a5a5a, qa2->out_fault_id);
+	EXPECT_EQ(-2, qa2->out_fault_fd);
+	/* Nothing was created: no object, no file descriptor. */
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+	probe = dup(0);
+	ASSERT_EQ(next_fd, probe);
+	close(probe);
+
+	/* Writable again, the same calls succeed with the first IDs. */
+	ASSERT_EQ(0, mprotect(mem, 4 * psz, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, ia));
+	ASSERT_EQ(1, ia->out_ioas_id);
+	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, qa));
+	ASSERT_EQ(2, qa->out_fault_id);
+	ASSERT_EQ(next_fd, qa->out_fault_fd);
+	close(qa->out_fault_fd);
+	munmap(mem, 4 * psz);
+}
+
+static int device_info(int fd, void *e, __u32 *num, __u32 entry_size)
+{
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
+					  .num_devices = *num, .devices = (uintptr_t)e };
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	*num = cmd.num_devices;
+	return rc;
+}
+
+#define MANY_DEVICES 1101
+
+/* DEVICE_INFO lists any number of devices that fits the array. */
+TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
+{
+	const size_t esz = sizeof(struct ioasid_device_entry);
+	struct ioasid_device_entry *e;
+	__u32 m, id, num, prev = 0;
+	unsigned int i;
+	int mfd;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	e = calloc(2048, esz);
+	ASSERT_NE(NULL, e);
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	for (i = 0; i < MANY_DEVICES; i++)
+		ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m, &id));
+	write_param("allow_unsafe_interrupts", "0");
+
+	num = 2048;
+	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	for (i = 0; i < MANY_DEVICES; i++) {
+		ASSERT_LT(prev, e[i].dev_id);
+		ASSERT_STREQ("mock", e[i].subsystem);
+		prev = e[i].dev_id;
+	}
+	ASSERT_EQ(id, prev);
+	/* One entry short: EMSGSIZE and the count, with which the retry works. */
+	num = MANY_DEVICES - 1;
+	ASSERT_EQ(-EMSGSIZE, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(MANY_DEVICES, num);
+	ASSERT_EQ(id, e[MANY_DEVICES - 1].dev_id);
+	close(mfd);
+	free(e);
+}
+
+static bool all_bytes(const __u8 *p, size_t len, __u8 val)
+{
+	while (len--)
+		if (*p++ != val)
+			return false;
+	return true;
+}
+
+/*
+ * DEVICE_INFO writes min(entry_size, its entry) bytes of each entry and
+ * nothing else; entry sizes above 4096 are EINVAL.
+ */
+TEST_F(ctx, device_info_entry_size)
+{
+	const size_t esz = sizeof(struct ioasid_device_entry);
+	long psz = sysconf(_SC_PAGESIZE);
+	struct ioasid_device_entry *e;
+	__u32 m[2], id[2], num;
+	__u8 *mem;
+	int mfd;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m[0], &id[0]));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, 0, &m[1], &id[1]));
+	write_param("allow_unsafe_interrupts", "0");
+	/* Three pages, then a guard page. */
+	mem = mmap(NULL, 4 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, mprotect(mem + 3 * psz, psz, PROT_NONE));
+
+	/* A longer entry than the kernel's: its tail is not written. */
+	memset(mem, 0xa5, 3 * psz);
+	num = 2;
+	ASSERT_EQ(0, device_info(self->fd, mem, &num, esz + 40));
+	ASSERT_EQ(2, num);
+	e = (void *)mem;
+	ASSERT_EQ(id[0], e->dev_id);
+	ASSERT_STREQ("mock", e->subsystem);
+	EXPECT_TRUE(all_bytes(mem + esz, 40, 0xa5));
+	e = (void *)(mem + esz + 40);
+	ASSERT_EQ(id[1], e->dev_id);
+	EXPECT_TRUE(all_bytes(mem + 2 * esz + 40, 3 * psz - 2 * esz - 40, 0xa5));
+
+	/* 4096 is the largest entry size. */
+	memset(mem, 0xa5, 3 * psz);
+	ASSERT_EQ(0, device_info(self->fd, mem, &num, 4096));
+	ASSERT_EQ(id[0], ((struct ioasid_device_entry *)mem)->dev_id);
+	ASSERT_EQ(id[1], ((struct ioasid_device_entry *)(mem + 4096))->dev_id);
+	EXPECT_TRUE(all_bytes(mem + esz, 4096 - esz, 0xa5));
+	EXPECT_TRUE(all_bytes(mem + 4096 + esz, 3 * psz - 4096 - esz, 0xa5));
+
+	/* Absurd sizes: EINVAL, nothing written. */
+	memset(mem, 0xa5, 3 * psz);
+	num = 1;
+	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 4097));
+	num = 1;
+	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 0xffffffff));
+	EXPECT_TRUE(all_bytes(mem, 3 * psz, 0xa5));
+	munmap(mem, 4 * psz);
+	close(mfd);
+}
+
+/* The number of lines of the kernel log containing @needle. */
+static int klog_count(const char *needle)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	int count = 0;
+	char *buf, *p;
+
+	if (len <= 0)
+		return -1;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	for (p = buf; (p = strstr(p, needle)); p += strlen(needle))
+		count++;
+	free(buf);
+	return count;
+}
+
+/* Whether the @n pages at @va are physically contiguous from an @align boundary. */
+static int phys_contiguous(void *va, unsigned int n, unsigned long align)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	__u64 ent, first = 0;
+	unsigned int i;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		off_t off = ((uintptr_t)va / psz + i) * sizeof(ent);
+		__u64 pfn;
+
+		if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent) || !(ent & (1ULL << 63))) {
+			close(fd);
+			return -1;
+		}
+		pfn = ent & ((1ULL << 55) - 1);
+		if (!i)
+			first = pfn;
+		if (pfn != first + i || !pfn) {
+			close(fd);
+			return !pfn ? -1 : 0;
+		}
+	}
+	close(fd);
+	return !((first * psz) % align);
+}
+
+/*
+ * A domain whose smallest IOPTE is 16 KiB cannot map memory that is not
+ * physically contiguous in 16 KiB pages: MAP, and ATTACH over existing
+ * mappings, fail with EINVAL (the MAP contract), and the IOMMU core is never
+ * asked for an unaligned map (it would log "unaligned").
+ */
+TEST_F(ctx, big_iommu_page_over_small_pages)
+{
+	const unsigned long big = IOASID_MOCK_BIG_PGSIZE;
+	long psz = sysconf(_SC_PAGESIZE);
+	unsigned int i, n = big / psz;
+	int mfd, memfd, klog, contig;
+	__u32 ioas, bm, bid;
+	char *va, *thp, *huge;
+	long vmlck;
+
+	mfd = mock_open();
+	if (mfd < 0)
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	klog = klog_count("unaligned: iova");
+	ASSERT_LE(0, klog);
+	/* 16 KiB of VA backed by one 4 KiB page, four times. */
+	memfd = memfd_create("ioasid-page", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, psz));
+	va = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(va + i * psz, mmap(va + i * psz, psz, PROT_READ | PROT_WRITE,
+					     MAP_SHARED | MAP_FIXED, memfd, 0));
+	memset(va, 0x11, psz);
+	vmlck = vm_locked_kb();
+
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, mock_dev_add(mfd, self->fd, IOASID_MOCK_DEV_BIG_PGSIZE, &bm, &bid));
+	write_param("allow_unsafe_interrupts", "0");
+	ASSERT_EQ(0, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(-EINVAL, ioasid_map_fixed(self->fd, ioas, va, big, 0));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+
+	/* Mapped while no domain needs 16 KiB: the attach fails instead. */
+	ASSERT_EQ(0, ioasid_detach(self->fd, bid));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas, va, big, 0));
+	ASSERT_EQ(-EINVAL, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(-EINVAL, mock_attach(mfd, bm, ioas));
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+	ASSERT_EQ(0, ioasid_unmap_all(self->fd, ioas, NULL));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+
+	/* Memory that is contiguous in 16 KiB pages maps (a huge page). */
+	thp = mmap(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, thp);
+	huge = (char *)(((uintptr_t)thp + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(huge, 2UL << 20, MADV_HUGEPAGE);
+	memset(huge, 0x22, 2UL << 20);
+	contig = phys_contiguous(huge, n, big);
+	ASSERT_LE(0, contig);
+	TH_LOG("16 KiB at %p %s physically contiguous", huge, contig ? "is" : "is not");
+	ASSERT_EQ(0, ioasid_attach(self->fd, bid, ioas));
+	ASSERT_EQ(contig ? 0 : -EINVAL, ioasid_map_fixed(self->fd, ioas, huge, big, 0));
+	if (contig)
+		ASSERT_EQ(0, mock_check_map(mfd, bm, 0, huge, big, NULL));
+	ASSERT_EQ(klog, klog_count("unaligned: iova"));
+	ASSERT_EQ(0, ioasid_detach(self->fd, bid));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+	close(mfd);
+	munmap(thp, 4UL << 20);
+	munmap(va, big);
+	close(memfd);
 }
 
 TEST_F(ctx, unknown_flags_and_reserved)

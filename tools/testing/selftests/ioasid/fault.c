@@ -241,6 +241,87 @@ TEST_F(fq, group)
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
+/*
+ * A cookie names one group: once answered it is stale, and a repeated
+ * answer is ENOENT - it never reaches the group that came next.
+ */
+TEST_F(fq, cookies_are_not_reused)
+{
+	struct ioasid_mock_fault_response r[4];
+	struct ioasid_fault f[2];
+	__u32 a, b, c, prev;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	/* A is read and answered. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	a = f[0].cookie;
+	ASSERT_EQ(8, respond(self->ffd, a, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, r[0].grpid);
+	/* B arrives after: its cookie is not A's. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	b = f[0].cookie;
+	TH_LOG("cookie of A %u, of B %u", a, b);
+	ASSERT_NE(a, b);
+	/* A repeated answer for A: ENOENT, and B is still pending. */
+	ASSERT_EQ(-ENOENT, respond(self->ffd, a, IOASID_FAULT_RESPONSE_FAILURE));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	/* Cookie 0 is never issued: ENOENT, nothing answered. */
+	if (b)
+		ASSERT_EQ(-ENOENT, respond(self->ffd, 0, IOASID_FAULT_RESPONSE_FAILURE));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	/* C, after the answer to cookie 0, gets a new cookie too. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	c = f[0].cookie;
+	TH_LOG("cookie of C %u", c);
+	ASSERT_NE(0, c);
+	ASSERT_NE(a, c);
+	ASSERT_NE(b, c);
+	/* B's answer reaches B, C's reaches C. */
+	ASSERT_EQ(8, respond(self->ffd, b, IOASID_FAULT_RESPONSE_INVALID));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(2, r[0].grpid);
+	ASSERT_EQ(IOASID_FAULT_RESPONSE_INVALID, r[0].code);
+	ASSERT_EQ(-ENOENT, respond(self->ffd, b, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(8, respond(self->ffd, c, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+
+	/* One group at a time, many times: every cookie new and non-zero. */
+	prev = c;
+	for (i = 0; i < 300; i++) {
+		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+		ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+		ASSERT_NE(0, f[0].cookie);
+		ASSERT_LT(prev, f[0].cookie);
+		ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
+		ASSERT_EQ(-ENOENT, respond(self->ffd, prev, 0));
+		ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+		prev = f[0].cookie;
+	}
+	/* A cookie of a group purged by detach is stale as well. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(IOASID_FAULT_RESPONSE_INVALID, r[0].code);
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 6, 0x6000));
+	ASSERT_EQ(1, read_faults(self->ffd, f + 1, 1));
+	ASSERT_NE(f[0].cookie, f[1].cookie);
+	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(8, respond(self->ffd, f[1].cookie, 0));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(6, r[0].grpid);
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
 static unsigned int count_code(struct ioasid_mock_fault_response *r, int n, __u32 code)
 {
 	unsigned int c = 0;

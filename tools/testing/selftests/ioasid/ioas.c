@@ -139,7 +139,7 @@ TEST_F(ioas, map_unmap)
 
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 16 * MB));
 	ASSERT_EQ(0, check_all(self, variant->ndev, 16 * MB, self->buf, MB));
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf, MB));
+	ASSERT_PINNED(self->chk, self->buf, MB, 1);
 	ASSERT_EQ(self->vmlck + (long)(MB / 1024), vm_locked_kb());
 	/* The rest of the buffer is not pinned. */
 	ASSERT_EQ(0, mock_pin_max(self->chk, self->buf + MB, MB));
@@ -163,6 +163,11 @@ TEST_F(ioas, map_contents_every_page)
 	/* Scatter the physical pages: map page-sized pieces of a fresh buffer. */
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE, iova));
 	ASSERT_EQ(0, check_all(self, variant->ndev, iova, self->buf, BUF_SIZE));
+	ASSERT_PINNED(self->chk, self->buf, BUF_SIZE, 1);
+	/* The first and the last page of the run. */
+	ASSERT_EQ(0, check_all(self, variant->ndev, iova, self->buf, PSZ));
+	ASSERT_EQ(0, check_all(self, variant->ndev, iova + BUF_SIZE - PSZ,
+			       self->buf + BUF_SIZE - PSZ, PSZ));
 	for (off = 0; off < BUF_SIZE; off += 64 * PSZ) {
 		ASSERT_EQ(0, check_all(self, variant->ndev, iova + off,
 				       self->buf + off, PSZ));
@@ -173,6 +178,7 @@ TEST_F(ioas, map_contents_every_page)
 						  self->buf + PSZ, PSZ, NULL));
 	}
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_PINNED(self->chk, self->buf, BUF_SIZE, 0);
 }
 
 TEST_F(ioas, map_auto_iova)
@@ -191,7 +197,16 @@ TEST_F(ioas, map_auto_iova)
 	ASSERT_EQ(0, check_all(self, variant->ndev, a, self->buf, 2 * MB));
 	ASSERT_EQ(0, check_all(self, variant->ndev, b, self->buf + 2 * MB, PSZ));
 	ASSERT_EQ(0, check_all(self, variant->ndev, c, self->buf + 3 * MB, MB));
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB + PSZ, 1);
+	ASSERT_PINNED(self->chk, self->buf + 2 * MB + PSZ, MB - PSZ, 0);
+	ASSERT_PINNED(self->chk, self->buf + 3 * MB, MB, 1);
+	/* The last page of each run. */
+	ASSERT_EQ(0, check_all(self, variant->ndev, a + 2 * MB - PSZ,
+			       self->buf + 2 * MB - PSZ, PSZ));
+	ASSERT_EQ(0, check_all(self, variant->ndev, c + MB - PSZ,
+			       self->buf + 4 * MB - PSZ, PSZ));
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_PINNED(self->chk, self->buf, BUF_SIZE, 0);
 }
 
 TEST_F(ioas, map_errors)
@@ -256,6 +271,10 @@ TEST_F(ioas, map_errors)
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf + MB, PSZ, 32 * MB - PSZ));
 	ASSERT_EQ(self->vmlck + (long)(MB + 2 * PSZ) / 1024, vm_locked_kb());
 	ASSERT_EQ(0, check_all(self, variant->ndev, 32 * MB, self->buf, MB));
+	/* Two MAPs of one page pin it twice; the failed ones not at all. */
+	ASSERT_PINNED(self->chk, self->buf, MB, 1);
+	ASSERT_PINNED(self->chk, self->buf + MB, PSZ, 2);
+	ASSERT_PINNED(self->chk, self->buf + MB + PSZ, BUF_SIZE - MB - PSZ, 0);
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
 	ASSERT_EQ(self->vmlck, vm_locked_kb());
 	munmap(ro, 4 * PSZ);
@@ -291,11 +310,14 @@ TEST_F(ioas, unmap_rules)
 	ASSERT_EQ(0, check_all(self, variant->ndev, 8 * MB, self->buf, MB));
 	ASSERT_EQ(0, check_all(self, variant->ndev, 12 * MB, self->buf + 2 * MB, MB));
 	ASSERT_EQ(self->vmlck + 3 * 1024, vm_locked_kb());
+	ASSERT_PINNED(self->chk, self->buf, 3 * MB, 1);
 
 	/* A range covering whole mappings and holes unmaps those mappings. */
 	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, 4 * MB, 7 * MB, &unmapped));
 	ASSERT_EQ(2 * MB, unmapped);
 	ASSERT_EQ(self->vmlck + 1024, vm_locked_kb());
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB, 0);
+	ASSERT_PINNED(self->chk, self->buf + 2 * MB, MB, 1);
 	ASSERT_EQ(0, check_all(self, variant->ndev, 12 * MB, self->buf + 2 * MB, MB));
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &unmapped));
 	ASSERT_EQ(MB, unmapped);
@@ -318,28 +340,38 @@ TEST_F(ioas, copy_shares_pages)
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 8 * MB));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf + MB, MB, 9 * MB));
 	ASSERT_EQ(self->vmlck + 2048, vm_locked_kb());
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB, 1);
 
 	/* A range spanning two mappings, partly: one piece each. */
 	ASSERT_EQ(0, ioasid_copy(self->fd, other, self->ioas, 8 * MB + 64 * PSZ, MB,
 				 &dst, MAP_FIXED_RW));
 	ASSERT_EQ(100 * MB, dst);
 	ASSERT_EQ(self->vmlck + 2048, vm_locked_kb());
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf, 2 * MB));
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB, 1);
 	if (variant->ndev) {
 		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, dst,
 					    self->buf + 64 * PSZ, MB, NULL));
+		/* The first and the last page of each piece. */
+		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, dst,
+					    self->buf + 64 * PSZ, PSZ, NULL));
+		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, dst + MB - 64 * PSZ - PSZ,
+					    self->buf + MB - PSZ, PSZ, NULL));
+		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, dst + MB - 64 * PSZ,
+					    self->buf + MB, PSZ, NULL));
+		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, dst + MB - PSZ,
+					    self->buf + MB + 63 * PSZ, PSZ, NULL));
 	}
 	/* Within the same IOAS, at an IOVA the kernel picks. */
 	dst = 0;
 	ASSERT_EQ(0, ioasid_copy(self->fd, self->ioas, self->ioas, 8 * MB, 2 * MB, &dst, MAP_RW));
 	ASSERT_EQ(0, check_all(self, variant->ndev, dst, self->buf, 2 * MB));
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf, 2 * MB));
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB, 1);
 
 	/* The source going away leaves the copies working and pinned. */
 	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, 8 * MB, 2 * MB, &unmapped));
 	ASSERT_EQ(2 * MB, unmapped);
 	ASSERT_EQ(self->vmlck + 2048, vm_locked_kb());
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf + 64 * PSZ, MB));
+	ASSERT_PINNED(self->chk, self->buf + 64 * PSZ, MB, 1);
 	if (variant->ndev) {
 		ASSERT_EQ(0, mock_check_map(self->mfd, other_mock, 100 * MB,
 					    self->buf + 64 * PSZ, MB, NULL));
@@ -347,6 +379,7 @@ TEST_F(ioas, copy_shares_pages)
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
 	/* Only pages no mapping uses are released, as a whole run. */
 	ASSERT_EQ(self->vmlck + 2048, vm_locked_kb());
+	ASSERT_PINNED(self->chk, self->buf, 2 * MB, 1);
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, other, &unmapped));
 	ASSERT_EQ(MB, unmapped);
 	ASSERT_EQ(self->vmlck, vm_locked_kb());
@@ -518,7 +551,9 @@ TEST_F(ioas, replay_into_new_domain)
 	ASSERT_NE(first_serial, info.out_domain_serial);
 	ASSERT_EQ(3 * MB, info.out_mapped);
 	/* One pin, one charge, however many domains. */
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf, BUF_SIZE));
+	ASSERT_PINNED(self->chk, self->buf, MB, 1);
+	ASSERT_PINNED(self->chk, self->buf + MB, MB, 0);
+	ASSERT_PINNED(self->chk, self->buf + 2 * MB, 2 * MB, 1);
 	ASSERT_EQ(self->vmlck + 3 * 1024, vm_locked_kb());
 
 	/* New mappings reach every domain; unmaps leave every domain. */
@@ -532,7 +567,7 @@ TEST_F(ioas, replay_into_new_domain)
 	ASSERT_EQ(0, mock_detach(self->mfd, late));
 	ASSERT_EQ(0, mock_domain_info(self->mfd, late, &info));
 	ASSERT_EQ(0, info.out_domain_serial);
-	ASSERT_EQ(1, mock_pin_max(self->chk, self->buf + MB, MB));
+	ASSERT_PINNED(self->chk, self->buf + MB, MB, 1);
 	ASSERT_EQ(0, check_all(self, variant->ndev, 64 * MB, self->buf + MB, MB));
 	/* A same-instance device shares the existing domain. */
 	if (variant->ndev && !variant->flags[0]) {
@@ -558,6 +593,7 @@ TEST_F(ioas, destroy_while_attached)
 	ASSERT_EQ(-EBUSY, mock_attach(self->mfd, m, self->ioas));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, other));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, other, self->buf, MB, 0));
+	ASSERT_PINNED(self->chk, self->buf, MB, 1);
 	ASSERT_EQ(0, mock_detach(self->mfd, m));
 	ASSERT_EQ(0, mock_detach(self->mfd, m));
 	/* Destroying an IOAS with mappings releases them. */

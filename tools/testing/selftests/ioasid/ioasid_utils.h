@@ -258,6 +258,33 @@ static inline long mock_pin_max(int mfd, void *va, __u64 len)
 	return rc ? rc : (long)cmd.out_max;
 }
 
+/*
+ * The smallest and largest FOLL_PIN counts of the pages of [va, va + len):
+ * 0 or -errno.
+ */
+static inline int mock_pin_range(int mfd, void *va, __u64 len, long *min,
+				 long *max)
+{
+	struct ioasid_mock_pin_count cmd = {
+		.size = sizeof(cmd),
+		.uptr = (uintptr_t)va,
+		.length = len,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_PIN_COUNT, &cmd);
+
+	if (!rc) {
+		*min = cmd.out_min;
+		*max = cmd.out_max;
+	}
+	return rc;
+}
+
+/*
+ * Every page of [va, va + len) is pinned exactly @n times: the smallest
+ * and the largest pin count are both @n. For kselftest_harness tests.
+ */
+#define ASSERT_PINNED(mfd, va, len, n)							do {											long __pin_min = -1, __pin_max = -1;																ASSERT_EQ(0, mock_pin_range(mfd, va, len, &__pin_min,							    &__pin_max));					ASSERT_EQ((long)(n), __pin_min);						ASSERT_EQ((long)(n), __pin_max);					} while (0)
+
 /* mock_check_map() for the domain attached to PASID @pasid of the device. */
 static inline int mock_check_map_pasid(int mfd, __u32 mock_id, __u32 pasid,
 				       __u64 iova, void *va, __u64 len)
