@@ -1660,7 +1660,7 @@ static int runner(const struct entry *en, int n, const uint8_t *keep)
 
 /* ---- the parent ---- */
 static int kmsg_fd = -1;
-static char splat[2048];
+static char splat[2048], splat_sig[160], splat_inflight[NSLOT][400];
 
 static int is_splat(const char *l)
 {
@@ -1703,8 +1703,18 @@ static int kmsg_drain(void)
 		msg[strcspn(msg, "\n")] = 0;
 		if (is_splat(msg) && !found) {
 			found = 1;
-			if (!splat[0])
+			if (!splat[0]) {
+				const char *at = strstr(msg, " at ");
+				int i;
+
 				lines_after = 20;
+				/* "WARNING: CPU: 0 PID: 91 at mm/util.c:670 f+0x1": from " at " */
+				snprintf(splat_sig, sizeof(splat_sig), "%.159s",
+					 at && strstr(msg, "PID: ") ? at + 4 : msg);
+				for (i = 0; i < NSLOT; i++)
+					snprintf(splat_inflight[i], sizeof(splat_inflight[i]), "%s",
+						 sh->slot[i].start_ns ? sh->slot[i].desc : "");
+			}
 		}
 		if (lines_after > 0 && strlen(splat) + strlen(msg) + 8 < sizeof(splat)) {
 			strcat(splat, "#   | ");
@@ -1731,7 +1741,7 @@ static int run_seq(const struct entry *en, int n, const uint8_t *keep, int print
 	sh->count = count;
 	printing = print;
 	kmsg_drain();
-	splat[0] = 0;
+	splat[0] = splat_sig[0] = 0;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
@@ -1785,7 +1795,7 @@ static int run_seq(const struct entry *en, int n, const uint8_t *keep, int print
 	if (splatted && sh->fail == F_NONE) {
 		sh->fail = F_SPLAT;
 		sh->fail_entry = n;
-		snprintf(sh->fail_msg, sizeof(sh->fail_msg), "the kernel logged a report");
+		snprintf(sh->fail_msg, sizeof(sh->fail_msg), "the kernel logged a report: %s", splat_sig);
 	}
 	return sh->fail;
 }
@@ -1802,8 +1812,8 @@ static void gen_seq(uint64_t seed, struct entry *en, int n)
 }
 
 /* Delta debugging over the entries of a failing sequence. */
-static int minimize(const struct entry *en, int n, int class, int kind, uint8_t *keep,
-		    uint64_t deadline, int *trials)
+static int minimize(const struct entry *en, int n, int class, int kind, const char *sig,
+		    uint8_t *keep, uint64_t deadline, int *trials)
 {
 	int idx[n], len = 0, chunks = 2, i, j;
 	uint8_t *k2 = calloc(n, 1);
@@ -1825,7 +1835,8 @@ static int minimize(const struct entry *en, int n, int class, int kind, uint8_t 
 					k2[idx[i]] = 1;
 			(*trials)++;
 			c = run_seq(en, n, k2, 0, 0);
-			if (c == class && (class != F_CONTRACT || sh->fail_kind == kind)) {
+			if (c == class && (class != F_CONTRACT || sh->fail_kind == kind) &&
+			    (class != F_SPLAT || !strcmp(sig, splat_sig))) {
 				int nl = 0;
 
 				for (i = 0; i < len; i++)
@@ -1889,7 +1900,7 @@ int main(int argc, char **argv)
 	const char *calls_s = envv("FUZZ_CALLS", "ioasid_fuzz_calls");
 	const char *secs_s = envv("FUZZ_SECONDS", "ioasid_fuzz_seconds");
 	const char *hang_s = envv("FUZZ_HANG", "ioasid_fuzz_hang");
-	int calls = 1000, secs = 150, i, j, k, failed = 0, ran = 0;
+	int calls = 4000, secs = 150, i, j, k, failed = 0, ran = 0;
 	uint64_t t0, deadline, e;
 	struct entry *en;
 	uint8_t *keep;
@@ -1904,7 +1915,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(argv[i], "hang=", 5))
 			hang_s = argv[i] + 5;
 	}
-	parse_seeds(seeds_s ? seeds_s : "6");
+	parse_seeds(seeds_s ? seeds_s : "12");
 	if (calls_s)
 		calls = atoi(calls_s);
 	if (secs_s)
@@ -1959,7 +1970,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nseeds; i++) {
 		uint64_t s = seeds[i], ts = now_ns(), c0 = sh->calls;
 		int class, len, trials = 0, fkind;
-		char msg[512];
+		char msg[512], sig[160];
 
 		if (now_ns() >= deadline || stuck) {
 			ksft_test_result_skip("seed_%llu # time budget of %d s used up\n",
@@ -1990,15 +2001,20 @@ int main(int argc, char **argv)
 		fkind = sh->fail_kind;
 		ksft_print_msg("seed %llu FAILED (%s) at entry %d: %s\n", (unsigned long long)s,
 			       fname[class], sh->fail_entry, msg);
-		if (splat[0])
+		if (splat[0]) {
 			printf("# kernel report:\n%s", splat);
+			for (j = 0; j < NSLOT; j++)
+				if (splat_inflight[j][0])
+					printf("# in flight when it was logged: %s\n", splat_inflight[j]);
+		}
+		snprintf(sig, sizeof(sig), "%s", splat_sig);
 		/* The entries up to the failing one; then fewer. */
 		len = sh->fail_entry < calls ? sh->fail_entry + 1 : calls;
 		memset(keep, 0, calls);
 		memset(keep, 1, len);
 		if (class != F_HANG && !stuck) {
 			run_deadline = ~0ULL;
-			len = minimize(en, len, class, fkind, keep,
+			len = minimize(en, len, class, fkind, sig, keep,
 				       now_ns() + 120ULL * 1000000000, &trials);
 		}
 		ksft_print_msg("seed %llu: shortest failing sequence found: %d of %d entries (%d replays); replay: FUZZ_SEEDS=%llu, FUZZ_CALLS=%d\n",
@@ -2008,6 +2024,8 @@ int main(int argc, char **argv)
 
 			ksft_print_msg("that sequence %s: %s\n", c2 == class ? "fails again" : "did not fail again",
 				       c2 ? sh->fail_msg : "-");
+			if (c2 == F_SPLAT)
+				printf("# its kernel report (%s):\n%s", splat_sig, splat);
 		} else {
 			for (j = 0; j < len; j++)
 				if (keep[j])
