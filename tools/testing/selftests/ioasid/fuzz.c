@@ -1868,6 +1868,7 @@ static const char *envv(const char *a, const char *b)
 }
 
 static uint64_t seeds[4096], fuzz_calls;
+static char unsafe_irq[8];
 static int nseeds;
 
 static void parse_seeds(const char *s)
@@ -1958,6 +1959,17 @@ int main(int argc, char **argv)
 		mprotect(p + 2 * PAGE, PAGE, PROT_NONE);
 		tb[i].ro = p + 3 * PAGE;
 		tb[i].data = p + 4 * PAGE;
+	}
+	/* Mock devices register only when MSIs need not be isolated. */
+	{
+		int pfd = open("/sys/module/ioasid/parameters/allow_unsafe_interrupts", O_RDONLY);
+
+		if (pfd >= 0) {
+			if (read(pfd, unsafe_irq, sizeof(unsafe_irq) - 1) < 0)
+				unsafe_irq[0] = 0;
+			close(pfd);
+		}
+		write_param("allow_unsafe_interrupts", "1");
 	}
 	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (kmsg_fd >= 0)
@@ -2054,6 +2066,8 @@ int main(int argc, char **argv)
 						sh->cov[k][j]);
 		printf("#   %s\n", line);
 	}
+	if (unsafe_irq[0])
+		write_param("allow_unsafe_interrupts", unsafe_irq[0] == 'Y' || unsafe_irq[0] == '1' ? "1" : "0");
 	ksft_finished();
 	return failed ? 1 : 0;
 }
