@@ -2026,8 +2026,13 @@ int main(int argc, char **argv)
 		memset(keep, 1, len);
 		if (class != F_HANG && !stuck) {
 			run_deadline = ~0ULL;
-			len = minimize(en, len, class, fkind, sig, keep,
-				       now_ns() + 120ULL * 1000000000, &trials);
+			/* At most 120 s, and within the budget (30 s past it at most). */
+			uint64_t md = now_ns() + 120ULL * 1000000000;
+
+			if (md > deadline)
+				md = deadline > now_ns() + 30ULL * 1000000000 ? deadline :
+				     now_ns() + 30ULL * 1000000000;
+			len = minimize(en, len, class, fkind, sig, keep, md, &trials);
 		}
 		ksft_print_msg("seed %llu: shortest failing sequence found: %d of %d entries (%d replays); replay: FUZZ_SEEDS=%llu, FUZZ_CALLS=%d\n",
 			       (unsigned long long)s, len, calls, trials, (unsigned long long)s, calls);
