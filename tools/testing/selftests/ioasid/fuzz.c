@@ -1901,7 +1901,7 @@ int main(int argc, char **argv)
 	const char *calls_s = envv("FUZZ_CALLS", "ioasid_fuzz_calls");
 	const char *secs_s = envv("FUZZ_SECONDS", "ioasid_fuzz_seconds");
 	const char *hang_s = envv("FUZZ_HANG", "ioasid_fuzz_hang");
-	int calls = 4000, secs = 150, i, j, k, failed = 0, ran = 0;
+	int calls = 1500, secs = 150, i, j, k, failed = 0, ran = 0;
 	uint64_t t0, deadline, e;
 	struct entry *en;
 	uint8_t *keep;
@@ -1916,7 +1916,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(argv[i], "hang=", 5))
 			hang_s = argv[i] + 5;
 	}
-	parse_seeds(seeds_s ? seeds_s : "12");
+	parse_seeds(seeds_s ? seeds_s : "8");
 	if (calls_s)
 		calls = atoi(calls_s);
 	if (secs_s)
