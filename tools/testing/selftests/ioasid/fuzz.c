@@ -1981,7 +1981,7 @@ int main(int argc, char **argv)
 	deadline = t0 + secs * 1000000000ULL;
 	for (i = 0; i < nseeds; i++) {
 		uint64_t s = seeds[i], ts = now_ns(), c0 = sh->calls;
-		int class, len, trials = 0, fkind;
+		int class, len, trials = 0, fkind, replayable;
 		char msg[512], sig[160];
 
 		if (now_ns() >= deadline || stuck) {
@@ -2024,7 +2024,22 @@ int main(int argc, char **argv)
 		len = sh->fail_entry < calls ? sh->fail_entry + 1 : calls;
 		memset(keep, 0, calls);
 		memset(keep, 1, len);
-		if (class != F_HANG && !stuck) {
+		/*
+		 * A report the kernel prints once per boot (WARN_ON_ONCE, KASAN
+		 * without multi_shot) cannot come back: replay once before
+		 * spending the budget on replays that cannot fail.
+		 */
+		replayable = class != F_HANG && !stuck;
+		if (replayable && class == F_SPLAT) {
+			run_deadline = ~0ULL;
+			trials++;
+			if (run_seq(en, len, keep, 0, 0) != F_SPLAT || strcmp(sig, splat_sig)) {
+				ksft_print_msg("seed %llu: the report does not come back in a replay (printed once per boot?): not minimized\n",
+					       (unsigned long long)s);
+				replayable = 0;
+			}
+		}
+		if (replayable) {
 			run_deadline = ~0ULL;
 			/* At most 120 s, and within the budget (30 s past it at most). */
 			uint64_t md = now_ns() + 120ULL * 1000000000;
@@ -2036,7 +2051,7 @@ int main(int argc, char **argv)
 		}
 		ksft_print_msg("seed %llu: shortest failing sequence found: %d of %d entries (%d replays); replay: FUZZ_SEEDS=%llu, FUZZ_CALLS=%d\n",
 			       (unsigned long long)s, len, calls, trials, (unsigned long long)s, calls);
-		if (class != F_HANG && !stuck) {
+		if (replayable) {
 			int c2 = run_seq(en, calls, keep, 1, 0);
 
 			ksft_print_msg("that sequence %s: %s\n", c2 == class ? "fails again" : "did not fail again",
