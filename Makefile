@@ -13,6 +13,8 @@
 #   make lint      checkpatch, kernel-doc, the documentation, sparse
 #   make docs      the documentation (Sphinx + kernel-doc) into out/docs/html
 #   make bench     the benchmark, on the non-debug project kernel
+#   make fuzz      the ioctl fuzzer alone on the debug kernel, a long budget:
+#                  SEEDS=20 (count, a-b, or a,b,) CALLS=50000 [SECONDS=...]
 #   make setup     install packages and fetch the kernel (as root)
 
 FLAVOUR ?= debug
@@ -49,6 +51,9 @@ lint: setup
 bench:
 	$(SCRIPTS)/bench
 
+fuzz:
+	SEEDS="$(SEEDS)" CALLS="$(CALLS)" SECONDS_BUDGET="$(SECONDS)" $(SCRIPTS)/fuzz
+
 docs:
 	$(SCRIPTS)/docs
 
@@ -58,4 +63,4 @@ clean:
 		-o -name '*.symvers' -o -name '*.order' | xargs rm -f
 	rm -rf out
 
-.PHONY: all setup kernel modules check run shell lint bench docs clean
+.PHONY: all setup kernel modules check run shell lint bench fuzz docs clean
