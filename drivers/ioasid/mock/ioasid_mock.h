@@ -81,7 +81,10 @@ enum {
  *	destroyed, so DOMAIN_INFO shows the same serial across detach/attach
  * @IOASID_MOCK_DEV_SHARED_GROUP: every device with this flag is in one IOMMU
  *	group (as the functions of a multi-function PCI device without ACS):
- *	the IOMMU translates their RIDs as one
+ *	the IOMMU translates their RIDs as one. Not with IOASID_MOCK_DEV_PASID
+ *	(EINVAL): as on PCI, where PASID needs ACS isolation, a device that
+ *	shares its group has no PASIDs (6.12's core attaches a PASID for every
+ *	member of a group and never for one that joins later)
  *
  * A domain is compatible with a device (attach succeeds) only when it was
  * allocated for a device with the same flags; otherwise attach fails with

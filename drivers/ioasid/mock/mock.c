@@ -1316,6 +1316,10 @@ static int mock_dev_add(struct mock_ucmd *ucmd)
 	lockdep_assert_held_write(&mf->lock);
 	if ((cmd->flags & ~MOCK_DEV_FLAGS) || cmd->__reserved)
 		return -EOPNOTSUPP;
+	/* A PASID-capable device has a group of its own (see the header). */
+	if ((cmd->flags & IOASID_MOCK_DEV_SHARED_GROUP) &&
+	    (cmd->flags & IOASID_MOCK_DEV_PASID))
+		return -EINVAL;
 
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
 	if (!mdev)

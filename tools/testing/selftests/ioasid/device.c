@@ -426,6 +426,30 @@ TEST_F(dev, group_rid_faults_outlive_creator)
 	close(ffd);
 }
 
+/*
+ * A device that shares its IOMMU group has no PASIDs: 6.12's core attaches
+ * a PASID for every member of the group and asks the IOMMU to remove it
+ * from every member, also one that joined after the attach (the fuzzer's
+ * seed 4: a WARN in the mock's remove_dev_pasid when the context closed).
+ */
+TEST_F(dev, group_member_has_no_pasid)
+{
+	const __u32 f = IOASID_MOCK_DEV_SHARED_GROUP;
+	__u32 m1, id1, m2, id2;
+
+	ASSERT_EQ(-EINVAL, mock_dev_add(self->mfd, self->fd, f | IOASID_MOCK_DEV_PASID,
+					&m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m1, &id1));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id1, 1, self->ioas[0]));
+	ASSERT_EQ(-EINVAL, mock_dev_add(self->mfd, self->fd, f | IOASID_MOCK_DEV_PASID,
+					&m2, &id2));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, f, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id2, 1, self->ioas[0]));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+}
+
 /* Unregistering an attached device cleans up after it. */
 TEST_F(dev, unregister_while_attached)
 {
