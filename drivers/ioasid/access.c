@@ -377,12 +377,14 @@ static void ioasid_access_pin_free(struct ioasid_access_pin *pin)
  * ioasid_access_destroy() - end an access
  * @access: from ioasid_access_create()
  *
- * Waits for unmap callbacks in flight. Pins still held are a driver bug:
+ * Waits for unmap callbacks in flight (warning if one still runs after
+ * IOASID_WAIT_WARN_SECS). Pins still held are a driver bug:
  * they are released (with a warning) so nothing stays pinned.
  */
 void ioasid_access_destroy(struct ioasid_access *access)
 {
 	struct ioasid_ioas *ioas = access->ioas;
+	unsigned long start = jiffies;
 	struct interval_tree_node *node;
 
 	ioasid_access_lock(ioas);
@@ -399,7 +401,12 @@ void ioasid_access_destroy(struct ioasid_access *access)
 	wake_up_all(&ioasid_access_wait);
 
 	ioasid_access_put(access);
-	wait_for_completion(&access->released);
+	/* Bounded in what it tolerates: a callback stuck that long warns. */
+	while (!wait_for_completion_timeout(&access->released, 10 * HZ)) {
+		WARN_ONCE(time_after(jiffies, start + IOASID_WAIT_WARN_SECS * HZ),
+			  "ioasid: an unmap callback of an access still runs after %d s\n",
+			  IOASID_WAIT_WARN_SECS);
+	}
 	ioasid_obj_put(&ioas->obj);
 	fput(access->ctx->file);
 	kfree(access);

@@ -211,90 +211,151 @@ static void ioasid_fault_fill(struct ioasid_fault *rec, struct iopf_fault *iopf,
 	rec->addr = prm->addr;
 }
 
+/*
+ * Take the first queued group for a reader with @room bytes: give it a
+ * cookie, fill its records into a new buffer and take it off the delivery
+ * list (it waits for its answer in fq->response, where a purge still finds
+ * it). Returns the buffer (its size in @len, the group in @gp), NULL when
+ * nothing is queued, or an ERR_PTR: -EMSGSIZE when the group does not fit.
+ * @dev_id gets the device ID the group's cookie held while it was queued.
+ */
+static struct ioasid_fault *ioasid_fault_take(struct ioasid_fault_queue *fq,
+					      size_t room, size_t *len,
+					      struct iopf_group **gp, u32 *dev_id)
+{
+	const size_t rsz = sizeof(struct ioasid_fault);
+	struct ioasid_fault *recs = NULL;
+	struct iopf_group *group;
+	struct iopf_fault *iopf;
+	u32 cookie, i = 0;
+	int rc;
+
+	mutex_lock(&fq->mutex);
+	group = list_first_entry_or_null(&fq->deliver, struct iopf_group, node);
+	if (!group)
+		goto out_unlock;
+	if (group->fault_count > room / rsz) {
+		recs = ERR_PTR(-EMSGSIZE);
+		goto out_unlock;
+	}
+	recs = kcalloc(group->fault_count, rsz, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!recs) {
+		recs = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
+	/*
+	 * Cyclic, never 0: a cookie is not issued again until the 32-bit
+	 * space wraps, so a stale or repeated answer finds nothing (ENOENT)
+	 * instead of reaching a later group.
+	 */
+	rc = xa_alloc_cyclic(&fq->response, &cookie, group, XA_LIMIT(1, U32_MAX),
+			     &fq->next_cookie, GFP_KERNEL_ACCOUNT);
+	if (rc < 0) {
+		kfree(recs);
+		recs = ERR_PTR(rc);
+		goto out_unlock;
+	}
+	*dev_id = group->cookie;
+	list_for_each_entry(iopf, &group->faults, list)
+		ioasid_fault_fill(&recs[i++], iopf, *dev_id, cookie);
+	group->cookie = cookie;
+	list_del(&group->node);
+	*len = i * rsz;
+	*gp = group;
+out_unlock:
+	mutex_unlock(&fq->mutex);
+	return recs;
+}
+
+/*
+ * The records of @group did not reach the reader: queue it again, first,
+ * unless it was answered meanwhile (a purge, or a guessed cookie).
+ */
+static void ioasid_fault_untake(struct ioasid_fault_queue *fq,
+				struct iopf_group *group, u32 dev_id)
+{
+	mutex_lock(&fq->mutex);
+	if (xa_load(&fq->response, group->cookie) == group) {
+		xa_erase(&fq->response, group->cookie);
+		group->cookie = dev_id;
+		list_add(&group->node, &fq->deliver);
+	}
+	mutex_unlock(&fq->mutex);
+}
+
+/*
+ * Whole groups, as many as fit. The mutex is never held across the copy to
+ * user space: a reader whose buffer faults (userfaultfd, say) stalls only
+ * itself, not the IOMMU's fault path or other readers.
+ */
 static ssize_t ioasid_fault_read(struct file *filep, char __user *buf,
 				 size_t count, loff_t *ppos)
 {
 	struct ioasid_fault_queue *fq = filep->private_data;
-	const size_t rsz = sizeof(struct ioasid_fault);
+	struct ioasid_fault *recs;
 	struct iopf_group *group;
-	size_t done = 0;
+	size_t done = 0, len;
+	u32 dev_id;
 	int rc = 0;
 
 	if (*ppos)
 		return -EINVAL;
-	mutex_lock(&fq->mutex);
-	while ((group = list_first_entry_or_null(&fq->deliver, struct iopf_group,
-						 node))) {
-		u32 dev_id = group->cookie, cookie;
-		struct ioasid_fault rec;
-		struct iopf_fault *iopf;
-		size_t start = done;
-
-		if (group->fault_count * rsz > count - done) {
-			if (!done)
+	for (;;) {
+		recs = ioasid_fault_take(fq, count - done, &len, &group, &dev_id);
+		if (IS_ERR_OR_NULL(recs)) {
+			rc = PTR_ERR_OR_ZERO(recs);
+			if (rc == -EMSGSIZE)
 				rc = -EINVAL;	/* not even one group fits */
 			break;
 		}
-		/*
-		 * Cyclic, never 0: a cookie is not issued again until the
-		 * 32-bit space wraps, so a stale or repeated answer finds
-		 * nothing (ENOENT) instead of reaching a later group.
-		 */
-		rc = xa_alloc_cyclic(&fq->response, &cookie, group,
-				     XA_LIMIT(1, U32_MAX), &fq->next_cookie,
-				     GFP_KERNEL_ACCOUNT);
-		if (rc < 0)
+		if (copy_to_user(buf + done, recs, len)) {
+			ioasid_fault_untake(fq, group, dev_id);
+			kfree(recs);
+			rc = -EFAULT;
 			break;
-		rc = 0;
-		list_for_each_entry(iopf, &group->faults, list) {
-			ioasid_fault_fill(&rec, iopf, dev_id, cookie);
-			if (copy_to_user(buf + done, &rec, rsz)) {
-				xa_erase(&fq->response, cookie);
-				done = start;
-				rc = -EFAULT;
-				goto out_unlock;
-			}
-			done += rsz;
 		}
-		group->cookie = cookie;
-		list_del(&group->node);
+		kfree(recs);
+		done += len;
 	}
-out_unlock:
-	mutex_unlock(&fq->mutex);
 	return done ?: rc;
 }
+
+/* Responses are read in chunks and applied with the mutex held. */
+#define IOASID_FAULT_RESP_CHUNK	16
 
 static ssize_t ioasid_fault_write(struct file *filep, const char __user *buf,
 				  size_t count, loff_t *ppos)
 {
 	struct ioasid_fault_queue *fq = filep->private_data;
 	const size_t rsz = sizeof(struct ioasid_fault_response);
-	struct ioasid_fault_response resp;
+	struct ioasid_fault_response resp[IOASID_FAULT_RESP_CHUNK];
 	struct iopf_group *group;
-	size_t done = 0;
+	size_t done = 0, n, got, i;
 	int rc = 0;
 
 	if (*ppos || !count || count % rsz)
 		return -EINVAL;
-	mutex_lock(&fq->mutex);
-	while (done < count) {
-		if (copy_from_user(&resp, buf + done, rsz)) {
+	while (!rc && done < count) {
+		n = min_t(size_t, (count - done) / rsz, ARRAY_SIZE(resp));
+		got = n - DIV_ROUND_UP(copy_from_user(resp, buf + done, n * rsz), rsz);
+		if (got < n)
 			rc = -EFAULT;
-			break;
+		mutex_lock(&fq->mutex);
+		for (i = 0; i < got; i++) {
+			if (resp[i].code > IOASID_FAULT_RESPONSE_FAILURE) {
+				rc = -EINVAL;
+				break;
+			}
+			group = xa_erase(&fq->response, resp[i].cookie);
+			if (!group) {
+				rc = -ENOENT;
+				break;
+			}
+			ioasid_fault_answer(fq, group, ioasid_fault_code(resp[i].code));
+			done += rsz;
 		}
-		if (resp.code > IOASID_FAULT_RESPONSE_FAILURE) {
-			rc = -EINVAL;
-			break;
-		}
-		group = xa_erase(&fq->response, resp.cookie);
-		if (!group) {
-			rc = -ENOENT;
-			break;
-		}
-		ioasid_fault_answer(fq, group, ioasid_fault_code(resp.code));
-		done += rsz;
+		mutex_unlock(&fq->mutex);
 	}
-	mutex_unlock(&fq->mutex);
 	return done ?: rc;
 }
 

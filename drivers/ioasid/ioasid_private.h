@@ -221,6 +221,12 @@ struct ioasid_resv {
  * @nest_parent: allocated as a nesting parent; nested objects count in
  *	@users too
  */
+/*
+ * How long a wait that must not fail (for users of an object being removed,
+ * for unmap callbacks in flight) waits before it warns, in seconds.
+ */
+#define IOASID_WAIT_WARN_SECS	120
+
 struct ioasid_domain {
 	struct list_head node;
 	struct iommu_domain *domain;

@@ -121,9 +121,6 @@ void ioasid_obj_put(struct ioasid_obj *obj)
 		wake_up(&ioasid_obj_wq);
 }
 
-/* How long ioasid_obj_remove_wait() waits before it warns, in seconds. */
-#define IOASID_REMOVE_WAIT_WARN_SECS	120
-
 /**
  * ioasid_obj_remove_wait() - remove an object whatever uses it
  * @ctx: the context
@@ -139,7 +136,7 @@ void ioasid_obj_put(struct ioasid_obj *obj)
  *
  * The wait ends when the ioctls in flight finish; it sleeps without
  * counting as a hung task, and warns (once) when some user still holds
- * @obj after IOASID_REMOVE_WAIT_WARN_SECS - a reference leak, or an ioctl
+ * @obj after IOASID_WAIT_WARN_SECS - a reference leak, or an ioctl
  * stuck that long.
  */
 void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
@@ -157,11 +154,11 @@ void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 					refcount_read(&obj->users) == 1,
 					10 * HZ)) {
 		if (!warned &&
-		    time_after(jiffies, start + IOASID_REMOVE_WAIT_WARN_SECS * HZ)) {
+		    time_after(jiffies, start + IOASID_WAIT_WARN_SECS * HZ)) {
 			WARN(1, "ioasid: %s %u still has %u users after %d s\n",
 			     ioasid_obj_type_name(obj->type), obj->id,
 			     refcount_read(&obj->users) - 1,
-			     IOASID_REMOVE_WAIT_WARN_SECS);
+			     IOASID_WAIT_WARN_SECS);
 			warned = true;
 		}
 	}

@@ -29,6 +29,11 @@ static const struct iommu_ops *ioasid_dev_iommu_ops(struct device *dev)
  * A child of @ioas for @dev's IOMMU: on an existing nesting parent the
  * driver accepts, or on a new one. Returns the child with the parent it
  * hangs on counted as used in @parent.
+ *
+ * The driver reads the payload (@data) from user memory, which user space
+ * can make wait (userfaultfd): the IOAS is not locked across
+ * domain_alloc_user(); a use of the parent being tried keeps it (and its
+ * place in the list) instead.
  */
 static struct iommu_domain *ioasid_nested_domain_alloc(struct ioasid_ioas *ioas,
 						       struct device *dev,
@@ -36,37 +41,47 @@ static struct iommu_domain *ioasid_nested_domain_alloc(struct ioasid_ioas *ioas,
 						       struct ioasid_domain **parent)
 {
 	const struct iommu_ops *ops = ioasid_dev_iommu_ops(dev);
+	struct ioasid_domain *idom, *next;
 	struct iommu_domain *child;
-	struct ioasid_domain *idom;
+	bool fresh = false;
 
-	lockdep_assert_held(&ioas->mutex);
 	if (!ops || !ops->domain_alloc_user)
 		return ERR_PTR(-EOPNOTSUPP);
 
-	list_for_each_entry(idom, &ioas->domains, node) {
-		if (!idom->nest_parent || idom->domain->owner != ops)
-			continue;
-		child = ops->domain_alloc_user(dev, 0, idom->domain, data);
-		if (!IS_ERR_OR_NULL(child)) {
+	mutex_lock(&ioas->mutex);
+	idom = list_first_entry(&ioas->domains, struct ioasid_domain, node);
+	for (;;) {
+		while (!list_entry_is_head(idom, &ioas->domains, node) &&
+		       (!idom->nest_parent || idom->domain->owner != ops))
+			idom = list_next_entry(idom, node);
+		if (list_entry_is_head(idom, &ioas->domains, node)) {
+			idom = ioasid_domain_new_nest_parent(ioas, dev);
+			if (IS_ERR(idom)) {
+				child = ERR_CAST(idom);
+				goto out_unlock;
+			}
+			fresh = true;
+		} else {
 			idom->users++;
-			goto found;
 		}
-		/* -EINVAL: another instance's parent; anything else is final. */
-		if (PTR_ERR(child) != -EINVAL)
-			return child ?: ERR_PTR(-ENOMEM);
-	}
-
-	idom = ioasid_domain_new_nest_parent(ioas, dev);
-	if (IS_ERR(idom))
-		return ERR_CAST(idom);
-	child = ops->domain_alloc_user(dev, 0, idom->domain, data);
-	if (IS_ERR_OR_NULL(child)) {
+		mutex_unlock(&ioas->mutex);
+		child = ops->domain_alloc_user(dev, 0, idom->domain, data);
+		mutex_lock(&ioas->mutex);
+		if (!IS_ERR_OR_NULL(child))
+			break;
+		next = list_next_entry(idom, node);
 		ioasid_domain_unuse(ioas, idom);
-		return child ?: ERR_PTR(-ENOMEM);
+		/* -EINVAL: another instance's parent; anything else is final. */
+		if (fresh || PTR_ERR(child) != -EINVAL) {
+			child = child ?: ERR_PTR(-ENOMEM);
+			goto out_unlock;
+		}
+		idom = next;
 	}
-found:
 	child->owner = ops;
 	*parent = idom;
+out_unlock:
+	mutex_unlock(&ioas->mutex);
 	return child;
 }
 
@@ -147,10 +162,8 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 			goto out_abort;
 		}
 	}
-	mutex_lock(&ioas->mutex);
 	nested->domain = ioasid_nested_domain_alloc(ioas, idev->dev, &data,
 						    &nested->parent);
-	mutex_unlock(&ioas->mutex);
 	if (IS_ERR(nested->domain)) {
 		rc = PTR_ERR(nested->domain);
 		goto out_abort;

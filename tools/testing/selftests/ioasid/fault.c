@@ -177,6 +177,145 @@ TEST_F(fq, rid_round_trip)
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
+/*
+ * A read whose buffer faults delivers nothing and loses nothing: the group
+ * stays queued (first) and comes back with a new cookie; the old cookie
+ * answers nothing.
+ */
+TEST_F(fq, read_efault_requeues)
+{
+	struct ioasid_mock_fault_response r[4];
+	struct ioasid_fault f[4];
+	char *two, *ro;
+
+	/* A writable page followed by an inaccessible one. */
+	two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ro = two + PSZ;
+	ASSERT_EQ(0, mprotect(ro, PSZ, PROT_NONE));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(-EFAULT, read_faults(self->ffd, (struct ioasid_fault *)ro, 2));
+	ASSERT_EQ(-EFAULT, read_faults(self->ffd, NULL, 2));
+	ASSERT_TRUE(readable(self->ffd));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	ASSERT_EQ(1, f[0].grpid);
+	/* Room for two, the second faults: the first is delivered alone. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(1, read_faults(self->ffd, (struct ioasid_fault *)(ro - REC), 2));
+	ASSERT_EQ(2, ((struct ioasid_fault *)(ro - REC))->grpid);
+	f[1] = *(struct ioasid_fault *)(ro - REC);
+	ASSERT_EQ(1, read_faults(self->ffd, &f[2], 2));
+	ASSERT_EQ(3, f[2].grpid);
+	ASSERT_NE(f[1].cookie, f[2].cookie);
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(8, respond(self->ffd, f[1].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(8, respond(self->ffd, f[2].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(3, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, r[0].grpid);
+	ASSERT_EQ(2, r[1].grpid);
+	ASSERT_EQ(3, r[2].grpid);
+	ASSERT_FALSE(readable(self->ffd));
+	/* A write whose second response faults applies the first only. */
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0x4000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
+	*(struct ioasid_fault_response *)(ro - 8) =
+		(struct ioasid_fault_response){ .cookie = f[0].cookie };
+	ASSERT_EQ(8, write(self->ffd, ro - 8, 16));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(4, r[0].grpid);
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
+	munmap(two, 2 * PSZ);
+}
+
+struct fq_stalled {
+	int ffd, mfd;
+	__u32 m;
+	void *buf;
+	ssize_t n;
+	int inject_rc, respond_rc;
+	bool readable;
+	volatile bool done;
+};
+
+static void *stalled_read_thread(void *p)
+{
+	struct fq_stalled *s = p;
+
+	s->n = read(s->ffd, s->buf, REC);
+	return NULL;
+}
+
+static void *fault_path_thread(void *p)
+{
+	struct fq_stalled *s = p;
+
+	s->inject_rc = inject(s->mfd, s->m, LAST, 0, 2, 0x2000);
+	s->readable = readable(s->ffd);
+	s->respond_rc = respond(s->ffd, 0x7fffffff, IOASID_FAULT_RESPONSE_SUCCESS);
+	s->done = true;
+	return NULL;
+}
+
+/*
+ * No queue lock is held across the copy to the reader: while a read()
+ * waits on a write-protected userfaultfd page, the IOMMU still delivers
+ * (the mock's injection runs the queue's handler), poll() and write() still
+ * answer, and the stalled reader gets its group once the page is released.
+ */
+TEST_F(fq, read_stalled_by_userfaultfd)
+{
+	struct fq_stalled s = { .ffd = self->ffd, .mfd = self->mfd, .m = self->m };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	struct ioasid_fault f[2];
+	pthread_t rt, ft;
+	int uffd, i;
+
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd for kernel faults (%s)", strerror(-uffd));
+	s.buf = mmap(NULL, PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, s.buf);
+	memset(s.buf, 0, PSZ);
+	reg.range.start = (uintptr_t)s.buf;
+	reg.range.len = PSZ;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "no userfaultfd write protection (%s)", strerror(errno));
+	ASSERT_EQ(0, uffd_wp(uffd, s.buf, true));
+
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, pthread_create(&rt, NULL, stalled_read_thread, &s));
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 30000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	/* The reader is held; the fault path must not wait for it. */
+	ASSERT_EQ(0, pthread_create(&ft, NULL, fault_path_thread, &s));
+	for (i = 0; i < 3000 && !s.done; i++)
+		usleep(10000);
+	EXPECT_TRUE(s.done);
+	ASSERT_EQ(0, uffd_wp(uffd, s.buf, false));
+	ASSERT_EQ(0, pthread_join(ft, NULL));
+	ASSERT_EQ(0, pthread_join(rt, NULL));
+	ASSERT_EQ(0, s.inject_rc);
+	ASSERT_TRUE(s.readable);
+	ASSERT_EQ(-ENOENT, s.respond_rc);
+	ASSERT_EQ(REC, s.n);
+	ASSERT_EQ(1, ((struct ioasid_fault *)s.buf)->grpid);
+	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
+	ASSERT_EQ(2, f[0].grpid);
+	ASSERT_EQ(8, respond(self->ffd, ((struct ioasid_fault *)s.buf)->cookie, 0));
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
+	munmap(s.buf, PSZ);
+	close(uffd);
+}
+
 /* PASIDs: routed by (device, PASID); an unattached PASID never queues. */
 TEST_F(fq, pasid)
 {

@@ -114,6 +114,7 @@ FIXTURE_TEARDOWN(ioas)
 	/* Nothing stays pinned or charged once everything is closed. */
 	EXPECT_EQ(0, mock_pin_max(self->chk, self->buf, BUF_SIZE));
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
 	close(self->chk);
 	write_param("pin_batch", "512");
 	write_param("allow_unsafe_interrupts", "0");
@@ -968,44 +969,6 @@ TEST(map_huge_over_memlock)
 	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
 	munmap(va, sizes[0]);
 	close(fd);
-}
-
-/*
- * userfaultfd for kernel-mode faults: as root, the syscall (whatever
- * vm.unprivileged_userfaultfd says), else /dev/userfaultfd. -errno when the
- * kernel has none (CONFIG_USERFAULTFD off) or refuses.
- */
-static int uffd_open(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd, dev;
-
-	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-		if (dev < 0)
-			return -errno;
-		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-		close(dev);
-		if (fd < 0)
-			return -errno;
-	}
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/* Write-protect (or release) one page registered with UFFDIO_REGISTER_MODE_WP. */
-static int uffd_wp(int uffd, void *page, bool protect)
-{
-	struct uffdio_writeprotect wp = {
-		.range = { .start = (uintptr_t)page, .len = PSZ },
-		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
-	};
-
-	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
 }
 
 struct stalled_copy {

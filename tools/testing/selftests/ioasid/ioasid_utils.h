@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/userfaultfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -364,6 +365,33 @@ static inline int ioasid_debugfs_count(const char *prefix, const char *contains)
 	return count;
 }
 
+/* How many ioasid contexts of process @pid debugfs lists, or -errno. */
+static inline int ioasid_debugfs_contexts_of(pid_t pid)
+{
+	char pat[32];
+
+	snprintf(pat, sizeof(pat), " pid %d ", (int)pid);
+	return ioasid_debugfs_count("context", pat);
+}
+
+/*
+ * The check of every fixture's teardown, once it closed its files: nothing
+ * stays pinned or charged - VmLck is 0 (no test mlocks; ioasid, ioasid_vfio
+ * and VFIO's type1 charge their pins there), no page of [@va, @va + @len)
+ * is pinned as the mock sees it (when @va is given and the mock is loaded)
+ * - and no ioasid context of this process is left.
+ */
+#define EXPECT_TEARDOWN_CLEAN(va, len) do {					\
+	int __chk = (va) ? mock_open() : -1;					\
+										\
+	EXPECT_EQ(0, vm_locked_kb());						\
+	if (__chk >= 0) {							\
+		EXPECT_EQ(0, mock_pin_max(__chk, (va), (len)));			\
+		close(__chk);							\
+	}									\
+	EXPECT_EQ(0, ioasid_debugfs_contexts_of(getpid()));			\
+} while (0)
+
 /* The "objects <n>" of the context opened by this process, or -1. */
 static inline int ioasid_debugfs_my_objects(void)
 {
@@ -493,6 +521,44 @@ static inline long fail_nth_pending(void)
 	if (pread(fail_nth_fd(), buf, sizeof(buf) - 1, 0) <= 0)
 		return -1;
 	return strtol(buf, NULL, 0);
+}
+
+/*
+ * userfaultfd for kernel-mode faults: as root, the syscall (whatever
+ * vm.unprivileged_userfaultfd says), else /dev/userfaultfd. -errno when the
+ * kernel has none (CONFIG_USERFAULTFD off) or refuses.
+ */
+static inline int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd, dev;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (dev < 0)
+			return -errno;
+		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+		if (fd < 0)
+			return -errno;
+	}
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Write-protect (or release) one page registered with UFFDIO_REGISTER_MODE_WP. */
+static inline int uffd_wp(int uffd, void *page, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)page, .len = getpagesize() },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
 }
 
 #endif /* __IOASID_UTILS_H */

@@ -5,6 +5,8 @@
  * driver, destroy order, DEVICE_INFO formats, and fail-nth. The emulated
  * VT-d has no nesting; vfio_edu checks that NESTED_ALLOC refuses it.
  */
+#include <poll.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -225,6 +227,93 @@ TEST_F(nest, alloc_attach_invalidate)
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
 	ASSERT_EQ(domains, nr_domains(self->mfd, self->m));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+}
+
+struct stalled_alloc {
+	int fd;
+	__u32 parent, dev_id, id;
+	void *data;
+	int rc;
+	volatile bool done;
+};
+
+static void *stalled_alloc_thread(void *p)
+{
+	struct stalled_alloc *a = p;
+
+	a->rc = nested_alloc_data(a->fd, a->parent, a->dev_id, IOASID_NESTED_DATA_MOCK,
+				  a->data, sizeof(struct ioasid_mock_nested_data), &a->id);
+	return NULL;
+}
+
+static void *unmap_thread(void *p)
+{
+	struct stalled_alloc *a = p;
+
+	a->rc = ioasid_unmap(a->fd, a->parent, 64 * MB, PSZ, NULL);
+	a->done = true;
+	return NULL;
+}
+
+/*
+ * The IOMMU driver reads NESTED_ALLOC's payload from user memory; while
+ * that read waits on a missing userfaultfd page, the parent IOAS is not
+ * locked: an UNMAP of an unrelated mapping in it completes. Round 0 makes
+ * the nesting parent, round 1 reuses it.
+ */
+TEST_F(nest, alloc_payload_stalled_by_userfaultfd)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct ioasid_mock_nested_data data = { .iotlb = 1 };
+	char *pages;
+	int uffd, round, i;
+
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd for kernel faults (%s)", strerror(-uffd));
+	pages = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	reg.range.start = (uintptr_t)pages;
+	reg.range.len = 2 * PSZ;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	for (round = 0; round < 2; round++) {
+		struct stalled_alloc a = { .fd = self->fd, .parent = self->ioas,
+					   .dev_id = self->dev_id,
+					   .data = pages + round * PSZ };
+		struct stalled_alloc u = { .fd = self->fd, .parent = self->ioas };
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		struct uffdio_copy copy = {
+			.dst = (uintptr_t)a.data, .src = (uintptr_t)self->buf + MB,
+			.len = PSZ,
+		};
+		struct uffd_msg msg;
+		pthread_t at, ut;
+
+		ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf + MB, PSZ,
+					      64 * MB));
+		ASSERT_EQ(0, pthread_create(&at, NULL, stalled_alloc_thread, &a));
+		ASSERT_EQ(1, poll(&pfd, 1, 30000));
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+		ASSERT_EQ(0, pthread_create(&ut, NULL, unmap_thread, &u));
+		for (i = 0; i < 3000 && !u.done; i++)
+			usleep(10000);
+		EXPECT_TRUE(u.done);
+		/* The payload arrives: the allocation goes on. */
+		memcpy(self->buf + MB, &data, sizeof(data));
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+		ASSERT_EQ(0, pthread_join(ut, NULL));
+		ASSERT_EQ(0, pthread_join(at, NULL));
+		ASSERT_EQ(0, u.rc);
+		ASSERT_EQ(0, a.rc);
+		ASSERT_EQ(0, ioasid_attach(self->fd, self->dev_id, a.id));
+		ASSERT_EQ(0, ioasid_detach(self->fd, self->dev_id));
+		ASSERT_EQ(0, ioasid_destroy(self->fd, a.id));
+	}
+	munmap(pages, 2 * PSZ);
+	close(uffd);
 }
 
 /* Every refusal of NESTED_ALLOC, each leaving nothing behind. */
