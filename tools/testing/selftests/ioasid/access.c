@@ -133,8 +133,10 @@ FIXTURE_TEARDOWN(access)
 		close(self->mfd);
 	close(self->fd);
 	/* Everything the test pinned is gone with the files. */
-	if (self->mfd >= 0)
+	if (self->mfd >= 0) {
 		EXPECT_EQ(self->vmlck, vm_locked_kb());
+		EXPECT_TEARDOWN_CLEAN(self->buf, LEN);
+	}
 	munmap(self->buf, LEN);
 }
 

@@ -49,6 +49,7 @@ FIXTURE_TEARDOWN(dev)
 	close(self->mfd);
 	close(self->fd);
 	write_param("allow_unsafe_interrupts", "0");
+	EXPECT_TEARDOWN_CLEAN(self->buf, 2 * MB);
 }
 
 static int list_devices(int fd, struct ioasid_device_entry *e, __u32 *num,

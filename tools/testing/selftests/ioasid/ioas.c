@@ -114,6 +114,7 @@ FIXTURE_TEARDOWN(ioas)
 	/* Nothing stays pinned or charged once everything is closed. */
 	EXPECT_EQ(0, mock_pin_max(self->chk, self->buf, BUF_SIZE));
 	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
 	close(self->chk);
 	write_param("pin_batch", "512");
 	write_param("allow_unsafe_interrupts", "0");

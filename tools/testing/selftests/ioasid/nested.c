@@ -49,6 +49,7 @@ FIXTURE_TEARDOWN(nest)
 	close(self->mfd);
 	close(self->fd);
 	write_param("allow_unsafe_interrupts", "0");
+	EXPECT_TEARDOWN_CLEAN(self->buf, 2 * MB);
 }
 
 static int nested_alloc_data(int fd, __u32 parent, __u32 dev_id, __u32 type,
@@ -298,7 +299,7 @@ TEST_F(nest, alloc_payload_stalled_by_userfaultfd)
 		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 
 		ASSERT_EQ(0, pthread_create(&ut, NULL, unmap_thread, &u));
-		for (i = 0; i < 3000 && !u.done; i++)
+		for (i = 0; i < 1000 && !u.done; i++)
 			usleep(10000);
 		EXPECT_TRUE(u.done);
 		/* The payload arrives: the allocation goes on. */

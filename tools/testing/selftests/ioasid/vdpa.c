@@ -92,6 +92,7 @@ FIXTURE_TEARDOWN(vdpa)
 		close(self->vfd);
 	if (self->fd >= 0)
 		close(self->fd);
+	EXPECT_TEARDOWN_CLEAN(self->buf != MAP_FAILED ? self->buf : NULL, BUF_LEN);
 	if (self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_LEN);
 }

@@ -626,6 +626,7 @@ FIXTURE_SETUP(edu)
 FIXTURE_TEARDOWN(edu)
 {
 	edu_ctx_close(&self->c);
+	EXPECT_TEARDOWN_CLEAN(NULL, 0);
 }
 
 /*
@@ -808,6 +809,7 @@ FIXTURE_SETUP(edu_native)
 FIXTURE_TEARDOWN(edu_native)
 {
 	edu_ctx_close(&self->c);
+	EXPECT_TEARDOWN_CLEAN(NULL, 0);
 }
 
 /* Each opened edu is in DEVICE_INFO under its PCI name, attached. */
@@ -1089,6 +1091,7 @@ FIXTURE_TEARDOWN(edu_hotplug)
 	edu_ctx_close(&self->c);
 	if (self->bdf[0])
 		edu_restore(self->bdf);
+	EXPECT_TEARDOWN_CLEAN(NULL, 0);
 }
 
 /*

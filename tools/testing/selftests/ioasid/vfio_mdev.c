@@ -81,8 +81,10 @@ FIXTURE_TEARDOWN(mdev)
 	write_file(path, "1");
 	write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "1");
 	/* Nothing stays pinned or charged once the files are closed. */
-	if (self->group >= 0)
+	if (self->group >= 0) {
 		EXPECT_EQ(self->vmlck, vm_locked_kb());
+		EXPECT_TEARDOWN_CLEAN(self->buf, LEN);
+	}
 }
 
 static long vfio_refcnt(void)
@@ -280,12 +282,13 @@ TEST_F_TIMEOUT(mdev, native_fail_nth, 300)
 		.flags = VFIO_IOASID_BIND_EMULATED_IOAS,
 	};
 	unsigned int nth, step;
-	int fd = ioasid_open();
 	__u32 ioas;
+	int fd;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
+	fd = ioasid_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(fd, &ioas));
 	ASSERT_EQ(0, ioasid_map_fixed(fd, ioas, self->buf, LEN, IOVA));
