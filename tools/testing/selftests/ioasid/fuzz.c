@@ -148,8 +148,8 @@ static const char *const fname[] = {
 };
 
 struct slot {
-	volatile uint64_t start_ns;	/* of the call in flight, 0 when none */
-	volatile int entry;
+	uint64_t start_ns;	/* of the call in flight, 0 when none (atomic) */
+	int entry;		/* atomic */
 	char desc[400];
 };
 
@@ -233,7 +233,7 @@ static void fail(int class, int kind, const char *fmt, ...)
 	if (__atomic_exchange_n(&sh->fail, class, __ATOMIC_SEQ_CST) != F_NONE)
 		return;
 	sh->fail_kind = kind;
-	sh->fail_entry = sh->slot[my_slot].entry;
+	sh->fail_entry = __atomic_load_n(&sh->slot[my_slot].entry, __ATOMIC_RELAXED);
 	va_start(ap, fmt);
 	vsnprintf(sh->fail_msg, sizeof(sh->fail_msg), fmt, ap);
 	va_end(ap);
@@ -431,7 +431,8 @@ static uint64_t pick_iova(struct rng *r, int c, uint64_t *len)
 	unsigned int p = rn(r, 100);
 	struct mapping *m;
 
-	if (p < 45 && (m = map_pick(r, c))) {
+	m = p < 45 ? map_pick(r, c) : NULL;
+	if (m) {
 		if (len && rp(r, 70))
 			*len = m->len;
 		if (rp(r, 20) && m->len > PAGE)
@@ -441,7 +442,7 @@ static uint64_t pick_iova(struct rng *r, int c, uint64_t *len)
 	if (p < 80)
 		return (0x100000 + rn(r, 4096) * PAGE);
 	if (p < 95)
-		return edge[rn(r, sizeof(edge) / sizeof(edge[0]))];
+		return edge[rn(r, ARRAY_SIZE(edge))];
 	return rnext(r);
 }
 
@@ -512,16 +513,38 @@ static int contract_ioctl(struct rng *r, int kind, int fd, int fdk, unsigned lon
 
 	if (p >= 75) {
 		switch (rn(r, 10)) {
-		case 0: size = 0; break;
-		case 1: size = 4; break;
-		case 2: size = min_size - 1; break;
-		case 3: size = min_size; break;
-		case 4: size = ksize + 8; break;
-		case 5: size = ksize + 8; tail = 1; break;
-		case 6: size = ksize + 1 + rn(r, 256); tail = 1; break;
-		case 7: size = 2 * PAGE; break;
-		case 8: size = 0xffffffff; break;
-		default: size = ksize - 1 - rn(r, 4); break;
+		case 0:
+			size = 0;
+			break;
+		case 1:
+			size = 4;
+			break;
+		case 2:
+			size = min_size - 1;
+			break;
+		case 3:
+			size = min_size;
+			break;
+		case 4:
+			size = ksize + 8;
+			break;
+		case 5:
+			size = ksize + 8;
+			tail = 1;
+			break;
+		case 6:
+			size = ksize + 1 + rn(r, 256);
+			tail = 1;
+			break;
+		case 7:
+			size = 2 * PAGE;
+			break;
+		case 8:
+			size = 0xffffffff;
+			break;
+		default:
+			size = ksize - 1 - rn(r, 4);
+			break;
 		}
 	}
 	desc(" size=%u%s", size, tail ? "+tail" : "");
@@ -892,11 +915,21 @@ static int g_bad_ioctl(struct rng *r, int k)
 	__u32 arg[64] = { sizeof(arg) };
 
 	switch (rn(r, 5)) {
-	case 0: cmd = _IO(type, rn(r, IOASID_CMD_BASE)); break;
-	case 1: cmd = _IO(type, last + rn(r, 256 - last)); break;
-	case 2: cmd = _IOWR(type, IOASID_CMD_BASE + rn(r, last - IOASID_CMD_BASE), struct ioasid_map); break;
-	case 3: cmd = _IOR(type, IOASID_CMD_BASE + rn(r, last - IOASID_CMD_BASE), __u32); break;
-	default: cmd = _IO(type ^ (1 + rn(r, 255)), IOASID_CMD_BASE + rn(r, 16)); break;
+	case 0:
+		cmd = _IO(type, rn(r, IOASID_CMD_BASE));
+		break;
+	case 1:
+		cmd = _IO(type, last + rn(r, 256 - last));
+		break;
+	case 2:
+		cmd = _IOWR(type, IOASID_CMD_BASE + rn(r, last - IOASID_CMD_BASE), struct ioasid_map);
+		break;
+	case 3:
+		cmd = _IOR(type, IOASID_CMD_BASE + rn(r, last - IOASID_CMD_BASE), __u32);
+		break;
+	default:
+		cmd = _IO(type ^ (1 + rn(r, 255)), IOASID_CMD_BASE + rn(r, 16));
+		break;
 	}
 	desc(" %s cmd=%#lx", mock ? "mockfd" : c ? "ctxB" : "ctxA", cmd);
 	rc = ioctl(fd, cmd, arg) ? -errno : 0;
@@ -1460,15 +1493,15 @@ static void one_call(int entry, int sub, int kind, uint64_t seed)
 	int rc;
 
 	s->desc[0] = 0;
-	s->entry = entry;
+	__atomic_store_n(&s->entry, entry, __ATOMIC_RELAXED);
 	desc("[%d", entry);
 	if (sub >= 0)
 		desc(".t%d.%d", my_slot, sub);
 	desc("] %s", kname[kind]);
-	s->start_ns = now_ns();
+	__atomic_store_n(&s->start_ns, now_ns(), __ATOMIC_RELEASE);
 	my_rng = &r;
 	rc = gens[kind](&r, kind);
-	s->start_ns = 0;
+	__atomic_store_n(&s->start_ns, 0, __ATOMIC_RELEASE);
 	desc(" = %s", ename(rc));
 	if (printing)
 		printf("#   %s\n", s->desc);
@@ -1626,7 +1659,7 @@ static int runner(const struct entry *en, int n, const uint8_t *keep)
 		return 1;
 
 	my_slot = 0;
-	sh->slot[0].entry = n;
+	__atomic_store_n(&sh->slot[0].entry, n, __ATOMIC_RELAXED);
 	if (vm_locked_kb() != vmlck0)
 		fail(F_LEAK_VMLCK, 0, "VmLck %ld kB after closing everything, %ld kB before",
 		     vm_locked_kb(), vmlck0);
@@ -1673,7 +1706,7 @@ static int is_splat(const char *l)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(pats); i++)
 		if (strstr(l, pats[i]))
 			return 1;
 	return 0;
@@ -1713,7 +1746,7 @@ static int kmsg_drain(void)
 					 at && strstr(msg, "PID: ") ? at + 4 : msg);
 				for (i = 0; i < NSLOT; i++)
 					snprintf(splat_inflight[i], sizeof(splat_inflight[i]), "%s",
-						 sh->slot[i].start_ns ? sh->slot[i].desc : "");
+						 __atomic_load_n(&sh->slot[i].start_ns, __ATOMIC_ACQUIRE) ? sh->slot[i].desc : "");
 			}
 		}
 		if (lines_after > 0 && strlen(splat) + strlen(msg) + 8 < sizeof(splat)) {
@@ -1758,12 +1791,12 @@ static int run_seq(const struct entry *en, int n, const uint8_t *keep, int print
 		}
 		kmsg_drain();
 		for (i = 0; i < NSLOT; i++) {
-			uint64_t s0 = sh->slot[i].start_ns;
+			uint64_t s0 = __atomic_load_n(&sh->slot[i].start_ns, __ATOMIC_ACQUIRE);
 
 			if (s0 && t > s0 && t - s0 > hang_ns) {
 				if (sh->fail == F_NONE) {
 					sh->fail = F_HANG;
-					sh->fail_entry = sh->slot[i].entry;
+					sh->fail_entry = __atomic_load_n(&sh->slot[i].entry, __ATOMIC_RELAXED);
 					snprintf(sh->fail_msg, sizeof(sh->fail_msg),
 						 "no return after %llu s: %s",
 						 (unsigned long long)(hang_ns / 1000000000), sh->slot[i].desc);
@@ -1901,7 +1934,7 @@ int main(int argc, char **argv)
 	const char *calls_s = envv("FUZZ_CALLS", "ioasid_fuzz_calls");
 	const char *secs_s = envv("FUZZ_SECONDS", "ioasid_fuzz_seconds");
 	const char *hang_s = envv("FUZZ_HANG", "ioasid_fuzz_hang");
-	int calls = 1500, secs = 150, i, j, k, failed = 0, ran = 0;
+	int calls = 2500, secs = 150, i, j, k, failed = 0, ran = 0;
 	uint64_t t0, deadline, e;
 	struct entry *en;
 	uint8_t *keep;
@@ -1916,7 +1949,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(argv[i], "hang=", 5))
 			hang_s = argv[i] + 5;
 	}
-	parse_seeds(seeds_s ? seeds_s : "8");
+	parse_seeds(seeds_s ? seeds_s : "12");
 	if (calls_s)
 		calls = atoi(calls_s);
 	if (secs_s)
@@ -1985,8 +2018,11 @@ int main(int argc, char **argv)
 		char msg[512], sig[160];
 
 		if (now_ns() >= deadline || stuck) {
-			ksft_test_result_skip("seed_%llu # time budget of %d s used up\n",
-					      (unsigned long long)s, secs);
+			char name[32];
+
+			snprintf(name, sizeof(name), "seed_%llu", (unsigned long long)s);
+			ksft_test_result_code(KSFT_SKIP, name, "time budget of %d s used up\n",
+					      secs);
 			continue;
 		}
 		{
