@@ -1166,6 +1166,7 @@ FIXTURE(edu_unplug) {
 	char qemu_id[32], qemu_bus[32];
 	char *buf;
 	long base;		/* VmLck before the test mapped anything */
+	int contexts;		/* ioasid contexts (debugfs) before it opened one */
 	int efd;		/* the hot-pluggable edu's request eventfd */
 	pid_t remover;		/* sysfs: the child writing "remove" */
 	bool requested;		/* its removal was asked for */
@@ -1414,6 +1415,7 @@ FIXTURE_SETUP(edu_unplug)
 
 	self->base = vm_locked_kb();
 	ASSERT_LE(0, self->base);
+	self->contexts = ioasid_debugfs_count("context", NULL);
 	rc = edu_ctx_open(&self->c, variant->mode, false, bdf, 2);
 	if (rc == -EOPNOTSUPP && variant->mode == EDU_NATIVE &&
 	    !strcmp(self->c.step, "VFIO_CHECK_EXTENSION"))
@@ -1528,6 +1530,7 @@ static void unplug_check_gone(struct __test_metadata *_metadata,
 	ASSERT_EQ(self->base, vm_locked_kb());
 	edu_ctx_close(&self->c);
 	ASSERT_EQ(0, ioasid_dev_objects(self->c.edu[0].bdf));
+	ASSERT_EQ(self->contexts, ioasid_debugfs_count("context", NULL));
 	ASSERT_EQ(self->base, vm_locked_kb());
 
 	ASSERT_EQ(0, unplug_restore(self, qemu)) TH_LOG("%s did not come back", self->bdf);
