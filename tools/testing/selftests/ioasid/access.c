@@ -398,6 +398,70 @@ TEST_F(access, holds_ioas_and_context)
 	EXPECT_EQ(0, mock_pin_max(self->mfd, self->buf, LEN));
 }
 
+/*
+ * Hot-remove of the devices of an IOAS while an emulated access holds pins
+ * on it: the devices leave (the last one takes the IOAS's domain with it),
+ * the access keeps its pins and its view of the memory, nothing is pinned
+ * or charged twice, a device attached afterwards gets every mapping, and
+ * the unmap that follows still calls the access back and releases it all.
+ */
+TEST_F(access, dev_del_while_pinned)
+{
+	unsigned char b[64];
+	__u32 m1, m2, m3, id1, id2, id3, id;
+	long locked;
+
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, LEN, IOVA));
+	locked = vm_locked_kb();
+	ASSERT_EQ(self->vmlck + (long)(LEN / 1024), locked);
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, access_create(self->mfd, self->fd, self->ioas,
+				   IOASID_MOCK_ACCESS_PIN, &id));
+	ASSERT_EQ(0, acc_pin(self->mfd, id, IOVA + PSZ, 2 * PSZ, NULL, 0));
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+
+	/* The device that made the domain leaves; the other keeps it. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(1, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, IOVA, self->buf, LEN, NULL));
+	ASSERT_EQ(0, acc_rw(self->mfd, id, IOVA + PSZ + 3, sizeof(b), b, 0));
+	ASSERT_EQ(0, memcmp(b, self->buf + PSZ + 3, sizeof(b)));
+	EXPECT_EQ(1, access_info(self->mfd, id).out_pins);
+
+	/* The last device leaves: the domain goes, the access stays. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(1, ioasid_debugfs_count("object", " domains 0 accesses 1"));
+	ASSERT_EQ(0, check_ends(self->mfd, id, IOVA, self->buf, LEN));
+	EXPECT_EQ(1, access_info(self->mfd, id).out_pins);
+	EXPECT_EQ(0, access_info(self->mfd, id).out_unmap_calls);
+	EXPECT_EQ(locked, vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+
+	/* A device attached now gets every mapping, from the same pins. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m3, &id3));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id3, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, IOVA, self->buf, LEN, NULL));
+	EXPECT_EQ(locked, vm_locked_kb());
+	ASSERT_PINNED(self->mfd, self->buf, LEN, 1);
+
+	/* UNMAP calls the access back and releases everything. */
+	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, &(__u64){ 0 }));
+	EXPECT_EQ(1, access_info(self->mfd, id).out_unmap_calls);
+	EXPECT_EQ(0, access_info(self->mfd, id).out_pins);
+	EXPECT_EQ(self->vmlck, vm_locked_kb());
+	EXPECT_EQ(0, mock_pin_max(self->mfd, self->buf, LEN));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m3, IOVA, self->buf, PSZ, NULL));
+	ASSERT_EQ(0, access_destroy(self->mfd, id));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m3));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+	write_param("allow_unsafe_interrupts", "0");
+}
+
 TEST_F(access, software_nesting_parent_unmap)
 {
 	struct ioasid_mock_access_info info;

@@ -466,6 +466,68 @@ TEST_F(dev, unregister_while_attached)
 	ASSERT_EQ(vmlck - 1024, vm_locked_kb());
 }
 
+/*
+ * Hot-remove of a mapped device beside another one on the same domain:
+ * the other keeps translating through it (the same domain), the departed
+ * one is gone from DEVICE_INFO and debugfs, nothing is pinned or charged
+ * twice or left behind, and the IOAS goes on mapping for the device that
+ * stays and for one that arrives.
+ */
+TEST_F(dev, dev_del_mapped_context_goes_on)
+{
+	struct ioasid_device_entry e[4];
+	__u32 m1, id1, m2, id2, m3, id3, num = 4;
+	long vmlck = vm_locked_kb();
+	__u64 serial;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m1, &id1));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[0]));
+	serial = domain_serial(self->mfd, m1);
+	ASSERT_NE(0, serial);
+	ASSERT_EQ(serial, domain_serial(self->mfd, m2));
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 1);
+	ASSERT_EQ(2, ioasid_debugfs_count("object", " type device"));
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m1));
+	ASSERT_EQ(0, list_devices(self->fd, e, &num, sizeof(e[0])));
+	ASSERT_EQ(1, num);
+	ASSERT_EQ(id2, e[0].dev_id);
+	ASSERT_EQ(self->ioas[0], e[0].attached_pt_id);
+	ASSERT_EQ(1, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(-ENOENT, ioasid_attach_pasid(self->fd, id1, IOASID_PASID_NONE, self->ioas[1]));
+	/* The same domain, whole; nothing pinned or charged again. */
+	ASSERT_EQ(serial, domain_serial(self->mfd, m2));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 1);
+	ASSERT_EQ(vmlck, vm_locked_kb());
+
+	/* The context goes on: new mappings, a new device, a move. */
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[0], self->buf + MB, MB, 4 * MB));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 4 * MB, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m3, &id3));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id3, IOASID_PASID_NONE, self->ioas[0]));
+	ASSERT_EQ(serial, domain_serial(self->mfd, m3));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m3, 4 * MB, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf + MB, MB, NULL));
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas[0], 4 * MB, MB, NULL));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+
+	/* The rest leave as well: the IOASes hold only their own pins. */
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m3));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(2, ioasid_debugfs_count("object", " domains 0 "));
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 1);
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));
+	ASSERT_EQ(vmlck - 2048, vm_locked_kb());
+	ASSERT_EQ(0, mock_pin_max(self->mfd, self->buf, 2 * MB));
+}
+
 /* A registered device keeps its context alive after user space closes it. */
 TEST_F(dev, context_outlives_fd)
 {

@@ -508,6 +508,132 @@ TEST_F(fq, detach_and_replace_answer_pending)
 	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
 }
 
+/* Lines of the debugfs view naming a fault queue with "pending <n>". */
+static int debugfs_fault_queues(int pending)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), " pending %d ", pending);
+	return ioasid_debugfs_count("object", pending < 0 ? "type fault_queue" : want);
+}
+
+/* The grpids of responses r[0..n) with code @code, as a bit mask. */
+static unsigned long grpids_with_code(const struct ioasid_mock_fault_response *r,
+				      int n, __u32 code)
+{
+	unsigned long mask = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].code == code && r[i].grpid < 8 * sizeof(mask))
+			mask |= 1UL << r[i].grpid;
+	return mask;
+}
+
+/*
+ * A registration leaves with faults pending: a sub-device (its PASID's
+ * requests come from the parent, which stays and records the responses)
+ * with one group read and awaiting its response and one still queued.
+ * Both are answered "invalid" at once and dropped - a late response is
+ * ENOENT, a read finds nothing of them - while the parent's own group,
+ * pending in the same queue, waits for its response as before.
+ */
+TEST_F(fq, unregister_answers_pending)
+{
+	struct ioasid_mock_fault_response r[8];
+	struct ioasid_fault f[4];
+	__u32 s, sid, cookie_s, cookie_p;
+	int n;
+
+	ASSERT_EQ(0, mock_subdev_add(self->mfd, self->m, 5, &s, &sid));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, sid, 5, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 1, 0x1000));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(2, read_faults(self->ffd, f, 4));
+	ASSERT_EQ(sid, f[0].dev_id);
+	ASSERT_EQ(self->dev_id, f[1].dev_id);
+	cookie_s = f[0].cookie;
+	cookie_p = f[1].cookie;
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 2, 0x2000));
+	ASSERT_EQ(1, debugfs_fault_queues(3));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 8));
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, s));
+	n = responses(self->mfd, self->m, r, 8);
+	ASSERT_EQ(2, n);
+	ASSERT_EQ((1UL << 1) | (1UL << 2), grpids_with_code(r, n, IOASID_FAULT_RESPONSE_INVALID));
+	ASSERT_EQ(5, r[0].pasid);
+	ASSERT_EQ(5, r[1].pasid);
+	ASSERT_EQ(1, debugfs_fault_queues(1));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(0, read_faults(self->ffd, f, 4));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie_s, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(0, responses(self->mfd, self->m, r, 8));
+	/* Its PASID leads nowhere now: the core answers. */
+	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 4, 0));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_FALSE(readable(self->ffd));
+
+	/* The parent's group is untouched, and the queue goes on. */
+	ASSERT_EQ(8, respond(self->ffd, cookie_p, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(IOASID_FAULT_RESPONSE_SUCCESS, r[0].code);
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
+	ASSERT_EQ(self->dev_id, f[0].dev_id);
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(1, debugfs_fault_queues(0));
+	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
+}
+
+/*
+ * A device destroyed (its platform device gone) with a group read and one
+ * queued, beside another device of the same queue and IOAS: no hang, its
+ * groups are dropped (ENOENT, nothing to read), nothing is charged twice,
+ * and the other device's faults and translations go on.
+ */
+TEST_F(fq, dev_del_with_faults_pending)
+{
+	struct ioasid_mock_fault_response r[8];
+	struct ioasid_fault f[4];
+	long vmlck = vm_locked_kb();
+	__u32 m2, id2, cookie;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_IOPF, &m2, &id2));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas));
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
+	cookie = f[0].cookie;
+	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(1, debugfs_fault_queues(2));
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, self->m));
+	ASSERT_EQ(1, debugfs_fault_queues(0));
+	ASSERT_FALSE(readable(self->ffd));
+	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(vmlck, vm_locked_kb());
+
+	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, inject(self->mfd, m2, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
+	ASSERT_EQ(id2, f[0].dev_id);
+	ASSERT_EQ(3, f[0].grpid);
+	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
+	ASSERT_EQ(1, responses(self->mfd, m2, r, 8));
+	ASSERT_EQ(3, r[0].grpid);
+	ASSERT_EQ(IOASID_FAULT_RESPONSE_SUCCESS, r[0].code);
+	ASSERT_EQ(1, debugfs_fault_queues(0));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m2));
+	ASSERT_EQ(0, ioasid_debugfs_count("object", " type device"));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas));
+	ASSERT_EQ(vmlck - 1024, vm_locked_kb());
+}
+
 /* Closing the queue's file answers everything; later faults fail. */
 TEST_F(fq, close_queue)
 {
@@ -777,15 +903,6 @@ static void *faulter_thread(void *p)
 		t->rounds++;
 	}
 	return NULL;
-}
-
-/* Lines of the debugfs view naming a fault queue with "pending <n>". */
-static int debugfs_fault_queues(int pending)
-{
-	char want[32];
-
-	snprintf(want, sizeof(want), " pending %d ", pending);
-	return ioasid_debugfs_count("object", pending < 0 ? "type fault_queue" : want);
 }
 
 /*

@@ -18,13 +18,20 @@
  * compares bytes in memory. QEMU aborts on a transfer outside the internal
  * buffer and truncates IOVAs to 28 bits: edu_dma() refuses both.
  *
- * /init binds every edu to vfio-pci before the tests run. The hot-remove
- * test removes a device and rescans the bus; it is the last fixture, so it
- * runs after every other test, and it binds the new device to vfio-pci
- * again for whatever runs next.
+ * /init binds every edu on the root bus to vfio-pci before the tests run.
+ * The edu_unplug tests remove the VM's third edu, the one behind a
+ * hot-pluggable root port (run-vm), with QEMU's device_del (through the
+ * host's scripts/qmp-hotplug) or through sysfs, while it DMAs, and bring it
+ * back; the other tests never use it. The hot-remove test removes a root-bus
+ * device and rescans the bus; it is the last fixture, so it runs after
+ * every other test, and it binds the new device to vfio-pci again for
+ * whatever runs next.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -119,8 +126,31 @@ static bool is_edu(const char *bdf)
 	return read_long_file(path) == EDU_DEVICE;
 }
 
-/* The PCI addresses of the edu devices, in bus order; returns how many. */
-static int edu_find(char bdf[][32], int max)
+/*
+ * Whether @bdf sits behind a PCI bridge (a root port) rather than on the
+ * root bus: its sysfs parent is another PCI device, not "pci<dom>:<bus>".
+ */
+static bool behind_port(const char *bdf)
+{
+	char path[256], real[PATH_MAX], *p;
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%.32s", bdf);
+	if (!realpath(path, real))
+		return false;
+	p = strrchr(real, '/');
+	if (!p)
+		return false;
+	*p = 0;
+	p = strrchr(real, '/');
+	return p && strncmp(p + 1, "pci", 3);
+}
+
+/*
+ * The PCI addresses of the edu devices on the root bus (or, @ported, the
+ * ones behind a root port: the VM's hot-pluggable edu), in bus order;
+ * returns how many.
+ */
+static int edu_find_on(char bdf[][32], int max, bool ported)
 {
 	struct dirent **ents;
 	int i, n, found = 0;
@@ -130,12 +160,18 @@ static int edu_find(char bdf[][32], int max)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (ents[i]->d_name[0] != '.' && found < max &&
-		    is_edu(ents[i]->d_name))
+		    is_edu(ents[i]->d_name) &&
+		    behind_port(ents[i]->d_name) == ported)
 			copy_str(bdf[found++], 32, ents[i]->d_name);
 		free(ents[i]);
 	}
 	free(ents);
 	return found;
+}
+
+static int edu_find(char bdf[][32], int max)
+{
+	return edu_find_on(bdf, max, false);
 }
 
 static bool bound_to_vfio(const char *bdf)
@@ -1070,6 +1106,500 @@ TEST_F_TIMEOUT(edu_native, software_nesting, 60)
 	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, child));
 	ASSERT_EQ(0, ioasid_destroy(self->c.ioasid, parent));
 	munmap(buf, 2 * PSZ);
+}
+
+/*
+ * ---- hot-remove of the edu behind the VM's hot-pluggable root port ----
+ *
+ * run-vm gives the VM a third edu (QEMU id edu2) behind a pcie-root-port
+ * (rp0) and says so on the kernel command line (ioasid_hotplug=edu2:rp0)
+ * when its watcher (scripts/qmp-hotplug) follows the test stream: a line
+ * "ioasid-hotplug: device_del id=edu2" makes QEMU unplug the device, the
+ * guest's hotplug driver (pciehp or acpiphp) removes it, and vfio-pci's
+ * remove waits for the user to close the device, asking for it on the
+ * device's request eventfd (VFIO_PCI_REQ_IRQ_INDEX) every 10 seconds. The
+ * sysfs variants remove the device through its "remove" attribute instead,
+ * the same path in the kernel without QEMU: they also run where the kernel
+ * has no PCI hotplug driver.
+ *
+ * The context (a native one, or type1 through ioasid_vfio's compatibility
+ * mode) holds the hot-pluggable edu and the first root-bus edu, attached
+ * to one IOAS with memory mapped; the hot-pluggable one is DMAing when its
+ * removal is asked for.
+ */
+
+#define UNPLUG_WAIT_MS		60000	/* pciehp waits 5 s, TCG is slow */
+#define UNPLUG_PAGES		8
+
+struct unplug_dma {
+	struct edu *e;
+	char *buf;		/* page 0: source, page 1: destination */
+	__u64 iova;
+	bool stop;		/* __atomic: the thread polls it */
+	unsigned long done;
+	int rc;			/* the first error, or 1 for bad data */
+	pthread_t thread;
+};
+
+/* Round trips through the device until told to stop. */
+static void *unplug_dma_loop(void *arg)
+{
+	struct unplug_dma *d = arg;
+	unsigned int seed = 1;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED) && !d->rc) {
+		fill(d->buf, PSZ, seed);
+		memset(d->buf + PSZ, UNTOUCHED, PSZ);
+		d->rc = edu_to_dev(d->e, d->iova, 0, PSZ);
+		if (!d->rc)
+			d->rc = edu_to_ram(d->e, 0, d->iova + PSZ, PSZ);
+		if (!d->rc && memcmp(d->buf, d->buf + PSZ, PSZ))
+			d->rc = 1;
+		if (!d->rc)
+			d->done++;
+		seed++;
+	}
+	return NULL;
+}
+
+FIXTURE(edu_unplug) {
+	struct edu_ctx c;
+	char bdf[32];		/* the hot-pluggable edu (c.edu[1]) */
+	char qemu_id[32], qemu_bus[32];
+	char *buf;
+	long base;		/* VmLck before the test mapped anything */
+	int contexts;		/* ioasid contexts (debugfs) before it opened one */
+	int efd;		/* the hot-pluggable edu's request eventfd */
+	pid_t remover;		/* sysfs: the child writing "remove" */
+	bool requested;		/* its removal was asked for */
+	struct unplug_dma dma;
+	bool dma_running;
+};
+
+FIXTURE_VARIANT(edu_unplug) {
+	enum edu_mode mode;
+	bool qemu;		/* QEMU's device_del, not sysfs "remove" */
+};
+
+FIXTURE_VARIANT_ADD(edu_unplug, native_qemu) {
+	.mode = EDU_NATIVE, .qemu = true,
+};
+
+FIXTURE_VARIANT_ADD(edu_unplug, type1_qemu) {
+	.mode = EDU_TYPE1, .qemu = true,
+};
+
+FIXTURE_VARIANT_ADD(edu_unplug, native_sysfs) {
+	.mode = EDU_NATIVE,
+};
+
+FIXTURE_VARIANT_ADD(edu_unplug, type1_sysfs) {
+	.mode = EDU_TYPE1,
+};
+
+/* ioasid_hotplug=<qemu id>:<bus> from the kernel command line. */
+static bool hotplug_cmdline(char *id, size_t idlen, char *bus, size_t buslen)
+{
+	char line[4096], *p, *colon, *end;
+	FILE *f = fopen("/proc/cmdline", "r");
+	bool ok = false;
+
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "ioasid_hotplug=");
+		if (p) {
+			p += strlen("ioasid_hotplug=");
+			end = p + strcspn(p, "\n ");
+			*end = 0;
+			colon = strchr(p, ':');
+			if (colon && colon > p && colon[1]) {
+				*colon = 0;
+				copy_str(id, idlen, p);
+				copy_str(bus, buslen, colon + 1);
+				ok = true;
+			}
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * Whether a hotplug driver (pciehp, acpiphp) serves the slot of @bdf: a
+ * slot in /sys/bus/pci/slots at its address with a "power" attribute,
+ * which only hotplug drivers' slots have.
+ */
+static bool hotplug_slot(const char *bdf)
+{
+	struct dirent *de;
+	char path[300], addr[32];
+	bool found = false;
+	DIR *d = opendir(PCI_SYSFS "/slots");
+	FILE *f;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), PCI_SYSFS "/slots/%s/address", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(addr, sizeof(addr), f)) {
+			addr[strcspn(addr, "\n")] = 0;
+			/* "dddd:bb:ss" against "dddd:bb:ss.f" */
+			found = !strncmp(addr, bdf, strlen(addr)) &&
+				bdf[strlen(addr)] == '.';
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), PCI_SYSFS "/slots/%s/power", de->d_name);
+		found = found && !access(path, F_OK);
+	}
+	closedir(d);
+	return found;
+}
+
+/* A request line for scripts/qmp-hotplug, in one write. */
+static void hotplug_request(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "# ioasid-hotplug: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	line[n++] = '\n';
+	fflush(stdout);
+	fflush(stderr);
+	if (write(STDERR_FILENO, line, n) != n)
+		return;
+}
+
+static bool pci_present(const char *bdf)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s", bdf);
+	return !access(path, F_OK);
+}
+
+/* Wait up to @ms for @bdf to be present (or gone); true if it is so. */
+static bool pci_wait(const char *bdf, bool present, long ms)
+{
+	long long deadline = edu_now_ms() + ms;
+
+	while (pci_present(bdf) != present) {
+		if (edu_now_ms() > deadline)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
+/* Registrations of @bdf in every ioasid context (debugfs). */
+static int ioasid_dev_objects(const char *bdf)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), " dev %s ", bdf);
+	return ioasid_debugfs_count("object", pat);
+}
+
+/* Ask for the removal of the hot-pluggable edu; it completes once closed. */
+static int unplug_request(struct __test_metadata *_metadata,
+			  struct _test_data_edu_unplug *self, bool qemu)
+{
+	char path[256];
+	pid_t pid;
+
+	self->requested = true;
+	if (qemu) {
+		hotplug_request("device_del id=%s", self->qemu_id);
+		return 0;
+	}
+	/*
+	 * The removing write blocks until the device is closed: a child
+	 * without a reference to the device does it (no fds, no BAR).
+	 */
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s/remove", self->bdf);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		munmap(self->c.edu[1].bar, self->c.edu[1].bar_size);
+		close_range(3, ~0U, 0);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+	self->remover = pid;
+	return 0;
+}
+
+/* Reap the sysfs remover; 0 if it removed the device. */
+static int unplug_reap(struct _test_data_edu_unplug *self, long ms)
+{
+	long long deadline = edu_now_ms() + ms;
+	int status = -1;
+	pid_t rc;
+
+	if (self->remover <= 0)
+		return 0;
+	while ((rc = waitpid(self->remover, &status, WNOHANG)) == 0 &&
+	       edu_now_ms() < deadline)
+		usleep(10000);
+	if (rc == 0)
+		return -ETIMEDOUT;
+	self->remover = 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* Bring the hot-pluggable edu back and hand it to vfio-pci. */
+static int unplug_restore(struct _test_data_edu_unplug *self, bool qemu)
+{
+	long long deadline = edu_now_ms() + UNPLUG_WAIT_MS;
+
+	if (!self->bdf[0])
+		return 0;
+	/*
+	 * QEMU may still be finishing the removal the guest completed (the
+	 * id is busy until then): ask again until the device is back.
+	 */
+	while (!pci_present(self->bdf) && edu_now_ms() < deadline) {
+		if (qemu)
+			hotplug_request("device_add driver=edu id=%s bus=%s",
+					self->qemu_id, self->qemu_bus);
+		else
+			write_file(PCI_SYSFS "/rescan", "1");
+		pci_wait(self->bdf, true, 10000);
+	}
+	if (!pci_present(self->bdf))
+		return -ENODEV;
+	return edu_bind_vfio(self->bdf);
+}
+
+/* VFIO's device requests (remove: give the device back) to @efd. */
+static int edu_set_req_eventfd(struct edu *e, int efd)
+{
+	char irqbuf[sizeof(struct vfio_irq_set) + sizeof(__s32)];
+	struct vfio_irq_set *irq = (struct vfio_irq_set *)irqbuf;
+
+	irq->argsz = sizeof(irqbuf);
+	irq->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	irq->index = VFIO_PCI_REQ_IRQ_INDEX;
+	irq->start = 0;
+	irq->count = 1;
+	memcpy(irq->data, &efd, sizeof(efd));
+	return vioctl(e->dev, VFIO_DEVICE_SET_IRQS, (unsigned long)irq);
+}
+
+FIXTURE_SETUP(edu_unplug)
+{
+	char bdf[2][32];
+	int rc;
+
+	edu_ctx_init(&self->c);
+	self->efd = -1;
+	if (!hotplug_cmdline(self->qemu_id, sizeof(self->qemu_id),
+			     self->qemu_bus, sizeof(self->qemu_bus)))
+		SKIP(return, "no hot-pluggable edu (run-vm's ioasid_hotplug=)");
+	if (edu_find_on(&bdf[1], 1, true) != 1)
+		SKIP(return, "no edu behind a root port");
+	if (edu_find(bdf, 1) != 1)
+		SKIP(return, "no edu on the root bus");
+	if (variant->qemu && !hotplug_slot(bdf[1]))
+		SKIP(return, "no PCI hotplug driver for the slot of %s (kernel without CONFIG_HOTPLUG_PCI_PCIE/ACPI)",
+		     bdf[1]);
+	copy_str(self->bdf, sizeof(self->bdf), bdf[1]);
+	ASSERT_EQ(0, edu_bind_vfio(self->bdf)) TH_LOG("bind %s to vfio-pci", self->bdf);
+
+	self->base = vm_locked_kb();
+	ASSERT_LE(0, self->base);
+	self->contexts = ioasid_debugfs_count("context", NULL);
+	rc = edu_ctx_open(&self->c, variant->mode, false, bdf, 2);
+	if (rc == -EOPNOTSUPP && variant->mode == EDU_NATIVE &&
+	    !strcmp(self->c.step, "VFIO_CHECK_EXTENSION"))
+		SKIP(return, "no VFIO_IOASID_IOMMU container type: ioasid_vfio is not loaded");
+	ASSERT_EQ(0, rc) TH_LOG("%s container: %s failed: %s", mode_name(variant->mode),
+				self->c.step, strerror(-rc));
+	ASSERT_EQ(2, self->c.nedu);
+	ASSERT_EQ(1, ioasid_dev_objects(self->bdf));
+
+	self->buf = alloc_pages(UNPLUG_PAGES);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, self->buf, UNPLUG_PAGES * PSZ, 0x800000));
+	ASSERT_EQ(self->base + UNPLUG_PAGES * (long)PSZ / 1024, vm_locked_kb());
+
+	self->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, edu_set_req_eventfd(&self->c.edu[1], self->efd));
+}
+
+static void unplug_dma_stop(struct _test_data_edu_unplug *self)
+{
+	if (!self->dma_running)
+		return;
+	__atomic_store_n(&self->dma.stop, true, __ATOMIC_RELAXED);
+	pthread_join(self->dma.thread, NULL);
+	self->dma_running = false;
+}
+
+FIXTURE_TEARDOWN(edu_unplug)
+{
+	unplug_dma_stop(self);
+	edu_ctx_close(&self->c);
+	if (self->efd >= 0)
+		close(self->efd);
+	if (self->requested) {
+		unplug_reap(self, UNPLUG_WAIT_MS);
+		pci_wait(self->bdf, false, UNPLUG_WAIT_MS);
+	}
+	if (self->buf)
+		munmap(self->buf, UNPLUG_PAGES * PSZ);
+	if (unplug_restore(self, variant->qemu))
+		ksft_print_msg("%s did not come back\n", self->bdf);
+}
+
+/* Start the hot-pluggable edu DMAing through pages 0-1 of the mapping. */
+static void unplug_dma_start(struct __test_metadata *_metadata,
+			     struct _test_data_edu_unplug *self)
+{
+	self->dma = (struct unplug_dma){
+		.e = &self->c.edu[1], .buf = self->buf, .iova = 0x800000,
+	};
+	ASSERT_EQ(0, pthread_create(&self->dma.thread, NULL, unplug_dma_loop, &self->dma));
+	self->dma_running = true;
+	/* Under way before the removal is asked for. */
+	while (!self->dma.done && !self->dma.rc)
+		usleep(1000);
+	ASSERT_EQ(0, self->dma.rc);
+}
+
+/* Wait up to @ms for the request eventfd; returns its count (0: none). */
+static __u64 unplug_wait_request(int efd, long ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	__u64 n = 0;
+
+	if (poll(&pfd, 1, ms) != 1 || read(efd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
+}
+
+/* A fresh mapping DMAed through by the root-bus edu, then unmapped. */
+static void unplug_check_other(struct __test_metadata *_metadata,
+			       struct _test_data_edu_unplug *self, __u64 iova)
+{
+	struct edu *e = &self->c.edu[0];
+	char *buf = alloc_pages(2);
+	__u64 unmapped = 0;
+	long locked = vm_locked_kb();
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, ctx_map(&self->c, 0, buf, 2 * PSZ, iova));
+	ASSERT_EQ(locked + 8, vm_locked_kb());
+	fill(buf, PSZ, 11);
+	ASSERT_EQ(0, edu_to_dev(e, iova, 0, PSZ));
+	ASSERT_EQ(0, edu_to_ram(e, 0, iova + PSZ, PSZ));
+	ASSERT_EQ(0, memcmp(buf, buf + PSZ, PSZ)) TH_LOG("%s: DMA at %#llx", e->bdf,
+							(unsigned long long)iova);
+	ASSERT_EQ(0, ctx_unmap(&self->c, 0, iova, 2 * PSZ, &unmapped));
+	ASSERT_EQ(2 * PSZ, unmapped);
+	ASSERT_EQ(locked, vm_locked_kb());
+	munmap(buf, 2 * PSZ);
+}
+
+/* After the hot-pluggable edu is gone: nothing of it is left. */
+static void unplug_check_gone(struct __test_metadata *_metadata,
+			      struct _test_data_edu_unplug *self, bool qemu)
+{
+	ASSERT_EQ(0, unplug_reap(self, UNPLUG_WAIT_MS)) TH_LOG("sysfs remove of %s", self->bdf);
+	ASSERT_TRUE(pci_wait(self->bdf, false, UNPLUG_WAIT_MS))
+		TH_LOG("%s still present %d s after it was closed", self->bdf,
+		       UNPLUG_WAIT_MS / 1000);
+	ASSERT_EQ(0, ioasid_dev_objects(self->bdf));
+	if (self->c.mode == EDU_NATIVE)
+		ASSERT_EQ(-ENOENT, ioasid_find_device(self->c.ioasid, self->bdf, NULL));
+	/* The IOAS keeps its mapping and its charge, once. */
+	ASSERT_EQ(self->base + UNPLUG_PAGES * (long)PSZ / 1024, vm_locked_kb());
+
+	/* The context goes on for the other device. */
+	ASSERT_EQ(1, ioasid_dev_objects(self->c.edu[0].bdf));
+	unplug_check_other(_metadata, self, 0x1000000);
+	ASSERT_EQ(0, ctx_unmap(&self->c, 0, 0x800000, UNPLUG_PAGES * PSZ, NULL));
+	ASSERT_EQ(self->base, vm_locked_kb());
+	edu_ctx_close(&self->c);
+	ASSERT_EQ(0, ioasid_dev_objects(self->c.edu[0].bdf));
+	ASSERT_EQ(self->contexts, ioasid_debugfs_count("context", NULL));
+	ASSERT_EQ(self->base, vm_locked_kb());
+
+	ASSERT_EQ(0, unplug_restore(self, qemu)) TH_LOG("%s did not come back", self->bdf);
+	self->requested = false;
+}
+
+/*
+ * A well-behaved user: the device's request eventfd fires while it DMAs,
+ * the user stops it and closes the device, the removal completes; the
+ * IOAS keeps its mappings and charge, and the context DMAs through the
+ * other device.
+ */
+TEST_F_TIMEOUT(edu_unplug, close_on_request, 300)
+{
+	struct edu *e = &self->c.edu[1];
+	unsigned long done;
+
+	unplug_dma_start(_metadata, self);
+	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu));
+	ASSERT_NE(0, unplug_wait_request(self->efd, UNPLUG_WAIT_MS))
+		TH_LOG("no device request for %s in %d s", self->bdf, UNPLUG_WAIT_MS / 1000);
+	/* Still registered and working: the removal waits for the user. */
+	ASSERT_EQ(1, ioasid_dev_objects(self->bdf));
+	done = self->dma.done;
+	unplug_dma_stop(self);
+	ASSERT_EQ(0, self->dma.rc) TH_LOG("DMA of %s failed after %lu round trips",
+					  self->bdf, self->dma.done);
+	ksft_print_msg("%s: %lu round trips, %lu of them before the request\n",
+		       self->bdf, self->dma.done, done);
+	edu_close_dev(e);
+	unplug_check_gone(_metadata, self, variant->qemu);
+}
+
+/*
+ * A user that does not close the device on the request: the removal waits
+ * (VFIO asks again after 10 s), and meanwhile the context, both devices
+ * and the IOAS keep working - the hot-pluggable edu DMAs on. Only when the
+ * user closes the device does the removal complete, cleanly.
+ */
+TEST_F_TIMEOUT(edu_unplug, ignore_request, 300)
+{
+	struct edu *e = &self->c.edu[1];
+	__u64 n;
+
+	unplug_dma_start(_metadata, self);
+	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu));
+	ASSERT_NE(0, unplug_wait_request(self->efd, UNPLUG_WAIT_MS))
+		TH_LOG("no device request for %s in %d s", self->bdf, UNPLUG_WAIT_MS / 1000);
+
+	/* Ignored: the context serves both devices while it waits. */
+	unplug_check_other(_metadata, self, 0x1000000);
+	ASSERT_TRUE(pci_present(self->bdf));
+	ASSERT_EQ(1, ioasid_dev_objects(self->bdf));
+	if (self->c.mode == EDU_NATIVE)
+		ASSERT_EQ(0, ioasid_find_device(self->c.ioasid, self->bdf, NULL));
+	n = unplug_wait_request(self->efd, 30000);
+	ASSERT_NE(0, n) TH_LOG("VFIO asked for %s only once in 30 s", self->bdf);
+	unplug_dma_stop(self);
+	ASSERT_EQ(0, self->dma.rc) TH_LOG("DMA of %s failed after %lu round trips",
+					  self->bdf, self->dma.done);
+	ASSERT_TRUE(pci_present(self->bdf));
+	unplug_check_other(_metadata, self, 0x1000000);
+	ksft_print_msg("%s: %lu round trips while its removal waited\n",
+		       self->bdf, self->dma.done);
+
+	edu_close_dev(e);
+	unplug_check_gone(_metadata, self, variant->qemu);
 }
 
 /* ---- native: hot-remove. The last fixture: it removes a device. ---- */
