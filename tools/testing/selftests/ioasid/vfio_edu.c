@@ -1458,6 +1458,7 @@ FIXTURE_TEARDOWN(edu_unplug)
 	}
 	if (self->buf)
 		munmap(self->buf, UNPLUG_PAGES * PSZ);
+	EXPECT_TEARDOWN_CLEAN(NULL, 0);
 	if (unplug_restore(self, variant->qemu))
 		ksft_print_msg("%s did not come back\n", self->bdf);
 }
