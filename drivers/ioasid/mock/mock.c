@@ -133,6 +133,12 @@ struct mock_iommu {
  *	(under the group mutex) change it, always with @lock held.
  * @nested: the mock nested domain the RID is attached to, NULL when none;
  *	under @lock, like @domain (then the nesting parent)
+ * @prq_lock: the page request path: held for read while a request is being
+ *	reported, for write while the translation of the RID or a PASID
+ *	changes. As an IOMMU drains its page request queue when it blocks a
+ *	requester, a request in flight is reported before a detach or replace
+ *	returns, and one of a blocked RID or PASID never reaches the core:
+ *	the core's attach handle is only good until then
  * @iopf_users: how many fault-delivering attachments enabled
  *	IOMMU_DEV_FEAT_IOPF; the device is on the instance's iopf queue while
  *	this is not 0 (ioasid serializes the calls)
@@ -147,6 +153,7 @@ struct mock_iommu_dev {
 	struct mock_iommu *mi;
 	u32 flags;
 	spinlock_t lock;
+	struct rw_semaphore prq_lock;
 	struct mock_domain *domain;
 	struct mock_nested *nested;
 	struct xarray pasids;
@@ -351,6 +358,7 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 {
 	struct mock_domain *old;
 
+	down_write(&mid->prq_lock);	/* no page request in flight */
 	spin_lock(&mid->lock);
 	old = mid->domain;
 	if (old != md) {
@@ -368,6 +376,7 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 		mid->nested = mn;
 	}
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 }
 
 /* Whether @md may be attached to (a PASID of) the device of @mid. */
@@ -411,12 +420,14 @@ static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
 	if (rc)
 		return rc;
 
+	down_write(&mid->prq_lock);
 	spin_lock(&mid->lock);
 	prev = xa_store(&mid->pasids, pasid, md, GFP_NOWAIT);
 	if (WARN_ON(xa_is_err(prev))) {
 		/* Unreachable: the entry was reserved or present. */
 		xa_release(&mid->pasids, pasid);
 		spin_unlock(&mid->lock);
+		up_write(&mid->prq_lock);
 		return xa_err(prev);
 	}
 	if (prev != md) {
@@ -425,6 +436,7 @@ static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
 			atomic_dec(&prev->pasid_users);
 	}
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 	/* The core's view and ours must agree on what was attached before. */
 	WARN_ON((prev ? &prev->domain : NULL) != old);
 	return 0;
@@ -437,11 +449,13 @@ static void mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
 	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
 	struct mock_domain *md;
 
+	down_write(&mid->prq_lock);	/* drain: nothing of @pasid in flight */
 	spin_lock(&mid->lock);
 	md = xa_erase(&mid->pasids, pasid);
 	if (md)
 		atomic_dec(&md->pasid_users);
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 	/* Removing what was never attached is a bookkeeping bug. */
 	WARN_ON(!md || &md->domain != domain);
 }
@@ -863,6 +877,7 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	mid->mi = mi;
 	mid->flags = fwspec->ids[0];
 	spin_lock_init(&mid->lock);
+	init_rwsem(&mid->prq_lock);
 	xa_init(&mid->pasids);
 	dev_iommu_priv_set(dev, mid);
 	return &mi->iommu;
@@ -1673,6 +1688,42 @@ static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
 	return mock_respond(ucmd, sizeof(*cmd));
 }
 
+/*
+ * Report a page request of @dev as its IOMMU's page request queue would:
+ * not while its translation changes (see mock_iommu_dev.prq_lock), and not
+ * at all for a blocked RID or PASID, whose requests the IOMMU answers
+ * itself - "invalid", as the core answers one nothing handles, with the
+ * same -EINVAL.
+ */
+static int mock_report_fault(struct device *dev, struct iopf_fault *evt)
+{
+	struct iommu_fault_page_request *prm = &evt->fault.prm;
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct iommu_page_response resp = {
+		.pasid = prm->pasid,
+		.grpid = prm->grpid,
+		.code = IOMMU_PAGE_RESP_INVALID,
+	};
+	bool blocked;
+	int rc;
+
+	down_read(&mid->prq_lock);
+	spin_lock(&mid->lock);
+	if (prm->flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID)
+		blocked = !xa_load(&mid->pasids, prm->pasid);
+	else
+		blocked = !mid->domain && !mid->nested;
+	spin_unlock(&mid->lock);
+	if (blocked) {
+		mock_page_response(dev, evt, &resp);
+		rc = -EINVAL;
+	} else {
+		rc = iommu_report_device_fault(dev, evt);
+	}
+	up_read(&mid->prq_lock);
+	return rc;
+}
+
 static int mock_fault_inject(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_fault_inject *cmd = ucmd->cmd;
@@ -1697,7 +1748,7 @@ static int mock_fault_inject(struct mock_ucmd *ucmd)
 	evt.fault.prm.grpid = cmd->grpid;
 	evt.fault.prm.perm = cmd->perm;
 	evt.fault.prm.addr = cmd->addr;
-	return iommu_report_device_fault(&mock_dev_pdev(mdev)->dev, &evt);
+	return mock_report_fault(&mock_dev_pdev(mdev)->dev, &evt);
 }
 
 static int mock_fault_responses(struct mock_ucmd *ucmd)
