@@ -79,6 +79,15 @@
 /* The IOPTE encoding below needs 64-bit xarray value entries. */
 static_assert(BITS_PER_LONG == 64);
 
+/*
+ * The attach handle the core routes a page request by, as its fault path
+ * finds it; exported for iommufd (and ioasid), declared in the core's
+ * private header (drivers/iommu/iommu-priv.h).
+ */
+struct iommu_attach_handle *iommu_attach_handle_get(struct iommu_group *group,
+						    ioasid_t pasid,
+						    unsigned int type);
+
 #define MOCK_NR_IOMMUS	2
 
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
@@ -1690,30 +1699,51 @@ static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
 
 /*
  * Report a page request of @dev as its IOMMU's page request queue would:
- * not while its translation changes (see mock_iommu_dev.prq_lock), and not
- * at all for a blocked RID or PASID, whose requests the IOMMU answers
- * itself - "invalid", as the core answers one nothing handles, with the
- * same -EINVAL.
+ * not while its translation changes (see mock_iommu_dev.prq_lock), and
+ * only through the domain the RID or PASID translates through now. The
+ * IOMMU answers a request of a blocked one itself - "invalid", as the core
+ * answers one nothing handles, with the same -EINVAL - and so one that
+ * comes while the core's attach handle still names the previous domain
+ * (the core installs a replace's handle after the driver's callback, and
+ * removes a detached one after it): that handle's owner may be about to
+ * forget it. A handle found under @prq_lock is not freed before it is
+ * unlocked: that takes a detach, whose callback waits.
  */
 static int mock_report_fault(struct device *dev, struct iopf_fault *evt)
 {
 	struct iommu_fault_page_request *prm = &evt->fault.prm;
+	bool pasid = prm->flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
 	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
 	struct iommu_page_response resp = {
 		.pasid = prm->pasid,
 		.grpid = prm->grpid,
 		.code = IOMMU_PAGE_RESP_INVALID,
 	};
+	struct iommu_attach_handle *handle;
+	struct iommu_domain *cur = NULL;
+	struct mock_domain *md;
 	bool blocked;
 	int rc;
 
 	down_read(&mid->prq_lock);
 	spin_lock(&mid->lock);
-	if (prm->flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID)
-		blocked = !xa_load(&mid->pasids, prm->pasid);
-	else
-		blocked = !mid->domain && !mid->nested;
+	if (pasid) {
+		md = xa_load(&mid->pasids, prm->pasid);
+		if (md)
+			cur = &md->domain;
+	} else if (mid->nested) {
+		cur = &mid->nested->domain;
+	} else if (mid->domain) {
+		cur = &mid->domain->domain;
+	}
 	spin_unlock(&mid->lock);
+	blocked = !cur;
+	if (!blocked) {
+		handle = iommu_attach_handle_get(dev->iommu_group,
+						 pasid ? prm->pasid : IOMMU_NO_PASID,
+						 0);
+		blocked = IS_ERR(handle) || handle->domain != cur;
+	}
 	if (blocked) {
 		mock_page_response(dev, evt, &resp);
 		rc = -EINVAL;
@@ -2672,3 +2702,4 @@ module_exit(mock_exit);
 MODULE_DESCRIPTION("ioasid: test-only mock IOMMU (/dev/ioasid_mock)");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(IOASID);
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
