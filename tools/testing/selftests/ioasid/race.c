@@ -984,7 +984,7 @@ TEST_F_TIMEOUT(race, faults_vs_detach_and_close, 180)
 		int order = round % 3, fds[3];
 
 		ASSERT_EQ(0, fault_round_setup(&t, self->buf));
-		t.del_at = 1 + rand_r(&seed) % 40;
+		t.del_at = 1 + rand_r(&seed) % 4;
 		ASSERT_EQ(0, start_all(w, &t, fault_roles, 3));
 		usleep(20000 + rand_r(&seed) % 100000);
 		/* The queue, the context, the mock: rotated each round. */
