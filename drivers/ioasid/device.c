@@ -280,6 +280,13 @@ static const void *ioasid_dp_nested_owner(struct ioasid_dev_pasid *dp)
 	return &dp->nested;
 }
 
+/* The installed attach handle of @dp, or (@next) the one a replace installs. */
+static struct iommu_attach_handle *ioasid_dp_handle(struct ioasid_dev_pasid *dp,
+						    bool next)
+{
+	return &dp->handles[next ? !dp->cur : dp->cur].handle;
+}
+
 static struct ioasid_fault_queue *ioasid_target_fault(struct ioasid_target *t)
 {
 	return t->nested ? t->nested->fault : t->ioas->fault;
@@ -298,6 +305,7 @@ static struct ioasid_fault_queue *ioasid_dp_fault(struct ioasid_dev_pasid *dp)
  */
 static int ioasid_target_attach(struct ioasid_target *t,
 				struct ioasid_dev_pasid *dp, bool replace,
+				struct iommu_attach_handle *handle,
 				struct ioasid_domain **idom, bool *iopf)
 {
 	int rc;
@@ -320,12 +328,12 @@ static int ioasid_target_attach(struct ioasid_target *t,
 			return -EOPNOTSUPP;
 		rc = ioasid_nested_attach(t->nested, dp->dev, dp->group,
 					  dp->pasid, replace,
-					  ioasid_dp_nested_owner(dp), &dp->handle);
+					  ioasid_dp_nested_owner(dp), handle);
 	} else {
 		mutex_lock(&t->ioas->mutex);
 		*idom = ioasid_domain_attach(t->ioas, dp->dev, dp->group,
 					     dp->pasid, replace, dp,
-					     dp->own_domain, &dp->handle);
+					     dp->own_domain, handle);
 		mutex_unlock(&t->ioas->mutex);
 		rc = PTR_ERR_OR_ZERO(*idom);
 		if (rc)
@@ -347,7 +355,7 @@ static void ioasid_dp_fault_done(struct ioasid_dev_pasid *dp)
 	struct ioasid_fault_queue *fq = ioasid_dp_fault(dp);
 
 	if (fq)
-		ioasid_fault_purge(fq, &dp->handle);
+		ioasid_fault_purge(fq, ioasid_dp_handle(dp, false));
 	if (dp->iopf) {
 		ioasid_iopf_disable(dp->dev);
 		dp->iopf = false;
@@ -422,7 +430,10 @@ static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
 	dp->own_domain = idev->own_domain;
 	dp->dev_id = idev->obj.id;
 	INIT_LIST_HEAD(&dp->members);
-	rc = ioasid_target_attach(t, dp, false, &idom, &iopf);
+	dp->handles[0].dp = dp;
+	dp->handles[1].dp = dp;
+	rc = ioasid_target_attach(t, dp, false, ioasid_dp_handle(dp, false),
+				  &idom, &iopf);
 	if (rc)
 		goto err_erase;
 	ioasid_dp_set_target(dp, t, idom);
@@ -505,14 +516,17 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
 
 	if (!rid)
 		iommu_detach_device_pasid(old, dp->dev, dp->pasid);
-	rc = ioasid_target_attach(t, dp, rid, &idom, &iopf);
+	rc = ioasid_target_attach(t, dp, rid, ioasid_dp_handle(dp, true),
+				  &idom, &iopf);
 	if (rc) {
 		if (!rid)
-			WARN_ON(iommu_attach_device_pasid(old, dp->dev,
-							  dp->pasid, &dp->handle));
+			WARN_ON(iommu_attach_device_pasid(old, dp->dev, dp->pasid,
+							  ioasid_dp_handle(dp, false)));
 		return rc;
 	}
+	/* The old target's faults went by the old handle. */
 	ioasid_dp_put_target(dp);
+	dp->cur = !dp->cur;
 	ioasid_dp_set_target(dp, t, idom);
 	dp->iopf = iopf;
 	return 0;

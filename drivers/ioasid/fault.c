@@ -110,8 +110,8 @@ static int ioasid_fault_iopf_handler(struct iopf_group *group)
 {
 	struct iommu_attach_handle *handle = group->attach_handle;
 	struct ioasid_fault_queue *fq = handle->domain->fault_data;
-	struct ioasid_dev_pasid *dp = container_of(handle, struct ioasid_dev_pasid,
-						   handle);
+	struct ioasid_dev_pasid *dp = container_of(handle, struct ioasid_handle,
+						   handle)->dp;
 	int rc = 0;
 
 	mutex_lock(&fq->mutex);

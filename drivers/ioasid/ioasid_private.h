@@ -352,6 +352,16 @@ int iommu_replace_group_handle(struct iommu_group *group,
 			       struct iommu_attach_handle *handle);
 
 /**
+ * struct ioasid_handle - an attach handle of an attachment
+ * @handle: what the IOMMU core finds the attachment of a page request by
+ * @dp: the attachment (struct ioasid_dev_pasid) it belongs to
+ */
+struct ioasid_handle {
+	struct iommu_attach_handle handle;
+	struct ioasid_dev_pasid *dp;
+};
+
+/**
  * struct ioasid_dev_pasid - one attached (device, PASID) or RID (device.c)
  * @node: in the global list of attachments
  * @dev: the device; for a RID several devices of the group share, the
@@ -367,8 +377,11 @@ int iommu_replace_group_handle(struct iommu_group *group,
  * @pt: the object it translates through (an IOAS or a nested object),
  *	referenced by the attachment
  * @nested: @pt as a nested object, or NULL
- * @handle: the attach handle the IOMMU core routes this attachment's page
- *	faults by; every attachment is made with it
+ * @handles: the attach handles the IOMMU core routes this attachment's page
+ *	faults by: @cur is the one installed. A replace installs the other, so
+ *	an installed handle never changes under a page request the core is
+ *	delivering through it (it reads the handle's domain more than once)
+ * @cur: the index of the installed one of @handles
  * @dev_id: the dev_id of the first of @members, for fault records: the
  *	registration that made it, or once that one left, the earliest one
  *	still sharing it
@@ -393,7 +406,8 @@ struct ioasid_dev_pasid {
 	struct iommu_domain *own_domain;
 	struct ioasid_obj *pt;
 	struct ioasid_nested *nested;
-	struct iommu_attach_handle handle;
+	struct ioasid_handle handles[2];
+	unsigned int cur;
 	u32 dev_id;
 	bool iopf;
 	struct list_head members;

@@ -79,6 +79,15 @@
 /* The IOPTE encoding below needs 64-bit xarray value entries. */
 static_assert(BITS_PER_LONG == 64);
 
+/*
+ * The attach handle the core routes a page request by, as its fault path
+ * finds it; exported for iommufd (and ioasid), declared in the core's
+ * private header (drivers/iommu/iommu-priv.h).
+ */
+struct iommu_attach_handle *iommu_attach_handle_get(struct iommu_group *group,
+						    ioasid_t pasid,
+						    unsigned int type);
+
 #define MOCK_NR_IOMMUS	2
 
 #define MOCK_DEV_FLAGS	(IOASID_MOCK_DEV_HUGE | IOASID_MOCK_DEV_INSTANCE2 | \
@@ -133,6 +142,12 @@ struct mock_iommu {
  *	(under the group mutex) change it, always with @lock held.
  * @nested: the mock nested domain the RID is attached to, NULL when none;
  *	under @lock, like @domain (then the nesting parent)
+ * @prq_lock: the page request path: held for read while a request is being
+ *	reported, for write while the translation of the RID or a PASID
+ *	changes. As an IOMMU drains its page request queue when it blocks a
+ *	requester, a request in flight is reported before a detach or replace
+ *	returns, and one of a blocked RID or PASID never reaches the core:
+ *	the core's attach handle is only good until then
  * @iopf_users: how many fault-delivering attachments enabled
  *	IOMMU_DEV_FEAT_IOPF; the device is on the instance's iopf queue while
  *	this is not 0 (ioasid serializes the calls)
@@ -147,6 +162,7 @@ struct mock_iommu_dev {
 	struct mock_iommu *mi;
 	u32 flags;
 	spinlock_t lock;
+	struct rw_semaphore prq_lock;
 	struct mock_domain *domain;
 	struct mock_nested *nested;
 	struct xarray pasids;
@@ -351,6 +367,7 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 {
 	struct mock_domain *old;
 
+	down_write(&mid->prq_lock);	/* no page request in flight */
 	spin_lock(&mid->lock);
 	old = mid->domain;
 	if (old != md) {
@@ -368,6 +385,7 @@ static void mock_dev_set_domain(struct mock_iommu_dev *mid,
 		mid->nested = mn;
 	}
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 }
 
 /* Whether @md may be attached to (a PASID of) the device of @mid. */
@@ -411,12 +429,14 @@ static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
 	if (rc)
 		return rc;
 
+	down_write(&mid->prq_lock);
 	spin_lock(&mid->lock);
 	prev = xa_store(&mid->pasids, pasid, md, GFP_NOWAIT);
 	if (WARN_ON(xa_is_err(prev))) {
 		/* Unreachable: the entry was reserved or present. */
 		xa_release(&mid->pasids, pasid);
 		spin_unlock(&mid->lock);
+		up_write(&mid->prq_lock);
 		return xa_err(prev);
 	}
 	if (prev != md) {
@@ -425,6 +445,7 @@ static int mock_domain_set_dev_pasid(struct iommu_domain *domain,
 			atomic_dec(&prev->pasid_users);
 	}
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 	/* The core's view and ours must agree on what was attached before. */
 	WARN_ON((prev ? &prev->domain : NULL) != old);
 	return 0;
@@ -437,11 +458,13 @@ static void mock_remove_dev_pasid(struct device *dev, ioasid_t pasid,
 	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
 	struct mock_domain *md;
 
+	down_write(&mid->prq_lock);	/* drain: nothing of @pasid in flight */
 	spin_lock(&mid->lock);
 	md = xa_erase(&mid->pasids, pasid);
 	if (md)
 		atomic_dec(&md->pasid_users);
 	spin_unlock(&mid->lock);
+	up_write(&mid->prq_lock);
 	/* Removing what was never attached is a bookkeeping bug. */
 	WARN_ON(!md || &md->domain != domain);
 }
@@ -863,6 +886,7 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	mid->mi = mi;
 	mid->flags = fwspec->ids[0];
 	spin_lock_init(&mid->lock);
+	init_rwsem(&mid->prq_lock);
 	xa_init(&mid->pasids);
 	dev_iommu_priv_set(dev, mid);
 	return &mi->iommu;
@@ -1677,6 +1701,63 @@ static int mock_pin_count_ioctl(struct mock_ucmd *ucmd)
 	return mock_respond(ucmd, sizeof(*cmd));
 }
 
+/*
+ * Report a page request of @dev as its IOMMU's page request queue would:
+ * not while its translation changes (see mock_iommu_dev.prq_lock), and
+ * only through the domain the RID or PASID translates through now. The
+ * IOMMU answers a request of a blocked one itself - "invalid", as the core
+ * answers one nothing handles, with the same -EINVAL - and so one that
+ * comes while the core's attach handle still names the previous domain
+ * (the core installs a replace's handle after the driver's callback, and
+ * removes a detached one after it): that handle's owner may be about to
+ * forget it. A handle found under @prq_lock is not freed before it is
+ * unlocked: that takes a detach, whose callback waits.
+ */
+static int mock_report_fault(struct device *dev, struct iopf_fault *evt)
+{
+	struct iommu_fault_page_request *prm = &evt->fault.prm;
+	bool pasid = prm->flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+	struct mock_iommu_dev *mid = dev_iommu_priv_get(dev);
+	struct iommu_page_response resp = {
+		.pasid = prm->pasid,
+		.grpid = prm->grpid,
+		.code = IOMMU_PAGE_RESP_INVALID,
+	};
+	struct iommu_attach_handle *handle;
+	struct iommu_domain *cur = NULL;
+	struct mock_domain *md;
+	bool blocked;
+	int rc;
+
+	down_read(&mid->prq_lock);
+	spin_lock(&mid->lock);
+	if (pasid) {
+		md = xa_load(&mid->pasids, prm->pasid);
+		if (md)
+			cur = &md->domain;
+	} else if (mid->nested) {
+		cur = &mid->nested->domain;
+	} else if (mid->domain) {
+		cur = &mid->domain->domain;
+	}
+	spin_unlock(&mid->lock);
+	blocked = !cur;
+	if (!blocked) {
+		handle = iommu_attach_handle_get(dev->iommu_group,
+						 pasid ? prm->pasid : IOMMU_NO_PASID,
+						 0);
+		blocked = IS_ERR(handle) || handle->domain != cur;
+	}
+	if (blocked) {
+		mock_page_response(dev, evt, &resp);
+		rc = -EINVAL;
+	} else {
+		rc = iommu_report_device_fault(dev, evt);
+	}
+	up_read(&mid->prq_lock);
+	return rc;
+}
+
 static int mock_fault_inject(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_fault_inject *cmd = ucmd->cmd;
@@ -1701,7 +1782,7 @@ static int mock_fault_inject(struct mock_ucmd *ucmd)
 	evt.fault.prm.grpid = cmd->grpid;
 	evt.fault.prm.perm = cmd->perm;
 	evt.fault.prm.addr = cmd->addr;
-	return iommu_report_device_fault(&mock_dev_pdev(mdev)->dev, &evt);
+	return mock_report_fault(&mock_dev_pdev(mdev)->dev, &evt);
 }
 
 static int mock_fault_responses(struct mock_ucmd *ucmd)
@@ -2625,3 +2706,4 @@ module_exit(mock_exit);
 MODULE_DESCRIPTION("ioasid: test-only mock IOMMU (/dev/ioasid_mock)");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(IOASID);
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
