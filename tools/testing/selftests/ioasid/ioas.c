@@ -586,12 +586,13 @@ TEST_F(ioas, replay_into_new_domain)
 /*
  * UNMAP returns only once every domain's IOTLB is synced: the mock IOTLB
  * would otherwise still translate the unmapped IOVAs (CHECK_MAP: EBUSY).
- * Partial unmaps, UNMAP_ALL, and the unmaps of IOAS destruction.
+ * Partial unmaps and UNMAP_ALL, in the fixture's domains and in those of a
+ * second IOAS.
  */
 TEST_F(ioas, unmap_syncs_iotlb)
 {
 	__u64 iova = 0;
-	__u32 other;
+	__u32 other, m;
 	int i;
 
 	if (!variant->ndev)
@@ -619,16 +620,16 @@ TEST_F(ioas, unmap_syncs_iotlb)
 						  self->buf + 2 * MB, PSZ, NULL));
 	}
 
-	/* A second IOAS a device moves to, mapped, then destroyed empty. */
+	/* A second IOAS, with a device of its own, the same memory mapped. */
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, other, self->buf, MB, 32 * MB));
-	ASSERT_EQ(0, mock_attach(self->mfd, self->mock[0], other));
-	ASSERT_EQ(0, mock_check_map(self->mfd, self->mock[0], 32 * MB, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, variant->flags[0], &m, NULL));
+	ASSERT_EQ(0, mock_attach(self->mfd, m, other));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 32 * MB, self->buf, MB, NULL));
 	ASSERT_EQ(0, ioasid_unmap(self->fd, other, 32 * MB, MB, NULL));
-	ASSERT_EQ(0, mock_unsynced(self->mfd, self->mock[0], 0, 0));
-	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, self->mock[0], 32 * MB, self->buf,
-					  PSZ, NULL));
-	ASSERT_EQ(0, mock_attach(self->mfd, self->mock[0], self->ioas));
+	ASSERT_EQ(0, mock_unsynced(self->mfd, m, 0, 0));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 32 * MB, self->buf, PSZ, NULL));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
 	ASSERT_EQ(self->vmlck, vm_locked_kb());
 }
