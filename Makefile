@@ -15,6 +15,10 @@
 #   make bench     the benchmark, on the non-debug project kernel
 #   make fuzz      the ioctl fuzzer alone on the debug kernel, a long budget:
 #                  SEEDS=20 (count, a-b, or a,b,) CALLS=50000 [SECONDS=...]
+#   make mutate    plant each bug of scripts/mutations in a scratch copy and
+#                  run its tests on the debug kernel; fails unless every one
+#                  is killed by 2+ tests (MUTATIONS="skip_charge ..." picks;
+#                  slow: not part of make check)
 #   make setup     install packages and fetch the kernel (as root)
 
 FLAVOUR ?= debug
@@ -54,6 +58,9 @@ bench:
 fuzz:
 	SEEDS="$(SEEDS)" CALLS="$(CALLS)" SECONDS_BUDGET="$(SECONDS)" $(SCRIPTS)/fuzz
 
+mutate:
+	$(SCRIPTS)/mutate $(MUTATIONS)
+
 docs:
 	$(SCRIPTS)/docs
 
@@ -63,4 +70,4 @@ clean:
 		-o -name '*.symvers' -o -name '*.order' | xargs rm -f
 	rm -rf out
 
-.PHONY: all setup kernel modules check run shell lint bench fuzz docs clean
+.PHONY: all setup kernel modules check run shell lint bench fuzz mutate docs clean

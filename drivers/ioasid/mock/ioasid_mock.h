@@ -182,9 +182,11 @@ enum ioasid_mock_select_flags {
  *
  * Succeeds when every CPU page of @uptr is what the domain translates the
  * corresponding IOVA to. ENOENT if some IOVA is not mapped (or the device or
- * PASID is not attached), EINVAL if some IOVA maps to other memory. @flags
- * and @pasid were added later: a struct that ends at @out_huge_ioptes reads
- * the RID.
+ * PASID is not attached), EINVAL if some IOVA maps to other memory, EBUSY
+ * if some IOVA is not mapped but the mock IOTLB may still translate it (it
+ * was unmapped and the IOTLB was not synced since: iommu_unmap() always
+ * syncs before it returns). @flags and @pasid were added later: a struct
+ * that ends at @out_huge_ioptes reads the RID.
  */
 struct ioasid_mock_check_map {
 	__u32 size;
@@ -231,9 +233,12 @@ struct ioasid_mock_pin_count {
  * @out_domains: mock paging domains that exist right now (all devices)
  * @flags: enum ioasid_mock_select_flags (0: the RID); EOPNOTSUPP for others
  * @pasid: with IOASID_MOCK_PASID_VALID, the PASID whose domain is reported
+ * @out_unsynced: bytes unmapped from that domain whose IOTLB invalidation
+ *	(iotlb_sync or flush_iotlb_all) has not happened yet; 0 whenever no
+ *	iommu_unmap() is in progress
  *
  * @flags and @pasid were added later: a struct that ends at @out_domains
- * reports the RID.
+ * reports the RID. @out_unsynced was added after them.
  */
 struct ioasid_mock_domain_info {
 	__u32 size;
@@ -244,6 +249,7 @@ struct ioasid_mock_domain_info {
 	__aligned_u64 out_domains;
 	__u32 flags;
 	__u32 pasid;
+	__aligned_u64 out_unsynced;
 };
 
 #define IOASID_MOCK_DOMAIN_INFO	_IO(IOASID_MOCK_TYPE, IOASID_MOCK_CMD_DOMAIN_INFO)

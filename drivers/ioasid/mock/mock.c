@@ -207,6 +207,11 @@ struct mock_nested {
  * @nr_ioptes: IOPTEs in @ptes
  * @nr_huge: how many of them are huge
  * @mapped: bytes they map
+ * @unsynced: bytes unmapped since the last IOTLB sync (iotlb_sync or
+ *	flush_iotlb_all): the mock IOTLB may still translate them
+ * @stale_start: with @unsynced, the first IOVA of the window they lie in
+ *	(merged, as the core's iotlb_gather merges)
+ * @stale_last: with @unsynced, the last IOVA of that window
  * @nest_parent: allocated with IOMMU_HWPT_ALLOC_NEST_PARENT: mock nested
  *	domains may be allocated on it
  * @nested_users: mock nested domains on this nesting parent; it cannot be
@@ -225,6 +230,9 @@ struct mock_domain {
 	u64 nr_ioptes;
 	u64 nr_huge;
 	u64 mapped;
+	u64 unsynced;
+	unsigned long stale_start;
+	unsigned long stale_last;
 	bool nest_parent;
 	atomic_t nested_users;
 };
@@ -345,6 +353,9 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      struct iommu_iotlb_gather *gather);
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova);
+static void mock_domain_flush_iotlb_all(struct iommu_domain *domain);
+static void mock_domain_iotlb_sync(struct iommu_domain *domain,
+				   struct iommu_iotlb_gather *gather);
 static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain);
 static void mock_domain_free(struct iommu_domain *domain);
 
@@ -353,6 +364,8 @@ static const struct iommu_domain_ops mock_paging_ops = {
 	.set_dev_pasid = mock_domain_set_dev_pasid,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
+	.flush_iotlb_all = mock_domain_flush_iotlb_all,
+	.iotlb_sync = mock_domain_iotlb_sync,
 	.iova_to_phys = mock_domain_iova_to_phys,
 	.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
 	.free = mock_domain_free,
@@ -524,6 +537,11 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
  * real hardware the walk also stops at the first IOVA that is not mapped.
  * Returns the bytes unmapped, so a short return tells the caller where it
  * stopped.
+ *
+ * Like real hardware the mock has an IOTLB: what is unmapped here may still
+ * be translated until the caller syncs it (iotlb_sync, flush_iotlb_all), as
+ * iommu_unmap() does before it returns. CHECK_MAP and DOMAIN_INFO report
+ * what is not synced yet (an IOVA in the window fails CHECK_MAP with EBUSY).
  */
 static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      unsigned long iova, size_t pgsize,
@@ -551,8 +569,47 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 		md->mapped -= pte.size;
 		unmapped += pte.size;
 	}
+	if (unmapped) {
+		if (!md->unsynced) {
+			md->stale_start = iova;
+			md->stale_last = iova + unmapped - 1;
+		} else {
+			md->stale_start = min(md->stale_start, iova);
+			md->stale_last = max(md->stale_last, iova + unmapped - 1);
+		}
+		md->unsynced += unmapped;
+		iommu_iotlb_gather_add_range(gather, iova, unmapped);
+	}
 	xa_unlock(&md->ptes);
 	return unmapped;
+}
+
+/* The IOTLB forgets every translation of the domain. */
+static void mock_domain_flush_iotlb_all(struct iommu_domain *domain)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	xa_lock(&md->ptes);
+	md->unsynced = 0;
+	xa_unlock(&md->ptes);
+}
+
+/* A sync flushes the whole mock IOTLB, whatever @gather covers. */
+static void mock_domain_iotlb_sync(struct iommu_domain *domain,
+				   struct iommu_iotlb_gather *gather)
+{
+	mock_domain_flush_iotlb_all(domain);
+}
+
+/* Whether the mock IOTLB may still translate @iova, which is not mapped. */
+static bool mock_iova_stale(struct mock_domain *md, unsigned long iova)
+{
+	bool stale;
+
+	xa_lock(&md->ptes);
+	stale = md->unsynced && iova >= md->stale_start && iova <= md->stale_last;
+	xa_unlock(&md->ptes);
+	return stale;
 }
 
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
@@ -1582,7 +1639,7 @@ static int mock_check_batch(struct mock_iommu_dev *mid, struct mock_check *chk,
 			unsigned long cur = iova + i * PAGE_SIZE + off;
 
 			if (!mock_pte_lookup(md, cur, &pte)) {
-				rc = -ENOENT;
+				rc = mock_iova_stale(md, cur) ? -EBUSY : -ENOENT;
 				goto out;
 			}
 			if (pte.phys + (cur - pte.iova) !=
@@ -1871,6 +1928,7 @@ static int mock_domain_info(struct mock_ucmd *ucmd)
 	cmd->out_domain_serial = 0;
 	cmd->out_ioptes = 0;
 	cmd->out_mapped = 0;
+	cmd->out_unsynced = 0;
 	spin_lock(&mid->lock);
 	md = mock_dev_domain(mid, cmd->flags, cmd->pasid);
 	if (md) {
@@ -1878,6 +1936,7 @@ static int mock_domain_info(struct mock_ucmd *ucmd)
 		cmd->out_domain_serial = md->serial;
 		cmd->out_ioptes = md->nr_ioptes;
 		cmd->out_mapped = md->mapped;
+		cmd->out_unsynced = md->unsynced;
 		xa_unlock(&md->ptes);
 	}
 	spin_unlock(&mid->lock);

@@ -689,6 +689,38 @@ TEST_F(dev, pasid_attach)
 }
 
 /*
+ * An UNMAP syncs the IOTLB of the domain of every attachment: a RID's and a
+ * PASID's, each of its own IOAS (the mock IOTLB would otherwise still
+ * translate the IOVAs: CHECK_MAP says EBUSY).
+ */
+TEST_F(dev, unmap_syncs_pasid_and_rid_iotlb)
+{
+	__u32 m, id;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_PASID, &m, &id));
+	ASSERT_EQ(0, ioasid_attach(self->fd, id, self->ioas[0]));
+	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, 7, self->ioas[1]));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf + MB, MB));
+
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas[1], 0, MB, NULL));
+	ASSERT_EQ(0, mock_unsynced(self->mfd, m, IOASID_MOCK_PASID_VALID, 7));
+	ASSERT_EQ(-ENOENT, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf + MB, PSZ));
+	/* The RID's domain (another IOAS) kept its mapping. */
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
+
+	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas[0], NULL));
+	ASSERT_EQ(0, mock_unsynced(self->mfd, m, 0, 0));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, MB - PSZ, self->buf + MB - PSZ, PSZ,
+					  NULL));
+
+	/* Mapped again, it translates again. */
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[1], self->buf, MB, 0));
+	ASSERT_EQ(0, mock_check_map_pasid(self->mfd, m, 7, 0, self->buf, MB));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+}
+
+/*
  * The seed's rule: sub-devices of one parent binding the same PASID share
  * the binding, and one unbinding leaves the others working; any other
  * second binding of an attached (device, PASID) is refused with EBUSY.

@@ -584,6 +584,57 @@ TEST_F(ioas, replay_into_new_domain)
 	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
 }
 
+/*
+ * UNMAP returns only once every domain's IOTLB is synced: the mock IOTLB
+ * would otherwise still translate the unmapped IOVAs (CHECK_MAP: EBUSY).
+ * Partial unmaps and UNMAP_ALL, in the fixture's domains and in those of a
+ * second IOAS.
+ */
+TEST_F(ioas, unmap_syncs_iotlb)
+{
+	__u64 iova = 0;
+	__u32 other, m;
+	int i;
+
+	if (!variant->ndev)
+		SKIP(return, "no domain to sync");
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 16 * MB));
+	ASSERT_EQ(0, ioasid_map(self->fd, self->ioas, self->buf + 2 * MB, 2 * MB, &iova, MAP_RW));
+	ASSERT_EQ(0, check_all(self, variant->ndev, 16 * MB, self->buf, MB));
+	for (i = 0; i < variant->ndev; i++)
+		ASSERT_EQ(0, mock_unsynced(self->mfd, self->mock[i], 0, 0));
+
+	ASSERT_EQ(0, ioasid_unmap(self->fd, self->ioas, 16 * MB, MB, NULL));
+	for (i = 0; i < variant->ndev; i++) {
+		ASSERT_EQ(0, mock_unsynced(self->mfd, self->mock[i], 0, 0));
+		ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, self->mock[i], 16 * MB,
+						  self->buf, PSZ, NULL));
+		ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, self->mock[i], 17 * MB - PSZ,
+						  self->buf + MB - PSZ, PSZ, NULL));
+	}
+	ASSERT_EQ(0, check_all(self, variant->ndev, iova, self->buf + 2 * MB, 2 * MB));
+
+	ASSERT_EQ(0, ioasid_unmap_all(self->fd, self->ioas, NULL));
+	for (i = 0; i < variant->ndev; i++) {
+		ASSERT_EQ(0, mock_unsynced(self->mfd, self->mock[i], 0, 0));
+		ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, self->mock[i], iova,
+						  self->buf + 2 * MB, PSZ, NULL));
+	}
+
+	/* A second IOAS, with a device of its own, the same memory mapped. */
+	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, other, self->buf, MB, 32 * MB));
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, variant->flags[0], &m, NULL));
+	ASSERT_EQ(0, mock_attach(self->mfd, m, other));
+	ASSERT_EQ(0, mock_check_map(self->mfd, m, 32 * MB, self->buf, MB, NULL));
+	ASSERT_EQ(0, ioasid_unmap(self->fd, other, 32 * MB, MB, NULL));
+	ASSERT_EQ(0, mock_unsynced(self->mfd, m, 0, 0));
+	ASSERT_EQ(-ENOENT, mock_check_map(self->mfd, m, 32 * MB, self->buf, PSZ, NULL));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+	ASSERT_EQ(self->vmlck, vm_locked_kb());
+}
+
 TEST_F(ioas, destroy_while_attached)
 {
 	__u32 other, m;

@@ -329,6 +329,25 @@ static inline int mock_domain_info(int mfd, __u32 mock_id,
 	return ioasid_ioctl(mfd, IOASID_MOCK_DOMAIN_INFO, info);
 }
 
+/*
+ * Bytes unmapped from the domain of the device's RID (or, with
+ * IOASID_MOCK_PASID_VALID in @flags, of its PASID @pasid) whose IOTLB sync
+ * is still due - 0 whenever no unmap is in progress - or -errno.
+ */
+static inline long mock_unsynced(int mfd, __u32 mock_id, __u32 flags, __u32 pasid)
+{
+	struct ioasid_mock_domain_info info;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.mock_id = mock_id;
+	info.flags = flags;
+	info.pasid = pasid;
+	rc = ioasid_ioctl(mfd, IOASID_MOCK_DOMAIN_INFO, &info);
+	return rc ? rc : (long)info.out_unsynced;
+}
+
 static inline int write_param(const char *name, const char *val)
 {
 	char path[128];
