@@ -212,6 +212,12 @@ struct ioasid_resv {
 	const void *owner;
 };
 
+/*
+ * How long a wait that must not fail (for users of an object being removed,
+ * for unmap callbacks in flight) waits before it warns, in seconds.
+ */
+#define IOASID_WAIT_WARN_SECS	120
+
 /**
  * struct ioasid_domain - a paging domain an IOAS feeds (domain.c)
  * @node: in ioas->domains
@@ -221,12 +227,6 @@ struct ioasid_resv {
  * @nest_parent: allocated as a nesting parent; nested objects count in
  *	@users too
  */
-/*
- * How long a wait that must not fail (for users of an object being removed,
- * for unmap callbacks in flight) waits before it warns, in seconds.
- */
-#define IOASID_WAIT_WARN_SECS	120
-
 struct ioasid_domain {
 	struct list_head node;
 	struct iommu_domain *domain;
