@@ -383,6 +383,7 @@ FIXTURE_TEARDOWN(race)
 		close(self->fd);
 	close(self->mfd);
 	write_param("allow_unsafe_interrupts", "0");
+	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
 }
 
 /*
