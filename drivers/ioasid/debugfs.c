@@ -30,16 +30,20 @@ static void ioasid_debugfs_show_ctx(struct seq_file *m, struct ioasid_ctx *ctx,
 	xa_unlock(&ctx->objects);
 	seq_printf(m, "context %u pid %d objects %lu comm %s\n", n, ctx->pid,
 		   count, ctx->comm);
-	/* Each object referenced while it prints, no lock held. */
-	for (index = 0; (obj = ioasid_obj_get_next(ctx, &index)); index++) {
-		/* The users it has without this walk's own reference. */
+	/*
+	 * No lock of the table held while an object prints, and no reference
+	 * taken (a DESTROY meanwhile must not fail with EBUSY): show_sem
+	 * keeps what the walk finds from being freed.
+	 */
+	down_read(&ctx->show_sem);
+	for (index = 0; (obj = ioasid_obj_find_shown(ctx, &index)); index++) {
 		seq_printf(m, "  object %u type %s users %u", obj->id,
 			   ioasid_obj_type_name(obj->type),
-			   refcount_read(&obj->users) - 1);
+			   refcount_read(&obj->users));
 		ioasid_obj_show(m, obj);
 		seq_putc(m, '\n');
-		ioasid_obj_put(obj);
 	}
+	up_read(&ctx->show_sem);
 }
 
 static int ioasid_contexts_show(struct seq_file *m, void *unused)

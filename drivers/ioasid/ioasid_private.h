@@ -26,6 +26,7 @@
 #include <linux/iommu.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -69,6 +70,11 @@ struct ioasid_obj {
  * @node: entry in the list of open contexts (debugfs)
  * @pid: thread group of the opener, for debugfs
  * @comm: command name of the opener, for debugfs
+ * @show_sem: held for read by a debugfs walk over @objects, which prints
+ *	each object without a reference of its own (a reference would make a
+ *	concurrent IOASID_DESTROY fail with EBUSY); taken for write by
+ *	ioasid_obj_sync_show() once an object is unpublished, before it is
+ *	freed
  */
 struct ioasid_ctx {
 	struct file *file;
@@ -76,6 +82,7 @@ struct ioasid_ctx {
 	struct list_head node;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	struct rw_semaphore show_sem;
 };
 
 /**
@@ -113,8 +120,8 @@ struct ioasid_obj *ioasid_obj_get(struct ioasid_ctx *ctx, u32 id,
 void ioasid_obj_put(struct ioasid_obj *obj);
 void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 const char *ioasid_obj_type_name(enum ioasid_obj_type type);
-struct ioasid_obj *ioasid_obj_get_next(struct ioasid_ctx *ctx,
-				       unsigned long *index);
+struct ioasid_obj *ioasid_obj_find_shown(struct ioasid_ctx *ctx,
+					 unsigned long *index);
 void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 
 /* Contexts (main.c), walked by debugfs */

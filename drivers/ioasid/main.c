@@ -121,6 +121,17 @@ void ioasid_obj_put(struct ioasid_obj *obj)
 		wake_up(&ioasid_obj_wq);
 }
 
+/*
+ * Wait for the debugfs walks that may have found an object before it was
+ * unpublished; none finds it afterwards, so it may be freed once this
+ * returns.
+ */
+static void ioasid_obj_sync_show(struct ioasid_ctx *ctx)
+{
+	down_write(&ctx->show_sem);
+	up_write(&ctx->show_sem);
+}
+
 /**
  * ioasid_obj_remove_wait() - remove an object whatever uses it
  * @ctx: the context
@@ -149,6 +160,7 @@ void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 	/* The table's reference remains: this never reaches zero. */
 	WARN_ON(refcount_dec_and_test(&obj->users));
 	xa_unlock(&ctx->objects);
+	ioasid_obj_sync_show(ctx);
 
 	while (!wait_event_idle_timeout(ioasid_obj_wq,
 					refcount_read(&obj->users) == 1,
@@ -165,32 +177,25 @@ void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 }
 
 /**
- * ioasid_obj_get_next() - the next published object of a context, referenced
- * @ctx: the context
+ * ioasid_obj_find_shown() - the next published object of a context, to print
+ * @ctx: the context, its @show_sem held for read
  * @index: the ID to look from; returns the ID of the object found
  *
- * For walks over the table that use each object without its lock held
- * (debugfs: what an object prints may sleep). The reference keeps the
- * object from being destroyed, not from being unpublished.
+ * For the debugfs walk, which prints each object without a lock of the
+ * table held (printing may sleep: a queue's mutex) and without a reference
+ * (which would make a concurrent IOASID_DESTROY of it fail with EBUSY):
+ * @show_sem keeps the object from being freed until the walk ends, since
+ * every path that frees a published object first waits for the walks with
+ * ioasid_obj_sync_show().
  *
- * Return: the object, released with ioasid_obj_put(), or NULL when there is
- * none at or after *@index.
+ * Return: the object, or NULL when there is none at or after *@index.
  */
-struct ioasid_obj *ioasid_obj_get_next(struct ioasid_ctx *ctx,
-				       unsigned long *index)
+struct ioasid_obj *ioasid_obj_find_shown(struct ioasid_ctx *ctx,
+					 unsigned long *index)
 {
-	struct ioasid_obj *obj;
-
-	xa_lock(&ctx->objects);
-	for (;;) {
-		/* Reserved (zero) entries are skipped. */
-		obj = xa_find(&ctx->objects, index, ULONG_MAX, XA_PRESENT);
-		if (!obj || refcount_inc_not_zero(&obj->users))
-			break;
-		(*index)++;
-	}
-	xa_unlock(&ctx->objects);
-	return obj;
+	lockdep_assert_held_read(&ctx->show_sem);
+	/* Reserved (zero) entries are skipped. */
+	return xa_find(&ctx->objects, index, ULONG_MAX, XA_PRESENT);
 }
 
 /* Print what is specific to the object's type (debugfs, referenced, may sleep). */
@@ -235,6 +240,7 @@ static int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
 	xa_unlock(&ctx->objects);
 	if (rc)
 		return rc;
+	ioasid_obj_sync_show(ctx);
 	ioasid_obj_destroy(obj);
 	return 0;
 }
@@ -402,6 +408,7 @@ struct ioasid_ctx *ioasid_ctx_alloc(void)
 	if (!ctx)
 		return NULL;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_rwsem(&ctx->show_sem);
 	ctx->pid = task_tgid_nr(current);
 	get_task_comm(ctx->comm, current);
 
@@ -454,6 +461,7 @@ static void ioasid_ctx_destroy_objects(struct ioasid_ctx *ctx)
 
 static void ioasid_ctx_free(struct ioasid_ctx *ctx)
 {
+	/* Off the list under the lock every debugfs walk holds: none is left. */
 	mutex_lock(&ioasid_ctx_list_lock);
 	list_del(&ctx->node);
 	mutex_unlock(&ioasid_ctx_list_lock);
