@@ -1136,6 +1136,7 @@ struct unreg_race {
 	volatile __u32 dev_id;
 	volatile bool armed;
 	volatile bool stop;
+	unsigned long armed_calls;	/* __atomic: DESTROYs issued armed */
 };
 
 static void *unreg_destroyer(void *p)
@@ -1149,6 +1150,7 @@ static void *unreg_destroyer(void *p)
 			continue;
 		}
 		note(&w->st, OP_DESTROY_DEV, ioasid_destroy(t->fd, t->dev_id));
+		__atomic_add_fetch(&t->armed_calls, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -1165,6 +1167,7 @@ TEST_F_TIMEOUT(race, destroy_vs_unregister, 180)
 	double t0 = now_s(), end = t0 + 25;
 	__u32 parent, ioas[2], m, id = 0;
 	struct stats sum = {};
+	unsigned long calls;
 	unsigned int rounds;
 	struct worker w[2];
 	int i;
@@ -1192,6 +1195,15 @@ TEST_F_TIMEOUT(race, destroy_vs_unregister, 180)
 			ASSERT_EQ(0, mock_attach(self->mfd, m, ioas[rounds & 8 ? 1 : 0]));
 		/* Registered: DESTROY of its ID is EBUSY from here on. */
 		t.armed = true;
+		/*
+		 * Every 4th round a DESTROY surely meets the registered
+		 * device (a fast kernel may otherwise unregister before any
+		 * does); the others race the unregister from the start.
+		 */
+		calls = __atomic_load_n(&t.armed_calls, __ATOMIC_RELAXED);
+		while (rounds % 4 == 0 && now_s() < end &&
+		       __atomic_load_n(&t.armed_calls, __ATOMIC_RELAXED) < calls + 2)
+			sched_yield();
 		ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 		t.armed = false;
 	}
@@ -1207,6 +1219,68 @@ TEST_F_TIMEOUT(race, destroy_vs_unregister, 180)
 	ASSERT_EQ(0, mock_dev_del(self->mfd, parent));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas[0]));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas[1]));
+	ASSERT_EQ(0, ioasid_debugfs_my_objects());
+	FINISH();
+}
+
+/*
+ * DESTROY @id, which nothing but transient readers use: retry while it is
+ * EBUSY, return how many times it was, fail on any other error.
+ */
+static unsigned int destroy_counting_busy(int fd, __u32 id)
+{
+	unsigned int busy = 0;
+	int rc;
+
+	while ((rc = ioasid_destroy(fd, id)) == -EBUSY) {
+		busy++;
+		usleep(1000);
+	}
+	return rc ? 1000000 : busy;
+}
+
+/*
+ * 7. DESTROY while debugfs prints the object: the walk must not hold the
+ * object the way a user does, so every DESTROY of an object nothing else
+ * uses succeeds however busy the readers are (an IOAS with a mapping and
+ * a fault queue, whose printing sleeps on its mutex).
+ */
+TEST_F_TIMEOUT(race, destroy_while_debugfs_reads, 120)
+{
+	double t0 = now_s(), end = t0 + 10;
+	struct debugfs_reader more[2] = {};
+	unsigned int rounds, busy = 0;
+	__u32 ioas, fq, m;
+	int i, ffd;
+
+	if (!self->dbg.running)
+		SKIP(return, "no ioasid debugfs");
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&more[i].th, NULL, debugfs_thread,
+					    &more[i]));
+	for (rounds = 0; rounds < 4000 && now_s() < end; rounds++) {
+		ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas));
+		ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas, self->buf, PSZ, 0));
+		ASSERT_EQ(0, fq_alloc(self->fd, &fq, &ffd));
+		if (rounds % 32 == 0) {
+			ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, NULL));
+			ASSERT_EQ(0, mock_attach(self->mfd, m, ioas));
+			ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+		}
+		ASSERT_EQ(0, close(ffd));
+		busy += destroy_counting_busy(self->fd, fq);
+		busy += destroy_counting_busy(self->fd, ioas);
+	}
+	for (i = 0; i < 2; i++) {
+		more[i].stop = true;
+		ASSERT_EQ(0, pthread_join(more[i].th, NULL));
+	}
+	TH_LOG("%u rounds in %.1f s, %lu and %lu more debugfs reads, %u DESTROYs EBUSY",
+	       rounds, now_s() - t0, more[0].st.ok[OP_DEBUGFS],
+	       more[1].st.ok[OP_DEBUGFS], busy);
+	ASSERT_EQ(0, busy);
+	ASSERT_LE(200, rounds);
+	ASSERT_LT(0, more[0].st.ok[OP_DEBUGFS] + more[1].st.ok[OP_DEBUGFS]);
 	ASSERT_EQ(0, ioasid_debugfs_my_objects());
 	FINISH();
 }
