@@ -119,6 +119,10 @@ static __u64 nr_domains(int mfd, __u32 mock_id)
 TEST_F(nest, alloc_attach_invalidate)
 {
 	struct ioasid_mock_inv_entry inv[3] = {};
+	struct {
+		struct ioasid_mock_inv_entry e;
+		__u32 tail[2];	/* past the kernel's entry */
+	} big = {};
 	struct ioasid_mock_nested_info info;
 	__u64 domains = nr_domains(self->mfd, self->m);
 	__u32 n, num;
@@ -200,15 +204,10 @@ TEST_F(nest, alloc_attach_invalidate)
 	ASSERT_EQ(0, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
 	ASSERT_EQ(0, num);
 	/* An entry longer than the driver knows is refused (6.12's core). */
-	{
-		struct { struct ioasid_mock_inv_entry e; __u32 tail[2]; } big = {
-			.e.flags = IOASID_MOCK_INV_ALL };
-
-		num = 1;
-		ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &big,
-					      sizeof(big), &num));
-		ASSERT_EQ(0, num);
-	}
+	big.e.flags = IOASID_MOCK_INV_ALL;
+	num = 1;
+	ASSERT_EQ(-EINVAL, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &big, sizeof(big), &num));
+	ASSERT_EQ(0, num);
 	/* INV_ALL clears every entry. */
 	num = 1;
 	ASSERT_EQ(0, invalidate(self->fd, n, IOASID_MOCK_INV_DATA, inv, sizeof(inv[0]), &num));
