@@ -5,6 +5,9 @@
  *
  * Lock order (outer first):
  *   ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
+ *   ctx->show_sem          a context's debugfs walk (read, across printing
+ *                          its objects); a free of one of them (write, a
+ *                          barrier, nothing taken inside)
  *   ioasid_attach_lock     every device's attachments (device.c)
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains;
  *                          a software-nested child's is taken inside its
@@ -14,8 +17,8 @@
  *   (iommu core locks)     taken inside iommu_attach_group() and friends,
  *                          iopf_group_response()
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
- * an entry (and by debugfs to count them), never across a call out or
- * anything that sleeps.
+ * an entry (and by debugfs to count and find them), never across a call
+ * out or anything that sleeps.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H

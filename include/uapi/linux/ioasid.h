@@ -172,8 +172,8 @@ struct ioasid_get_info {
  * still being created, included); EBUSY if another object still depends on
  * it (e.g. a device attached to an IOAS), if @id is a device's (devices go
  * when their subsystem unregisters them), or if a concurrent call is using
- * it (a read of the debugfs view, which prints each object referenced,
- * included); the object is then left unchanged.
+ * it; the object is then left unchanged. A read of the debugfs view never
+ * makes it fail (a DESTROY waits for a read that is printing the object).
  */
 struct ioasid_destroy {
 	__u32 size;
