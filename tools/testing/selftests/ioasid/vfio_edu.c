@@ -1309,6 +1309,58 @@ static int ioasid_dev_objects(const char *bdf)
 	return ioasid_debugfs_count("object", pat);
 }
 
+/*
+ * The Power Indicator Control of the slot @bdf sits in (its port's Slot
+ * Control), or -1. pciehp blinks it while it powers the slot up or down;
+ * QEMU refuses a device_del meanwhile ("guest is busy"), so a removal is
+ * only asked for while it does not blink.
+ */
+static int slot_power_indicator(const char *bdf)
+{
+	char dev[256], *port, path[320];
+	__u8 cfg[256];
+	int fd, pos, n, guard = 48;
+
+	snprintf(path, sizeof(path), PCI_SYSFS "/devices/%s", bdf);
+	if (!realpath(path, dev))
+		return -1;
+	port = strrchr(dev, '/');
+	if (!port)
+		return -1;
+	*port = 0;
+	snprintf(path, sizeof(path), "%s/config", dev);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, cfg, sizeof(cfg), 0);
+	close(fd);
+	if (n != sizeof(cfg))
+		return -1;
+	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3; pos && guard--;
+	     pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3) {
+		if (pos + PCI_EXP_SLTCTL + 2 > (int)sizeof(cfg))
+			return -1;
+		if (cfg[pos + PCI_CAP_LIST_ID] == PCI_CAP_ID_EXP)
+			return (cfg[pos + PCI_EXP_SLTCTL] |
+				cfg[pos + PCI_EXP_SLTCTL + 1] << 8) &
+			       PCI_EXP_SLTCTL_PIC;
+	}
+	return -1;
+}
+
+/* Wait up to @ms for pciehp to leave @bdf's slot alone; true if it does. */
+static bool slot_wait_settled(const char *bdf, long ms)
+{
+	long long deadline = edu_now_ms() + ms;
+
+	while (slot_power_indicator(bdf) == PCI_EXP_SLTCTL_PWR_IND_BLINK) {
+		if (edu_now_ms() > deadline)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
 /* Ask for the removal of the hot-pluggable edu; it completes once closed. */
 static int unplug_request(struct __test_metadata *_metadata,
 			  struct _test_data_edu_unplug *self, bool qemu)
@@ -1318,6 +1370,9 @@ static int unplug_request(struct __test_metadata *_metadata,
 
 	self->requested = true;
 	if (qemu) {
+		/* A hot-add (the last test's restore) may still be finishing. */
+		if (!slot_wait_settled(self->bdf, UNPLUG_WAIT_MS))
+			return -EBUSY;
 		hotplug_request("device_del id=%s", self->qemu_id);
 		return 0;
 	}
@@ -1360,6 +1415,7 @@ static int unplug_reap(struct _test_data_edu_unplug *self, long ms)
 static int unplug_restore(struct _test_data_edu_unplug *self, bool qemu)
 {
 	long long deadline = edu_now_ms() + UNPLUG_WAIT_MS;
+	int rc;
 
 	if (!self->bdf[0])
 		return 0;
@@ -1377,7 +1433,13 @@ static int unplug_restore(struct _test_data_edu_unplug *self, bool qemu)
 	}
 	if (!pci_present(self->bdf))
 		return -ENODEV;
-	return edu_bind_vfio(self->bdf);
+	/*
+	 * The device shows in sysfs before the PCI core lets drivers bind
+	 * to it (and before its IOMMU group exists): try until it binds.
+	 */
+	while ((rc = edu_bind_vfio(self->bdf)) && edu_now_ms() < deadline)
+		usleep(100000);
+	return rc;
 }
 
 /* VFIO's device requests (remove: give the device back) to @efd. */
@@ -1489,6 +1551,30 @@ static __u64 unplug_wait_request(int efd, long ms)
 	return n;
 }
 
+/*
+ * Wait for VFIO's first request for the hot-pluggable edu; its count, or 0
+ * after UNPLUG_WAIT_MS. A device_del that QEMU dropped (the guest was busy
+ * with the slot after all) leaves no removal under way - pciehp blinks the
+ * indicator from the button press until the slot is off - so with the
+ * indicator steady it is asked for again.
+ */
+static __u64 unplug_wait_first_request(struct _test_data_edu_unplug *self,
+				       bool qemu)
+{
+	long long deadline = edu_now_ms() + UNPLUG_WAIT_MS;
+	__u64 n;
+
+	while (!(n = unplug_wait_request(self->efd, 15000)) &&
+	       edu_now_ms() < deadline) {
+		if (qemu && slot_power_indicator(self->bdf) != PCI_EXP_SLTCTL_PWR_IND_BLINK) {
+			ksft_print_msg("%s: no removal under way, device_del again\n",
+				       self->bdf);
+			hotplug_request("device_del id=%s", self->qemu_id);
+		}
+	}
+	return n;
+}
+
 /* A fresh mapping DMAed through by the root-bus edu, then unmapped. */
 static void unplug_check_other(struct __test_metadata *_metadata,
 			       struct _test_data_edu_unplug *self, __u64 iova)
@@ -1552,8 +1638,9 @@ TEST_F_TIMEOUT(edu_unplug, close_on_request, 300)
 	unsigned long done;
 
 	unplug_dma_start(_metadata, self);
-	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu));
-	ASSERT_NE(0, unplug_wait_request(self->efd, UNPLUG_WAIT_MS))
+	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu))
+		TH_LOG("the slot of %s: power indicator still blinking", self->bdf);
+	ASSERT_NE(0, unplug_wait_first_request(self, variant->qemu))
 		TH_LOG("no device request for %s in %d s", self->bdf, UNPLUG_WAIT_MS / 1000);
 	/* Still registered and working: the removal waits for the user. */
 	ASSERT_EQ(1, ioasid_dev_objects(self->bdf));
@@ -1579,8 +1666,9 @@ TEST_F_TIMEOUT(edu_unplug, ignore_request, 300)
 	__u64 n;
 
 	unplug_dma_start(_metadata, self);
-	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu));
-	ASSERT_NE(0, unplug_wait_request(self->efd, UNPLUG_WAIT_MS))
+	ASSERT_EQ(0, unplug_request(_metadata, self, variant->qemu))
+		TH_LOG("the slot of %s: power indicator still blinking", self->bdf);
+	ASSERT_NE(0, unplug_wait_first_request(self, variant->qemu))
 		TH_LOG("no device request for %s in %d s", self->bdf, UNPLUG_WAIT_MS / 1000);
 
 	/* Ignored: the context serves both devices while it waits. */
