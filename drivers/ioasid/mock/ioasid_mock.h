@@ -271,9 +271,10 @@ struct ioasid_mock_domain_info {
  * implementation has to do, with none of the bookkeeping. Test-only, for
  * `make bench`. @uptr, @length and @iova must be PAGE_SIZE aligned (EINVAL);
  * on IOASID_MOCK_DEV_BIG_PGSIZE devices iommu_map() also needs every
- * physically contiguous run 16 KiB aligned. EBUSY if a floor map of this
- * device is still in place; IOASID_MOCK_FLOOR_UNMAP fails with ENOENT when
- * there is none.
+ * physically contiguous run 16 KiB aligned. ENOMEM for more than the
+ * machine's RAM (refused before anything is allocated). EBUSY if a floor
+ * map of this device is still in place; IOASID_MOCK_FLOOR_UNMAP fails with
+ * ENOENT when there is none.
  */
 struct ioasid_mock_floor_map {
 	__u32 size;

@@ -2037,7 +2037,15 @@ static int mock_floor_map_pages(struct mock_floor *floor, struct device *dev,
 	}
 	domain = floor->domain;
 
-	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	/*
+	 * More than RAM can never be pinned; refusing it first also keeps
+	 * the user-sized array below kvmalloc()'s limit, whose WARN a user
+	 * must not reach.
+	 */
+	if (npages > totalram_pages())
+		return -ENOMEM;
+	pages = kvmalloc_array(npages, sizeof(*pages),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	for (pinned = 0; pinned < npages; pinned += rc) {

@@ -566,6 +566,84 @@ TEST_F(dev, register_errors)
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 }
 
+static int floor_map(int mfd, __u32 flags, __u32 mock_id, void *va,
+		     __u64 length, __u64 iova)
+{
+	struct ioasid_mock_floor_map cmd = {
+		.size = sizeof(cmd), .flags = flags, .mock_id = mock_id,
+		.uptr = (uintptr_t)va, .length = length, .iova = iova,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FLOOR_MAP, &cmd);
+}
+
+/*
+ * The benchmark floor's map (IOASID_MOCK_FLOOR_MAP): pins what it maps
+ * until its unmap, one map at a time, and answers every bad argument with
+ * its errno - a length larger than RAM with ENOMEM before anything is
+ * allocated, never with kvmalloc()'s WARN. 1 TiB and 64 GiB are only
+ * reserved (PROT_NONE): nothing may touch them.
+ */
+TEST_F(dev, floor_map)
+{
+	static const __u64 huge[] = { 1ULL << 40, 64ULL << 30 };
+	unsigned long taint = kernel_taint();
+	struct ioasid_mock_floor_map bad;
+	unsigned int i;
+	__u32 m;
+	char *va;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, NULL));
+	ASSERT_EQ(-EOPNOTSUPP, floor_map(self->mfd, 2, m, self->buf, MB, 0));
+	bad = (struct ioasid_mock_floor_map){ .size = sizeof(bad), .mock_id = m,
+		.__reserved = 1, .uptr = (uintptr_t)self->buf, .length = MB };
+	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->mfd, IOASID_MOCK_FLOOR_MAP, &bad));
+	ASSERT_EQ(-EINVAL, floor_map(self->mfd, 0, m, self->buf + 8, MB, 0));
+	ASSERT_EQ(-EINVAL, floor_map(self->mfd, 0, m, self->buf, MB - 8, 0));
+	ASSERT_EQ(-EINVAL, floor_map(self->mfd, 0, m, self->buf, 0, 0));
+	ASSERT_EQ(-EINVAL, floor_map(self->mfd, 0, m, self->buf, MB, -PSZ));
+	ASSERT_EQ(-ENOENT, floor_map(self->mfd, 0, m + 100, self->buf, MB, 0));
+	ASSERT_EQ(-ENOENT, floor_map(self->mfd, IOASID_MOCK_FLOOR_UNMAP, m, NULL, 0, 0));
+
+	ASSERT_EQ(0, floor_map(self->mfd, 0, m, self->buf, MB, 16 * MB));
+	/* The fixture's two IOAS maps pin every page once; the floor once more. */
+	ASSERT_PINNED(self->mfd, self->buf, MB, 2);
+	ASSERT_PINNED(self->mfd, self->buf + MB, MB, 1);
+	ASSERT_EQ(-EBUSY, floor_map(self->mfd, 0, m, self->buf + MB, MB, 32 * MB));
+	ASSERT_EQ(0, floor_map(self->mfd, IOASID_MOCK_FLOOR_UNMAP, m, NULL, 0, 0));
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 1);
+	ASSERT_EQ(-ENOENT, floor_map(self->mfd, IOASID_MOCK_FLOOR_UNMAP, m, NULL, 0, 0));
+
+	va = mmap(NULL, huge[0], PROT_NONE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	for (i = 0; i < 2; i++) {
+		long pending = 1;
+		int rc;
+
+		if (fail_nth_supported()) {
+			ASSERT_EQ(0, fail_nth_setup());
+			ASSERT_EQ(0, fail_nth_arm(1));
+		}
+		rc = floor_map(self->mfd, 0, m, va, huge[i], 0);
+		if (fail_nth_supported()) {
+			pending = fail_nth_pending();
+			fail_nth_arm(0);
+		}
+		EXPECT_EQ(-ENOMEM, rc) TH_LOG("floor map of %llu GiB", huge[i] >> 30);
+		/* Refused before anything was allocated. */
+		EXPECT_EQ(1, pending) TH_LOG("floor map of %llu GiB", huge[i] >> 30);
+	}
+	munmap(va, huge[0]);
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_WARN_BIT);
+	/* The floor still works after the refusals. */
+	ASSERT_EQ(0, floor_map(self->mfd, 0, m, self->buf, 2 * MB, 0));
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 2);
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+	/* Deleting the device ends its floor map. */
+	ASSERT_PINNED(self->mfd, self->buf, 2 * MB, 1);
+}
+
 /* Two contexts: neither sees nor attaches the other's devices. */
 TEST_F(dev, contexts_are_isolated)
 {

@@ -927,16 +927,6 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
 }
 
-/* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */
-#define TAINT_WARN_BIT	(1UL << 9)
-
-static unsigned long kernel_taint(void)
-{
-	long v = read_long_file("/proc/sys/kernel/tainted");
-
-	return v < 0 ? 0 : (unsigned long)v;
-}
-
 /*
  * A MAP far over RLIMIT_MEMLOCK fails with ENOMEM at once: the limit is
  * checked before anything is allocated, and no size user space passes

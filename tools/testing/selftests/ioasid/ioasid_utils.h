@@ -449,6 +449,18 @@ static inline long read_long_file(const char *path)
 	return v;
 }
 
+/* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */
+#define TAINT_WARN_BIT	(1UL << 9)
+/* Taint bits a splat sets: B (bad page, KASAN), D (die), W (warn). */
+#define TAINT_SPLAT	((1UL << 5) | (1UL << 7) | TAINT_WARN_BIT)
+
+static inline unsigned long kernel_taint(void)
+{
+	long v = read_long_file("/proc/sys/kernel/tainted");
+
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
 /*
  * The fail-nth file of this thread, opened once: opening it later would
  * itself allocate and consume the armed count. Reads and writes of an open

@@ -35,9 +35,6 @@
 #define REC		sizeof(struct ioasid_fault)
 #define DEBUGFS_DIR	"/sys/kernel/debug/ioasid"
 
-/* Taint bits a splat sets: B (bad page, KASAN), D (die), W (warn). */
-#define TAINT_SPLAT	((1UL << 5) | (1UL << 7) | (1UL << 9))
-
 enum race_op {
 	OP_MAP,
 	OP_UNMAP,
@@ -245,13 +242,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned long kernel_taint(void)
-{
-	long v = read_long_file("/proc/sys/kernel/tainted");
-
-	return v < 0 ? 0 : (unsigned long)v;
 }
 
 /*
