@@ -68,10 +68,23 @@
  *
  * release runs when the last group leaves the container (or when SET_IOMMU
  * unwinds). A group leaves only when none of its devices is open, so every
- * device has been unregistered by then. VFIO passes container ioctls to the
- * backend without holding container->group_lock, so an ioctl that races
- * with the last group leaving can see a released backend; that is VFIO's
- * container design, shared with type1, and cannot be fixed in a backend.
+ * device has been unregistered by then.
+ *
+ * Lifetime. VFIO passes container ioctls to the backend with no lock and no
+ * reference (vfio_fops_unl_ioctl() reads container->iommu_data and calls
+ * ops->ioctl), so release - VFIO_GROUP_UNSET_CONTAINER or the close of the
+ * last group's file, in another thread - can run while an ioctl is on its
+ * way in or inside. (type1 frees its state in release and has exactly this
+ * use-after-free.) The state is therefore refcounted: VFIO's reference is
+ * dropped by release, each ioctl holds one while it runs, and the last
+ * reference ends the context. The memory itself is freed only after two
+ * RCU Tasks grace periods: between loading iommu_data and taking its
+ * reference, an ioctl runs a few instructions of VFIO's and ours with no
+ * voluntary context switch, which RCU Tasks waits for. The first grace
+ * period ends after release's thread has gone on to clear iommu_data (it
+ * is running in the kernel when the free is queued), the second after
+ * every ioctl that loaded the old pointer has taken its reference or
+ * failed to.
  *
  * The access's unmap callback runs with no ioasid lock held and takes
  * ioasid_vfio::emu_lock (the list of emulated devices) around the
@@ -93,6 +106,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -149,6 +164,10 @@ struct ioasid_vfio_device {
 
 /**
  * struct ioasid_vfio - a container's backend state (VFIO's iommu_data)
+ * @users: VFIO's reference (dropped by release) and one per running ioctl;
+ *	the last one ends the context
+ * @rcu: frees the memory two RCU Tasks grace periods after the last put
+ * @rcu_again: the first of the two grace periods has passed
  * @compat: a VFIO_TYPE1v2_IOMMU container; else VFIO_IOASID_IOMMU
  * @ioas_id: compat only: the IOAS every device is attached to
  * @lock: protects @ctx of a native container, @groups and @devices
@@ -164,6 +183,9 @@ struct ioasid_vfio_device {
  * @emulated: struct ioasid_vfio_device of emulated-IOMMU devices, by emu_node
  */
 struct ioasid_vfio {
+	refcount_t users;
+	struct rcu_head rcu;
+	bool rcu_again;
 	bool compat;
 	u32 ioas_id;
 	struct mutex lock; /* protects ctx (native), groups, devices */
@@ -188,6 +210,7 @@ static struct ioasid_vfio *ioasid_vfio_alloc(bool compat)
 	iv = kzalloc(sizeof(*iv), GFP_KERNEL_ACCOUNT);
 	if (!iv)
 		return NULL;
+	refcount_set(&iv->users, 1);
 	iv->compat = compat;
 	mutex_init(&iv->lock);
 	INIT_LIST_HEAD(&iv->groups);
@@ -202,6 +225,37 @@ static void ioasid_vfio_free(struct ioasid_vfio *iv)
 	mutex_destroy(&iv->emu_lock);
 	mutex_destroy(&iv->lock);
 	kfree(iv);
+}
+
+/* Two RCU Tasks grace periods after the last put: no ioctl can reach @iv. */
+static void ioasid_vfio_free_rcu(struct rcu_head *head)
+{
+	struct ioasid_vfio *iv = container_of(head, struct ioasid_vfio, rcu);
+
+	if (!iv->rcu_again) {
+		iv->rcu_again = true;
+		call_rcu_tasks(&iv->rcu, ioasid_vfio_free_rcu);
+		return;
+	}
+	kfree(iv);
+}
+
+/*
+ * Drops a reference; the last one ends the emulated-device access and the
+ * context (unpinning what the container mapped), and frees the state once
+ * no ioctl can still be on its way in.
+ */
+static void ioasid_vfio_put(struct ioasid_vfio *iv)
+{
+	if (!refcount_dec_and_test(&iv->users))
+		return;
+	if (iv->access)
+		ioasid_access_destroy(iv->access);
+	if (iv->ctx)
+		ioasid_ctx_put(iv->ctx);
+	mutex_destroy(&iv->emu_lock);
+	mutex_destroy(&iv->lock);
+	call_rcu_tasks(&iv->rcu, ioasid_vfio_free_rcu);
 }
 
 /**
@@ -491,7 +545,8 @@ static void ioasid_vfio_detach_group(void *iommu_data,
  * @iommu_data: the backend state
  *
  * Unregisters whatever is still registered (nothing, when VFIO keeps its
- * rules), drops the context reference and frees the state.
+ * rules) and drops VFIO's reference: the context ends now, or when the
+ * last ioctl still running on the container returns.
  */
 static void ioasid_vfio_release(void *iommu_data)
 {
@@ -514,11 +569,7 @@ static void ioasid_vfio_release(void *iommu_data)
 	mutex_unlock(&iv->lock);
 
 	/* No device is open: no callback, pin or rw can run any more. */
-	if (iv->access)
-		ioasid_access_destroy(iv->access);
-	if (iv->ctx)
-		ioasid_ctx_put(iv->ctx);
-	ioasid_vfio_free(iv);
+	ioasid_vfio_put(iv);
 }
 
 /**
@@ -903,30 +954,10 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio *iv, void __user *uarg)
 	return copy_to_user(uarg, &unmap, minsz) ? -EFAULT : 0;
 }
 
-/**
- * ioasid_vfio_ioctl() - vfio_iommu_driver_ops.ioctl
- * @iommu_data: the backend state; NULL for VFIO_CHECK_EXTENSION before
- *	VFIO_SET_IOMMU
- * @cmd: the container ioctl
- * @arg: its argument
- *
- * A native container takes VFIO_IOASID_BIND (DMA is mapped on /dev/ioasid);
- * a compat one VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and
- * VFIO_IOMMU_UNMAP_DMA. Both take VFIO_CHECK_EXTENSION.
- *
- * Return: as the ioctl; -ENOTTY for a command the container does not take.
- */
-static long ioasid_vfio_ioctl(void *iommu_data, unsigned int cmd,
-			      unsigned long arg)
+/* One container command, with a reference on @iv held. */
+static long ioasid_vfio_do_ioctl(struct ioasid_vfio *iv, unsigned int cmd,
+				 void __user *uarg)
 {
-	struct ioasid_vfio *iv = iommu_data;
-	void __user *uarg = (void __user *)arg;
-
-	if (cmd == VFIO_CHECK_EXTENSION)
-		return ioasid_vfio_check_extension(iv, arg);
-	if (WARN_ON_ONCE(!iv))
-		return -EINVAL;
-
 	if (!iv->compat) {
 		if (cmd == VFIO_IOASID_BIND)
 			return ioasid_vfio_bind(iv, uarg);
@@ -943,6 +974,41 @@ static long ioasid_vfio_ioctl(void *iommu_data, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+/**
+ * ioasid_vfio_ioctl() - vfio_iommu_driver_ops.ioctl
+ * @iommu_data: the backend state; NULL for VFIO_CHECK_EXTENSION before
+ *	VFIO_SET_IOMMU
+ * @cmd: the container ioctl
+ * @arg: its argument
+ *
+ * A native container takes VFIO_IOASID_BIND (DMA is mapped on /dev/ioasid);
+ * a compat one VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and
+ * VFIO_IOMMU_UNMAP_DMA. Both take VFIO_CHECK_EXTENSION, which VFIO passes
+ * with container->group_lock held, so release cannot run under it; every
+ * other command holds a reference on @iommu_data while it runs (see
+ * "Lifetime" above).
+ *
+ * Return: as the ioctl; -ENOTTY for a command the container does not take;
+ * -EINVAL once release has run (what VFIO answers on a container without a
+ * backend).
+ */
+static long ioasid_vfio_ioctl(void *iommu_data, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct ioasid_vfio *iv = iommu_data;
+	long rc;
+
+	if (cmd == VFIO_CHECK_EXTENSION)
+		return ioasid_vfio_check_extension(iv, arg);
+	if (WARN_ON_ONCE(!iv))
+		return -EINVAL;
+	if (!refcount_inc_not_zero(&iv->users))
+		return -EINVAL;
+	rc = ioasid_vfio_do_ioctl(iv, cmd, (void __user *)arg);
+	ioasid_vfio_put(iv);
+	return rc;
 }
 
 static const struct vfio_iommu_driver_ops ioasid_vfio_ops = {
@@ -968,6 +1034,9 @@ static int __init ioasid_vfio_init(void)
 static void __exit ioasid_vfio_exit(void)
 {
 	vfio_unregister_iommu_driver(&ioasid_vfio_ops);
+	/* Twice: the first grace period's callbacks queue the second's. */
+	rcu_barrier_tasks();
+	rcu_barrier_tasks();
 }
 
 module_init(ioasid_vfio_init);

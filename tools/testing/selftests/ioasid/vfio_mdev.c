@@ -8,6 +8,7 @@
  * Unmapping a pinned range calls the device's dma_unmap before the unmap
  * returns; pages stay pinned and charged once.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
 #include <linux/ioasid_vfio.h>
@@ -330,6 +331,129 @@ TEST_F_TIMEOUT(mdev, native_fail_nth, 300)
 	}
 	ASSERT_EQ(0, ioasid_unmap(fd, ioas, IOVA, LEN, NULL));
 	close(fd);
+}
+
+/* The container-ioctl threads of ioctls_vs_unset_container. */
+struct cont_race {
+	struct mdev_race_arg {
+		int container;
+		int ioasid_fd;
+		unsigned char *buf;
+		size_t len;
+		__u64 iova;
+		volatile int *stop;
+		unsigned long maps, bad;
+		int bad_errno;
+	} t[3];
+	volatile int stop;
+};
+
+static void *cont_race_thread(void *p)
+{
+	struct mdev_race_arg *a = p;
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)a->buf, .iova = a->iova, .size = a->len,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = a->iova, .size = a->len,
+	};
+	struct vfio_ioasid_bind bind = {
+		.argsz = sizeof(bind), .ioasid_fd = a->ioasid_fd,
+	};
+	unsigned int i;
+
+	for (i = 0; !*a->stop; i++) {
+		int rc;
+
+		switch (i % 4) {
+		case 0:
+			rc = ioctl(a->container, VFIO_IOMMU_MAP_DMA, &map);
+			if (!rc)
+				a->maps++;
+			break;
+		case 1:
+			rc = ioctl(a->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+			break;
+		case 2:
+			rc = ioctl(a->container, VFIO_IOMMU_GET_INFO, &info);
+			break;
+		default:
+			rc = ioctl(a->container, VFIO_IOASID_BIND, &bind);
+			break;
+		}
+		/*
+		 * No backend (EINVAL), the other container kind (ENOTTY),
+		 * bound or mapped already (EBUSY, EEXIST), nothing to unmap
+		 * reported as 0 bytes: anything else is a bug.
+		 */
+		if (rc && errno != EINVAL && errno != ENOTTY && errno != EBUSY &&
+		    errno != EEXIST) {
+			a->bad++;
+			a->bad_errno = errno;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * VFIO passes container ioctls to the backend with no lock and no
+ * reference, so VFIO_GROUP_UNSET_CONTAINER in one thread releases the
+ * backend while MAP_DMA, UNMAP_DMA, GET_INFO and VFIO_IOASID_BIND run in
+ * others: each must finish on the state it started with (no use after
+ * free; KASAN reported one in the fuzzer) or fail with EINVAL, and the
+ * last of them ends the context, so nothing stays pinned or charged.
+ * Compatibility and native containers take turns.
+ */
+TEST_F_TIMEOUT(mdev, ioctls_vs_unset_container, 180)
+{
+	const size_t len = 4UL << 20;
+	unsigned long taint = kernel_taint(), maps = 0;
+	struct cont_race r = { .stop = 0 };
+	pthread_t th[3];
+	unsigned int i, n;
+	unsigned char *buf;
+	int fd;
+
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	buf = mmap(NULL, 3 * len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (i = 0; i < 3; i++) {
+		r.t[i] = (struct mdev_race_arg){
+			.container = self->container, .ioasid_fd = fd,
+			.buf = buf + i * len, .len = len, .iova = IOVA + i * len,
+			.stop = &r.stop,
+		};
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, cont_race_thread, &r.t[i]));
+	}
+	for (n = 0; n < 400; n++) {
+		ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
+				   n % 4 == 3 ? VFIO_IOASID_IOMMU : VFIO_TYPE1v2_IOMMU));
+		usleep(n % 7 * 300);
+		ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
+		ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+				   &self->container));
+	}
+	r.stop = 1;
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+		EXPECT_EQ(0, r.t[i].bad) TH_LOG("thread %u: %lu calls failed, last with %s",
+						i, r.t[i].bad, strerror(r.t[i].bad_errno));
+		maps += r.t[i].maps;
+	}
+	TH_LOG("%u releases, %lu maps made in between", n, maps);
+	/* The threads did reach a live backend. */
+	EXPECT_LT(0, maps);
+	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_SPLAT);
+	/* Every context ended with its container: nothing pinned or charged. */
+	ASSERT_EQ(self->vmlck, vm_locked_kb());
+	close(fd);
+	EXPECT_TEARDOWN_CLEAN(buf, 3 * len);
+	munmap(buf, 3 * len);
 }
 
 TEST_F(mdev, type1v2_falls_through_when_compat_is_off)
