@@ -378,7 +378,7 @@ static int ioasid_fault_release(struct inode *inode, struct file *filep)
 	struct ioasid_fault_queue *fq = filep->private_data;
 	struct file *ctx_file;
 
-	if (!fq)	/* a failed FAULT_QUEUE_ALLOC dropped its references */
+	if (!fq)	/* of a FAULT_QUEUE_ALLOC that failed: it holds nothing */
 		return 0;
 	ctx_file = fq->ctx->file;
 	mutex_lock(&fq->mutex);
@@ -408,53 +408,46 @@ int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
+	fdno = get_unused_fd_flags(O_CLOEXEC);
+	if (fdno < 0)
+		return fdno;
+	/* Without a queue until the call succeeds: its release does nothing. */
+	filep = anon_inode_getfile("[ioasid-fault]", &ioasid_fault_fops, NULL,
+				   O_RDWR);
+	if (IS_ERR(filep)) {
+		rc = PTR_ERR(filep);
+		goto out_fd;
+	}
 	fq = ioasid_obj_alloc(ucmd->ctx, fq, IOASID_OBJ_FAULT_QUEUE);
-	if (IS_ERR(fq))
-		return PTR_ERR(fq);
+	if (IS_ERR(fq)) {
+		rc = PTR_ERR(fq);
+		goto out_file;
+	}
 	fq->ctx = ucmd->ctx;
 	mutex_init(&fq->mutex);
 	INIT_LIST_HEAD(&fq->deliver);
 	xa_init_flags(&fq->response, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&fq->wait);
 
-	fdno = get_unused_fd_flags(O_CLOEXEC);
-	if (fdno < 0) {
-		rc = fdno;
-		goto err_abort;
-	}
-	filep = anon_inode_getfile("[ioasid-fault]", &ioasid_fault_fops, fq,
-				   O_RDWR);
-	if (IS_ERR(filep)) {
-		rc = PTR_ERR(filep);
-		goto err_fd;
-	}
-	/* The file keeps the queue and the context alive until it closes. */
-	refcount_inc(&fq->obj.users);
-	get_file(ucmd->ctx->file);
-
 	cmd->out_fault_id = fq->obj.id;
 	cmd->out_fault_fd = fdno;
 	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
-		goto err_file;
+		goto out_abort;
+	/* The file keeps the queue and the context alive until it closes. */
+	refcount_inc(&fq->obj.users);
+	get_file(ucmd->ctx->file);
+	filep->private_data = fq;
 	ioasid_obj_publish(ucmd->ctx, &fq->obj);
 	fd_install(fdno, filep);
 	return 0;
 
-err_file:
-	put_unused_fd(fdno);
-	/* Drop the file's references now, before the object goes. */
-	fq->closed = true;
-	refcount_dec(&fq->obj.users);
-	fput(ucmd->ctx->file);
-	filep->private_data = NULL;
-	fput(filep);
-	goto err_abort;
-err_fd:
-	put_unused_fd(fdno);
-err_abort:
-	mutex_destroy(&fq->mutex);
+out_abort:
 	ioasid_obj_abort(ucmd->ctx, &fq->obj);
+out_file:
+	fput(filep);
+out_fd:
+	put_unused_fd(fdno);
 	return rc;
 }
 
@@ -475,14 +468,22 @@ struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id
 	return container_of(obj, struct ioasid_fault_queue, obj);
 }
 
+/* The abort step of a queue never published: no file, nothing queued. */
+void ioasid_fault_queue_abort(struct ioasid_obj *obj)
+{
+	struct ioasid_fault_queue *fq = container_of(obj, struct ioasid_fault_queue, obj);
+
+	xa_destroy(&fq->response);
+	mutex_destroy(&fq->mutex);
+}
+
 void ioasid_fault_queue_destroy(struct ioasid_obj *obj)
 {
 	struct ioasid_fault_queue *fq = container_of(obj, struct ioasid_fault_queue, obj);
 
 	/* The file is closed and no domain delivers here any more. */
 	WARN_ON(!list_empty(&fq->deliver) || !xa_empty(&fq->response));
-	xa_destroy(&fq->response);
-	mutex_destroy(&fq->mutex);
+	ioasid_fault_queue_abort(obj);
 	kfree(fq);
 }
 

@@ -42,26 +42,41 @@ static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 	return ioas;
 }
 
-/* Drop an IOAS that was never published. */
-static void ioasid_ioas_abort(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas)
+/* Leave the parent's children, if this is a software-nested child. */
+static void ioasid_ioas_unlink(struct ioasid_ioas *ioas)
 {
-	if (ioas->parent) {
-		mutex_lock(&ioas->parent->mutex);
-		list_del(&ioas->child_node);
-		mutex_unlock(&ioas->parent->mutex);
-		ioasid_obj_put(&ioas->parent->obj);
-	}
+	if (!ioas->parent)
+		return;
+	mutex_lock(&ioas->parent->mutex);
+	list_del_init(&ioas->child_node);
+	mutex_unlock(&ioas->parent->mutex);
+}
+
+/* Drop the references an IOAS holds (the tail of abort and destroy). */
+static void ioasid_ioas_release(struct ioasid_ioas *ioas)
+{
+	mutex_destroy(&ioas->mutex);
 	if (ioas->fault)
 		ioasid_obj_put(&ioas->fault->obj);
-	mutex_destroy(&ioas->mutex);
-	ioasid_obj_abort(ctx, &ioas->obj);
+	if (ioas->parent)
+		ioasid_obj_put(&ioas->parent->obj);
+}
+
+/* The abort step of an IOAS never published: it has no area or domain. */
+void ioasid_ioas_abort(struct ioasid_obj *obj)
+{
+	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
+
+	ioasid_ioas_unlink(ioas);
+	ioasid_ioas_release(ioas);
 }
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_ioas_alloc *cmd = ucmd->cmd;
 	const struct ioasid_ioas_alloc orig = *cmd;
-	struct ioasid_ioas *ioas;
+	struct ioasid_fault_queue *fq;
+	struct ioasid_ioas *ioas, *parent;
 	int rc;
 
 	if ((cmd->flags & ~(IOASID_IOAS_ALLOC_FAULT | IOASID_IOAS_ALLOC_SW_NESTED)) ||
@@ -74,30 +89,27 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (cmd->flags & IOASID_IOAS_ALLOC_FAULT) {
-		/* Every domain this IOAS allocates delivers to the queue. */
-		ioas->fault = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
-		if (IS_ERR(ioas->fault)) {
-			rc = PTR_ERR(ioas->fault);
-			ioas->fault = NULL;
-			ioasid_ioas_abort(ucmd->ctx, ioas);
-			return rc;
+		fq = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		if (IS_ERR(fq)) {
+			rc = PTR_ERR(fq);
+			goto out_abort;
 		}
+		/* Every domain this IOAS allocates delivers to the queue. */
+		ioas->fault = fq;
 	}
 	if (cmd->flags & IOASID_IOAS_ALLOC_SW_NESTED) {
-		struct ioasid_ioas *parent = ioasid_ioas_get(ucmd, cmd->parent_id);
-
+		parent = ioasid_ioas_get(ucmd, cmd->parent_id);
 		if (IS_ERR(parent)) {
-			ioasid_ioas_abort(ucmd->ctx, ioas);
-			return PTR_ERR(parent);
-		}
-		/* One level: a child's IOVAs are guest IOVAs, never GPAs. */
-		if (parent->parent) {
-			ioasid_obj_put(&parent->obj);
-			ioasid_ioas_abort(ucmd->ctx, ioas);
-			return -EINVAL;
+			rc = PTR_ERR(parent);
+			goto out_abort;
 		}
 		/* The child keeps the reference on its parent. */
 		ioas->parent = parent;
+		/* One level: a child's IOVAs are guest IOVAs, never GPAs. */
+		if (parent->parent) {
+			rc = -EINVAL;
+			goto out_abort;
+		}
 		mutex_lock(&parent->mutex);
 		list_add_tail(&ioas->child_node, &parent->children);
 		mutex_unlock(&parent->mutex);
@@ -105,12 +117,14 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 
 	cmd->out_ioas_id = ioas->obj.id;
 	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
-	if (rc) {
-		ioasid_ioas_abort(ucmd->ctx, ioas);
-		return rc;
-	}
+	if (rc)
+		goto out_abort;
 	ioasid_obj_publish(ucmd->ctx, &ioas->obj);
 	return 0;
+
+out_abort:
+	ioasid_obj_abort(ucmd->ctx, &ioas->obj);
+	return rc;
 }
 
 static void ioasid_area_free(struct ioasid_ioas *ioas, struct ioasid_area *area)
@@ -721,21 +735,13 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	 * locks each, so nothing may be torn down while the parent can still
 	 * find this IOAS. (A parent has no children here: each holds it.)
 	 */
-	if (ioas->parent) {
-		mutex_lock(&ioas->parent->mutex);
-		list_del_init(&ioas->child_node);
-		mutex_unlock(&ioas->parent->mutex);
-	}
+	ioasid_ioas_unlink(ioas);
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
 	WARN_ON(!list_empty(&ioas->domains) || !list_empty(&ioas->children));
 	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
 	mutex_unlock(&ioas->mutex);
-	mutex_destroy(&ioas->mutex);
-	if (ioas->fault)
-		ioasid_obj_put(&ioas->fault->obj);
-	if (ioas->parent)
-		ioasid_obj_put(&ioas->parent->obj);
+	ioasid_ioas_release(ioas);
 	kfree(ioas);
 }
 

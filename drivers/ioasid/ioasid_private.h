@@ -301,6 +301,7 @@ int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 			    unsigned long last, unsigned long *unmapped);
 int ioasid_ioas_span(struct ioasid_ioas *ioas, unsigned long iova,
 		     unsigned long last, bool writable, int prot);
+void ioasid_ioas_abort(struct ioasid_obj *obj);
 void ioasid_ioas_destroy(struct ioasid_obj *obj);
 void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj);
 
@@ -502,6 +503,7 @@ int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
 void ioasid_nested_put(struct ioasid_nested *nested, const void *owner);
 void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
 			  struct iommu_group *group, u32 pasid, const void *owner);
+void ioasid_nested_abort(struct ioasid_obj *obj);
 void ioasid_nested_destroy(struct ioasid_obj *obj);
 void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj);
 u32 ioasid_nested_formats(struct device *dev);
@@ -544,6 +546,7 @@ void ioasid_fault_purge(struct ioasid_fault_queue *fq,
 			struct iommu_attach_handle *handle);
 int ioasid_iopf_enable(struct device *dev);
 void ioasid_iopf_disable(struct device *dev);
+void ioasid_fault_queue_abort(struct ioasid_obj *obj);
 void ioasid_fault_queue_destroy(struct ioasid_obj *obj);
 void ioasid_fault_queue_show(struct seq_file *m, struct ioasid_obj *obj);
 

@@ -23,21 +23,42 @@ LIST_HEAD(ioasid_ctx_list);
 /* Woken when an object loses a user, for ioasid_obj_remove_wait(). */
 static DECLARE_WAIT_QUEUE_HEAD(ioasid_obj_wq);
 
+/**
+ * struct ioasid_obj_ops - what the object table does with one type of object
+ * @name: the type's name in debugfs and in warnings
+ * @destroy: tear down a published object and free it, once the table has
+ *	given up its reference and nothing else holds one (IOASID_DESTROY,
+ *	close). Destroy never fails: whatever must be refused (the object is
+ *	in use) is refused before the object leaves the table, so @destroy
+ *	returns nothing and must release everything, whatever state the
+ *	hardware or other objects are in.
+ * @abort: undo the building of an object that was never published, from any
+ *	point of its create path after ioasid_obj_alloc(): members the path had
+ *	not set yet are still zero (NULL). Releases what the object holds but
+ *	not the object itself, which ioasid_obj_abort() frees with its ID; like
+ *	@destroy it never fails. NULL when the allocation is all there is to
+ *	undo.
+ * @show: print what is specific to the type (debugfs); may sleep
+ */
 struct ioasid_obj_ops {
 	const char *name;
 	void (*destroy)(struct ioasid_obj *obj);
+	void (*abort)(struct ioasid_obj *obj);
 	void (*show)(struct seq_file *m, struct ioasid_obj *obj);
 };
 
 static const struct ioasid_obj_ops ioasid_obj_ops[IOASID_OBJ_MAX] = {
 	[IOASID_OBJ_IOAS] = { .name = "ioas", .destroy = ioasid_ioas_destroy,
+			      .abort = ioasid_ioas_abort,
 			      .show = ioasid_ioas_show },
 	[IOASID_OBJ_DEVICE] = { .name = "device", .destroy = ioasid_device_destroy,
 				.show = ioasid_device_show },
 	[IOASID_OBJ_NESTED] = { .name = "nested", .destroy = ioasid_nested_destroy,
+				.abort = ioasid_nested_abort,
 				.show = ioasid_nested_show },
 	[IOASID_OBJ_FAULT_QUEUE] = { .name = "fault_queue",
 				     .destroy = ioasid_fault_queue_destroy,
+				     .abort = ioasid_fault_queue_abort,
 				     .show = ioasid_fault_queue_show },
 };
 
@@ -83,10 +104,24 @@ void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 	WARN_ON(old);
 }
 
-/* Undo __ioasid_obj_alloc() for an object that was never published. */
+/**
+ * ioasid_obj_abort() - drop an object that was built but never published
+ * @ctx: the context
+ * @obj: from ioasid_obj_alloc(), not published; the caller's is its only
+ *	reference
+ *
+ * The one error path of a create call once its object exists: runs the
+ * type's abort step (struct ioasid_obj_ops) on whatever part of the object
+ * was built, then frees the reserved ID and the object. Never fails.
+ */
 void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_obj *obj)
 {
-	xa_erase(&ctx->objects, obj->id);
+	const struct ioasid_obj_ops *ops = &ioasid_obj_ops[obj->type];
+
+	if (ops->abort)
+		ops->abort(obj);
+	/* A reserved entry reads as empty: the ID was never published. */
+	WARN_ON(xa_erase(&ctx->objects, obj->id));
 	kfree(obj);
 }
 

@@ -119,7 +119,9 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		.uptr = u64_to_user_ptr(cmd->data_uptr),
 		.len = cmd->data_len,
 	};
+	struct ioasid_fault_queue *fq;
 	struct ioasid_nested *nested;
+	struct iommu_domain *domain;
 	struct ioasid_device *idev;
 	struct ioasid_obj *obj;
 	struct ioasid_ioas *ioas;
@@ -154,43 +156,38 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		rc = PTR_ERR(nested);
 		goto out_ioas;
 	}
-	if (cmd->flags & IOASID_NESTED_ALLOC_FAULT) {
-		nested->fault = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
-		if (IS_ERR(nested->fault)) {
-			rc = PTR_ERR(nested->fault);
-			nested->fault = NULL;
-			goto out_abort;
-		}
-	}
-	nested->domain = ioasid_nested_domain_alloc(ioas, idev->dev, &data,
-						    &nested->parent);
-	if (IS_ERR(nested->domain)) {
-		rc = PTR_ERR(nested->domain);
-		goto out_abort;
-	}
-	if (nested->fault)
-		ioasid_fault_domain_init(nested->domain, nested->fault);
 	/* The nested object keeps the reference on its parent IOAS. */
 	nested->ioas = ioas;
 	nested->data_type = cmd->data_type;
+	if (cmd->flags & IOASID_NESTED_ALLOC_FAULT) {
+		fq = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		if (IS_ERR(fq)) {
+			rc = PTR_ERR(fq);
+			goto out_abort;
+		}
+		nested->fault = fq;
+	}
+	domain = ioasid_nested_domain_alloc(ioas, idev->dev, &data, &nested->parent);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto out_abort;
+	}
+	nested->domain = domain;
+	if (nested->fault)
+		ioasid_fault_domain_init(nested->domain, nested->fault);
 
 	cmd->out_nested_id = nested->obj.id;
 	rc = ioasid_ucmd_respond_new(ucmd, sizeof(*cmd), &orig);
 	if (rc)
-		goto out_domain;
+		goto out_abort;
 	ioasid_obj_publish(ucmd->ctx, &nested->obj);
 	ioasid_obj_put(&idev->obj);
 	return 0;
 
-out_domain:
-	mutex_lock(&ioas->mutex);
-	iommu_domain_free(nested->domain);
-	ioasid_domain_unuse(ioas, nested->parent);
-	mutex_unlock(&ioas->mutex);
 out_abort:
-	if (nested->fault)
-		ioasid_obj_put(&nested->fault->obj);
+	/* The object took over the reference on the IOAS. */
 	ioasid_obj_abort(ucmd->ctx, &nested->obj);
+	goto out_dev;
 out_ioas:
 	ioasid_obj_put(&ioas->obj);
 out_dev:
@@ -302,20 +299,30 @@ void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
 	ioasid_nested_put(nested, owner);
 }
 
-void ioasid_nested_destroy(struct ioasid_obj *obj)
+/*
+ * The abort step of a nested object never published, and the body of its
+ * destroy: nothing is attached (attachments hold references).
+ */
+void ioasid_nested_abort(struct ioasid_obj *obj)
 {
 	struct ioasid_nested *nested = container_of(obj, struct ioasid_nested, obj);
 	struct ioasid_ioas *ioas = nested->ioas;
 
-	/* Nothing is attached: attachments hold references. */
-	mutex_lock(&ioas->mutex);
-	iommu_domain_free(nested->domain);
-	ioasid_domain_unuse(ioas, nested->parent);
-	mutex_unlock(&ioas->mutex);
+	if (nested->domain) {
+		mutex_lock(&ioas->mutex);
+		iommu_domain_free(nested->domain);
+		ioasid_domain_unuse(ioas, nested->parent);
+		mutex_unlock(&ioas->mutex);
+	}
 	if (nested->fault)
 		ioasid_obj_put(&nested->fault->obj);
 	ioasid_obj_put(&ioas->obj);
-	kfree(nested);
+}
+
+void ioasid_nested_destroy(struct ioasid_obj *obj)
+{
+	ioasid_nested_abort(obj);
+	kfree(container_of(obj, struct ioasid_nested, obj));
 }
 
 void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj)
