@@ -282,7 +282,15 @@ static int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd);
 
+/**
+ * struct ioasid_ioctl_op - how the dispatcher runs one command
+ * @ioctl_num: the request, exactly: _IO(IOASID_TYPE, nr)
+ * @min_size: the size of the first version of the command's struct
+ * @size: the size of the struct this kernel knows
+ * @execute: the command
+ */
 struct ioasid_ioctl_op {
+	unsigned int ioctl_num;
 	unsigned int min_size;
 	unsigned int size;
 	int (*execute)(struct ioasid_ucmd *ucmd);
@@ -308,8 +316,24 @@ union ioasid_ucmd_buffer {
 	struct ioasid_fault_queue_alloc fault_queue_alloc;
 };
 
-#define IOASID_IOCTL_OP(_nr, _fn, _struct, _last)			\
-	[IOASID_CMD_##_nr - IOASID_CMD_BASE] = {			\
+/*
+ * The table lists every command once, in the order of the numbers: its n-th
+ * entry is command IOASID_CMD_BASE + n, so the dispatcher finds command nr
+ * at index nr - IOASID_CMD_BASE and ARRAY_SIZE() of the table is the number
+ * of commands. IOASID_IOCTL_OP() checks that at build time, counting the
+ * entries with __COUNTER__ (which nothing else in the table may use): a
+ * hole, a command listed twice or out of order, or a number the uAPI gave
+ * another command, does not build. min_size is the end of the first version
+ * of each struct: never change it.
+ */
+enum { IOASID_IOCTL_FIRST = __COUNTER__ + 1 };
+
+#define IOASID_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	{								\
+		.ioctl_num = _ioctl +					\
+			BUILD_BUG_ON_ZERO(_ioctl != _IO(IOASID_TYPE, _IOC_NR(_ioctl)) || \
+					  _IOC_NR(_ioctl) - IOASID_CMD_BASE != \
+					  __COUNTER__ - IOASID_IOCTL_FIRST), \
 		.min_size = offsetofend(struct _struct, _last),		\
 		.size = sizeof(struct _struct) +			\
 			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) < \
@@ -317,31 +341,35 @@ union ioasid_ucmd_buffer {
 		.execute = _fn,						\
 	}
 
-/* min_size is the end of the first version of each struct: never change it. */
 static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
-	IOASID_IOCTL_OP(GET_INFO, ioasid_get_info_ioctl, ioasid_get_info,
+	IOASID_IOCTL_OP(IOASID_GET_INFO, ioasid_get_info_ioctl, ioasid_get_info,
 			out_ioctl_mask),
-	IOASID_IOCTL_OP(DESTROY, ioasid_destroy_ioctl, ioasid_destroy, id),
-	IOASID_IOCTL_OP(IOAS_ALLOC, ioasid_ioas_alloc_ioctl, ioasid_ioas_alloc,
-			parent_id),
-	IOASID_IOCTL_OP(MAP, ioasid_map_ioctl, ioasid_map, iova),
-	IOASID_IOCTL_OP(UNMAP, ioasid_unmap_ioctl, ioasid_unmap, length),
-	IOASID_IOCTL_OP(COPY, ioasid_copy_ioctl, ioasid_copy, src_iova),
-	IOASID_IOCTL_OP(IOVA_RANGES, ioasid_iova_ranges_ioctl,
+	IOASID_IOCTL_OP(IOASID_DESTROY, ioasid_destroy_ioctl, ioasid_destroy, id),
+	IOASID_IOCTL_OP(IOASID_IOAS_ALLOC, ioasid_ioas_alloc_ioctl,
+			ioasid_ioas_alloc, parent_id),
+	IOASID_IOCTL_OP(IOASID_MAP, ioasid_map_ioctl, ioasid_map, iova),
+	IOASID_IOCTL_OP(IOASID_UNMAP, ioasid_unmap_ioctl, ioasid_unmap, length),
+	IOASID_IOCTL_OP(IOASID_COPY, ioasid_copy_ioctl, ioasid_copy, src_iova),
+	IOASID_IOCTL_OP(IOASID_IOVA_RANGES, ioasid_iova_ranges_ioctl,
 			ioasid_iova_ranges, out_iova_alignment),
-	IOASID_IOCTL_OP(IOAS_OPTION, ioasid_ioas_option_ioctl,
+	IOASID_IOCTL_OP(IOASID_IOAS_OPTION, ioasid_ioas_option_ioctl,
 			ioasid_ioas_option, val),
-	IOASID_IOCTL_OP(DEVICE_INFO, ioasid_device_info_ioctl,
+	IOASID_IOCTL_OP(IOASID_DEVICE_INFO, ioasid_device_info_ioctl,
 			ioasid_device_info, devices),
-	IOASID_IOCTL_OP(ATTACH, ioasid_attach_ioctl, ioasid_attach, __reserved),
-	IOASID_IOCTL_OP(DETACH, ioasid_detach_ioctl, ioasid_attach, __reserved),
-	IOASID_IOCTL_OP(NESTED_ALLOC, ioasid_nested_alloc_ioctl,
+	IOASID_IOCTL_OP(IOASID_ATTACH, ioasid_attach_ioctl, ioasid_attach,
+			__reserved),
+	IOASID_IOCTL_OP(IOASID_DETACH, ioasid_detach_ioctl, ioasid_attach,
+			__reserved),
+	IOASID_IOCTL_OP(IOASID_NESTED_ALLOC, ioasid_nested_alloc_ioctl,
 			ioasid_nested_alloc, out_nested_id),
-	IOASID_IOCTL_OP(INVALIDATE, ioasid_invalidate_ioctl, ioasid_invalidate,
-			data_uptr),
-	IOASID_IOCTL_OP(FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc_ioctl,
+	IOASID_IOCTL_OP(IOASID_INVALIDATE, ioasid_invalidate_ioctl,
+			ioasid_invalidate, data_uptr),
+	IOASID_IOCTL_OP(IOASID_FAULT_QUEUE_ALLOC, ioasid_fault_queue_alloc_ioctl,
 			ioasid_fault_queue_alloc, out_fault_fd),
 };
+
+/* Every command has its bit in ioasid_get_info.out_ioctl_mask. */
+static_assert(ARRAY_SIZE(ioasid_ioctl_ops) <= BITS_PER_TYPE(u64));
 
 static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 {
@@ -415,11 +443,11 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	unsigned int nr = _IOC_NR(cmd);
 	int rc;
 
-	if (nr < IOASID_CMD_BASE || nr >= IOASID_CMD_BASE + ARRAY_SIZE(ioasid_ioctl_ops) ||
-	    cmd != _IO(IOASID_TYPE, nr))
+	if (nr < IOASID_CMD_BASE || nr >= IOASID_CMD_BASE + ARRAY_SIZE(ioasid_ioctl_ops))
 		return -ENOTTY;
 	op = &ioasid_ioctl_ops[nr - IOASID_CMD_BASE];
-	if (!op->execute)
+	/* Another type, or the number with a direction or size encoded. */
+	if (cmd != op->ioctl_num)
 		return -ENOTTY;
 
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))

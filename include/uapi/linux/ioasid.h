@@ -88,26 +88,27 @@
 #define IOASID_CMD_BASE		0x80
 
 /*
- * Command numbers are stable. A number listed here but not reported in
+ * Command numbers are stable, each written out: a number is never reused or
+ * renumbered. A number listed here but not reported in
  * ioasid_get_info.out_ioctl_mask is reserved for a later version and fails
- * with ENOTTY.
+ * with ENOTTY; so does every number not listed (the highest implemented one
+ * is the highest bit of out_ioctl_mask).
  */
 enum {
-	IOASID_CMD_GET_INFO = IOASID_CMD_BASE,
-	IOASID_CMD_DESTROY,
-	IOASID_CMD_IOAS_ALLOC,
-	IOASID_CMD_MAP,
-	IOASID_CMD_UNMAP,
-	IOASID_CMD_COPY,
-	IOASID_CMD_IOVA_RANGES,
-	IOASID_CMD_IOAS_OPTION,
-	IOASID_CMD_DEVICE_INFO,
-	IOASID_CMD_ATTACH,
-	IOASID_CMD_DETACH,
-	IOASID_CMD_NESTED_ALLOC,
-	IOASID_CMD_INVALIDATE,
-	IOASID_CMD_FAULT_QUEUE_ALLOC,
-	IOASID_CMD_LAST,
+	IOASID_CMD_GET_INFO = 0x80,
+	IOASID_CMD_DESTROY = 0x81,
+	IOASID_CMD_IOAS_ALLOC = 0x82,
+	IOASID_CMD_MAP = 0x83,
+	IOASID_CMD_UNMAP = 0x84,
+	IOASID_CMD_COPY = 0x85,
+	IOASID_CMD_IOVA_RANGES = 0x86,
+	IOASID_CMD_IOAS_OPTION = 0x87,
+	IOASID_CMD_DEVICE_INFO = 0x88,
+	IOASID_CMD_ATTACH = 0x89,
+	IOASID_CMD_DETACH = 0x8a,
+	IOASID_CMD_NESTED_ALLOC = 0x8b,
+	IOASID_CMD_INVALIDATE = 0x8c,
+	IOASID_CMD_FAULT_QUEUE_ALLOC = 0x8d,
 };
 
 /* The interface version reported by IOASID_GET_INFO. */

@@ -910,7 +910,9 @@ static int g_bad_ioctl(struct rng *r, int k)
 	int mock = k == K_M_BAD_IOCTL, c = pick_ctx(r);
 	int fd = mock ? mock_fd : ctx[c].fd, rc;
 	unsigned int type = mock ? IOASID_MOCK_TYPE : IOASID_TYPE;
-	unsigned int last = mock ? IOASID_MOCK_CMD_ACCESS_INFO + 1 : IOASID_CMD_LAST;
+	/* The first number past the last command (GET_INFO's mask, for ioasid). */
+	unsigned int last = mock ? IOASID_MOCK_CMD_ACCESS_INFO + 1 :
+			    IOASID_CMD_BASE + 64 - __builtin_clzll(ioctl_mask);
 	unsigned long cmd;
 	__u32 arg[64] = { sizeof(arg) };
 
