@@ -16,8 +16,6 @@
 
 #include "ioasid_private.h"
 
-MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
-
 static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
@@ -26,42 +24,6 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 /* Protects every (device, PASID) attachment and the list of them. */
 DEFINE_MUTEX(ioasid_attach_lock);
 static LIST_HEAD(ioasid_dev_pasids);
-
-/**
- * get_ioasid_from_file() - the IOASID context behind an open /dev/ioasid
- * @file: a file user space passed to the subsystem, from fget() of the
- *	descriptor it passed (fget() returning NULL is the subsystem's -EBADF
- *	too)
- *
- * A context reference is a reference on its file: the caller's own fget()
- * reference may be dropped right after this call.
- *
- * Return: the context with a reference (a reference on @file), to be
- * released with ioasid_ctx_put(); ERR_PTR(-EBADF) if @file is NULL or not
- * an open /dev/ioasid.
- */
-struct ioasid_ctx *get_ioasid_from_file(struct file *file)
-{
-	if (!file || !ioasid_file_is_ctx(file))
-		return ERR_PTR(-EBADF);
-	get_file(file);
-	return file->private_data;
-}
-EXPORT_SYMBOL_NS_GPL(get_ioasid_from_file, IOASID);
-
-/**
- * ioasid_ctx_put() - release a context reference
- * @ctx: the context, from get_ioasid_from_file() or ioasid_ctx_create()
- *
- * The context and everything in it is destroyed when the last reference to
- * its file goes (user space closing its descriptor is just one of them),
- * from fput()'s deferred work, not inside this call.
- */
-void ioasid_ctx_put(struct ioasid_ctx *ctx)
-{
-	fput(ctx->file);
-}
-EXPORT_SYMBOL_NS_GPL(ioasid_ctx_put, IOASID);
 
 /* What a paging domain for @dev offers, for IOASID_DEVICE_INFO. */
 static void ioasid_device_probe_domain(struct ioasid_device *idev)

@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "ioasid_private.h"
 
 /* Scatterlist entries per iommu_map_sg() call when filling a domain. */

@@ -127,10 +127,7 @@ struct ioasid_obj *ioasid_obj_find_shown(struct ioasid_ctx *ctx,
 					 unsigned long *index);
 void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 
-/* Contexts (main.c), walked by debugfs */
-bool ioasid_file_is_ctx(struct file *file);
-struct ioasid_ctx *ioasid_ctx_alloc(void);
-extern const struct file_operations ioasid_fops;
+/* The open contexts (main.c), walked by debugfs */
 extern struct mutex ioasid_ctx_list_lock;
 extern struct list_head ioasid_ctx_list;
 
@@ -207,20 +204,6 @@ ioasid_area_next(struct ioasid_area *area, unsigned long start,
 #define for_each_ioasid_area(area, areas, start, last)			\
 	for (area = ioasid_area_first(areas, start, last); area;	\
 	     area = ioasid_area_next(area, start, last))
-
-/**
- * struct ioasid_resv - a reserved IOVA region of an attached device
- * @node: in ioas->resv
- * @start: first IOVA
- * @last: last IOVA (inclusive)
- * @owner: the device whose attachment reported it
- */
-struct ioasid_resv {
-	struct list_head node;
-	unsigned long start;
-	unsigned long last;
-	const void *owner;
-};
 
 /*
  * How long a wait that must not fail (for users of an object being removed,
@@ -345,22 +328,6 @@ void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
 			  struct device *dev, struct iommu_group *group,
 			  u32 pasid, const void *owner);
-
-/*
- * Attach, hitless replace and detach of a group's RID with an attach
- * handle, which the iopf core finds faults' handlers by. Exported by the
- * iommu core for iommufd (namespace IOMMUFD_INTERNAL) with their
- * prototypes in the private drivers/iommu/iommu-priv.h; declared here as
- * 6.12 has them.
- */
-int iommu_attach_group_handle(struct iommu_domain *domain,
-			      struct iommu_group *group,
-			      struct iommu_attach_handle *handle);
-void iommu_detach_group_handle(struct iommu_domain *domain,
-			       struct iommu_group *group);
-int iommu_replace_group_handle(struct iommu_group *group,
-			       struct iommu_domain *new_domain,
-			       struct iommu_attach_handle *handle);
 
 /**
  * struct ioasid_handle - an attach handle of an attachment

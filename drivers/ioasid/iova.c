@@ -10,6 +10,20 @@
 
 #include "ioasid_private.h"
 
+/**
+ * struct ioasid_resv - a reserved IOVA region of an attached device
+ * @node: in ioas->resv
+ * @start: first IOVA
+ * @last: last IOVA (inclusive)
+ * @owner: the device whose attachment reported it
+ */
+struct ioasid_resv {
+	struct list_head node;
+	unsigned long start;
+	unsigned long last;
+	const void *owner;
+};
+
 static bool ioasid_resv_overlaps(struct ioasid_ioas *ioas, unsigned long start,
 				 unsigned long last, unsigned long *conflict_last)
 {

@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "ioasid: " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -463,7 +464,7 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 }
 
 /* A new context, listed; the caller ties it to a file. */
-struct ioasid_ctx *ioasid_ctx_alloc(void)
+static struct ioasid_ctx *ioasid_ctx_alloc(void)
 {
 	struct ioasid_ctx *ctx;
 
@@ -540,7 +541,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-const struct file_operations ioasid_fops = {
+static const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,
 	.open = ioasid_fops_open,
 	.release = ioasid_fops_release,
@@ -576,10 +577,41 @@ struct ioasid_ctx *ioasid_ctx_create(void)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_ctx_create, IOASID);
 
-bool ioasid_file_is_ctx(struct file *file)
+/**
+ * get_ioasid_from_file() - the IOASID context behind an open /dev/ioasid
+ * @file: a file user space passed to the subsystem, from fget() of the
+ *	descriptor it passed (fget() returning NULL is the subsystem's -EBADF
+ *	too)
+ *
+ * A context reference is a reference on its file: the caller's own fget()
+ * reference may be dropped right after this call.
+ *
+ * Return: the context with a reference (a reference on @file), to be
+ * released with ioasid_ctx_put(); ERR_PTR(-EBADF) if @file is NULL or not
+ * an open /dev/ioasid.
+ */
+struct ioasid_ctx *get_ioasid_from_file(struct file *file)
 {
-	return file->f_op == &ioasid_fops;
+	if (!file || file->f_op != &ioasid_fops)
+		return ERR_PTR(-EBADF);
+	get_file(file);
+	return file->private_data;
 }
+EXPORT_SYMBOL_NS_GPL(get_ioasid_from_file, IOASID);
+
+/**
+ * ioasid_ctx_put() - release a context reference
+ * @ctx: the context, from get_ioasid_from_file() or ioasid_ctx_create()
+ *
+ * The context and everything in it is destroyed when the last reference to
+ * its file goes (user space closing its descriptor is just one of them),
+ * from fput()'s deferred work, not inside this call.
+ */
+void ioasid_ctx_put(struct ioasid_ctx *ctx)
+{
+	fput(ctx->file);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_ctx_put, IOASID);
 
 static struct miscdevice ioasid_misc = {
 	.minor = MISC_DYNAMIC_MINOR,

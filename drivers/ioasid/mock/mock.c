@@ -62,31 +62,14 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 #include <linux/xarray.h>
 
+/* The iommu core internals mirrored, and the kernel version checked. */
+#include "../compat.h"
 #include "ioasid_mock.h"
-
-/*
- * mock_dev_iommu_init() builds dev->iommu the way the 6.12 iommu core's
- * dev_iommu_get() and iommu_fwspec_init() do. Re-check it before building
- * for any other kernel.
- */
-#if LINUX_VERSION_MAJOR != 6 || LINUX_VERSION_PATCHLEVEL != 12
-#error "ioasid_mock mirrors iommu core internals of Linux 6.12 only"
-#endif
 
 /* The IOPTE encoding below needs 64-bit xarray value entries. */
 static_assert(BITS_PER_LONG == 64);
-
-/*
- * The attach handle the core routes a page request by, as its fault path
- * finds it; exported for iommufd (and ioasid), declared in the core's
- * private header (drivers/iommu/iommu-priv.h).
- */
-struct iommu_attach_handle *iommu_attach_handle_get(struct iommu_group *group,
-						    ioasid_t pasid,
-						    unsigned int type);
 
 #define MOCK_NR_IOMMUS	2
 
@@ -2773,4 +2756,3 @@ module_exit(mock_exit);
 MODULE_DESCRIPTION("ioasid: test-only mock IOMMU (/dev/ioasid_mock)");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(IOASID);
-MODULE_IMPORT_NS(IOMMUFD_INTERNAL);

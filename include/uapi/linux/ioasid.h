@@ -808,8 +808,7 @@ struct ioasid_invalidate {
  * Attaching a device whose IOMMU cannot deliver page requests to a
  * fault-delivering IOAS or nested object fails with EOPNOTSUPP (ioasid
  * enables IOMMU_DEV_FEAT_IOPF with the first such attachment of a device and
- * disables it with the last). The emulated VT-d of the project's VM has no
- * PRI, so its devices fail so.
+ * disables it with the last).
  */
 
 /* How many page-request groups a queue holds (queued plus unanswered). */
