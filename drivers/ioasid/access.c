@@ -335,19 +335,19 @@ struct ioasid_access *ioasid_access_create(struct ioasid_ctx *ctx, u32 ioas_id,
 					   void *data)
 {
 	struct ioasid_access *access;
-	struct ioasid_obj *obj;
+	struct ioasid_ioas *ioas;
 
 	if (!ops || (ops->needs_pin_pages && !ops->unmap))
 		return ERR_PTR(-EINVAL);
 	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
 	if (!access)
 		return ERR_PTR(-ENOMEM);
-	obj = ioasid_obj_get(ctx, ioas_id, IOASID_OBJ_IOAS);
-	if (IS_ERR(obj)) {
+	ioas = ioasid_get_ioas(ctx, ioas_id);
+	if (IS_ERR(ioas)) {
 		kfree(access);
-		return ERR_CAST(obj);
+		return ERR_CAST(ioas);
 	}
-	access->ioas = container_of(obj, struct ioasid_ioas, obj);
+	access->ioas = ioas;
 	access->ctx = ctx;
 	get_file(ctx->file);
 	access->ops = ops;
@@ -407,7 +407,7 @@ void ioasid_access_destroy(struct ioasid_access *access)
 			  "ioasid: an unmap callback of an access still runs after %d s\n",
 			  IOASID_WAIT_WARN_SECS);
 	}
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	fput(access->ctx->file);
 	kfree(access);
 }

@@ -764,15 +764,6 @@ void ioasid_device_destroy(struct ioasid_obj *obj)
 	WARN(1, "ioasid: device %u destroyed through the table\n", obj->id);
 }
 
-static struct ioasid_device *ioasid_device_get(struct ioasid_ucmd *ucmd, u32 id)
-{
-	struct ioasid_obj *obj = ioasid_obj_get(ucmd->ctx, id, IOASID_OBJ_DEVICE);
-
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct ioasid_device, obj);
-}
-
 int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_attach *cmd = ucmd->cmd;
@@ -781,11 +772,11 @@ int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	idev = ioasid_device_get(ucmd, cmd->dev_id);
+	idev = ioasid_get_device(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 	rc = ioasid_device_attach_pasid(idev, cmd->pasid, cmd->pt_id);
-	ioasid_obj_put(&idev->obj);
+	ioasid_put_device(idev);
 	return rc;
 }
 
@@ -799,13 +790,13 @@ int ioasid_detach_ioctl(struct ioasid_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->pt_id)
 		return -EINVAL;
-	idev = ioasid_device_get(ucmd, cmd->dev_id);
+	idev = ioasid_get_device(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 	rc = ioasid_device_check_pasid(idev, cmd->pasid);
 	if (!rc)
 		rc = ioasid_device_detach_pasid(idev, cmd->pasid);
-	ioasid_obj_put(&idev->obj);
+	ioasid_put_device(idev);
 	return rc;
 }
 

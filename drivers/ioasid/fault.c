@@ -385,7 +385,7 @@ static int ioasid_fault_release(struct inode *inode, struct file *filep)
 	fq->closed = true;
 	ioasid_fault_answer_all(fq);
 	mutex_unlock(&fq->mutex);
-	ioasid_obj_put(&fq->obj);
+	ioasid_put_fault_queue(fq);
 	fput(ctx_file);
 	return 0;
 }
@@ -449,23 +449,6 @@ out_file:
 out_fd:
 	put_unused_fd(fdno);
 	return rc;
-}
-
-/**
- * ioasid_fault_queue_get() - a fault queue of a context, referenced
- * @ctx: the context
- * @id: its ID
- *
- * Return: the queue, released with ioasid_obj_put(&fq->obj), or
- * ERR_PTR(-ENOENT).
- */
-struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id)
-{
-	struct ioasid_obj *obj = ioasid_obj_get(ctx, id, IOASID_OBJ_FAULT_QUEUE);
-
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct ioasid_fault_queue, obj);
 }
 
 /* The abort step of a queue never published: no file, nothing queued. */

@@ -14,15 +14,6 @@
 
 #define IOASID_MAP_PROT (IOASID_MAP_READ | IOASID_MAP_WRITE)
 
-static struct ioasid_ioas *ioasid_ioas_get(struct ioasid_ucmd *ucmd, u32 id)
-{
-	struct ioasid_obj *obj = ioasid_obj_get(ucmd->ctx, id, IOASID_OBJ_IOAS);
-
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct ioasid_ioas, obj);
-}
-
 /* Phase one of a new IOAS: built, ID reserved, not yet published. */
 static struct ioasid_ioas *ioasid_ioas_new(struct ioasid_ctx *ctx)
 {
@@ -57,9 +48,9 @@ static void ioasid_ioas_release(struct ioasid_ioas *ioas)
 {
 	mutex_destroy(&ioas->mutex);
 	if (ioas->fault)
-		ioasid_obj_put(&ioas->fault->obj);
+		ioasid_put_fault_queue(ioas->fault);
 	if (ioas->parent)
-		ioasid_obj_put(&ioas->parent->obj);
+		ioasid_put_ioas(ioas->parent);
 }
 
 /* The abort step of an IOAS never published: it has no area or domain. */
@@ -89,7 +80,7 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (cmd->flags & IOASID_IOAS_ALLOC_FAULT) {
-		fq = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		fq = ioasid_get_fault_queue(ucmd->ctx, cmd->fault_id);
 		if (IS_ERR(fq)) {
 			rc = PTR_ERR(fq);
 			goto out_abort;
@@ -98,7 +89,7 @@ int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		ioas->fault = fq;
 	}
 	if (cmd->flags & IOASID_IOAS_ALLOC_SW_NESTED) {
-		parent = ioasid_ioas_get(ucmd, cmd->parent_id);
+		parent = ioasid_get_ioas(ucmd->ctx, cmd->parent_id);
 		if (IS_ERR(parent)) {
 			rc = PTR_ERR(parent);
 			goto out_abort;
@@ -316,7 +307,7 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	if (rc)
 		return rc;
 
-	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	rc = ioasid_ioas_map_user(ioas, cmd->user_va, cmd->length, &iova, cmd->flags);
@@ -327,7 +318,7 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 			ioasid_ioas_unmap_range(ioas, iova, iova + cmd->length - 1,
 						&unmapped);
 	}
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	return rc;
 }
 
@@ -467,11 +458,11 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 		last = ulast;
 	}
 
-	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	rc = ioasid_ioas_unmap_range(ioas, iova, last, &unmapped);
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	if (rc)
 		return rc;
 	cmd->length = unmapped;
@@ -578,10 +569,10 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		return rc;
 	src_last = cmd->src_iova + cmd->length - 1;
 
-	src = ioasid_ioas_get(ucmd, cmd->src_ioas_id);
+	src = ioasid_get_ioas(ucmd->ctx, cmd->src_ioas_id);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	dst = ioasid_ioas_get(ucmd, cmd->dst_ioas_id);
+	dst = ioasid_get_ioas(ucmd->ctx, cmd->dst_ioas_id);
 	if (IS_ERR(dst)) {
 		rc = PTR_ERR(dst);
 		goto out_src;
@@ -636,9 +627,9 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		ioasid_ioas_unmap_range(dst, iova, iova + cmd->length - 1,
 					&unmapped);
 out_dst:
-	ioasid_obj_put(&dst->obj);
+	ioasid_put_ioas(dst);
 out_src:
-	ioasid_obj_put(&src->obj);
+	ioasid_put_ioas(src);
 	return rc;
 }
 
@@ -652,7 +643,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
@@ -689,7 +680,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 out_free:
 	kvfree(ranges);
 out_put:
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	return rc;
 }
 
@@ -706,7 +697,7 @@ int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->op == IOASID_OPTION_OP_SET && cmd->val > 1)
 		return -EINVAL;
 
-	ioas = ioasid_ioas_get(ucmd, cmd->ioas_id);
+	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	mutex_lock(&ioas->mutex);
@@ -719,7 +710,7 @@ int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd)
 		ioas->no_huge = !cmd->val;
 	}
 	mutex_unlock(&ioas->mutex);
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	if (rc)
 		return rc;
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
@@ -755,15 +746,6 @@ void ioasid_ioas_show(struct seq_file *m, struct ioasid_obj *obj)
 }
 
 /* The kAPI for in-kernel users of a context (VFIO's type1 compatibility). */
-
-static struct ioasid_ioas *ioasid_kern_ioas_get(struct ioasid_ctx *ctx, u32 id)
-{
-	struct ioasid_obj *obj = ioasid_obj_get(ctx, id, IOASID_OBJ_IOAS);
-
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct ioasid_ioas, obj);
-}
 
 /**
  * ioasid_kern_ioas_alloc() - IOASID_IOAS_ALLOC for an in-kernel user
@@ -815,11 +797,11 @@ int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
 	     ioasid_check_uaddr(uaddr, length);
 	if (rc)
 		return rc;
-	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	rc = ioasid_ioas_map_user(ioas, uaddr, length, &iova, flags);
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kern_map, IOASID);
@@ -853,11 +835,11 @@ int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 		    check_add_overflow(iova, length - 1, &last))
 			return -EINVAL;
 	}
-	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	rc = ioasid_ioas_unmap_range(ioas, iova, last, unmapped);
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kern_unmap, IOASID);
@@ -884,7 +866,7 @@ int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 	unsigned long pgsizes = ULONG_MAX;
 	int n;
 
-	ioas = ioasid_kern_ioas_get(ctx, ioas_id);
+	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	mutex_lock(&ioas->mutex);
@@ -893,7 +875,7 @@ int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 		pgsizes &= idom->domain->pgsize_bitmap;
 	*pgsize_bitmap = pgsizes & ~(ioas->iova_alignment - 1);
 	mutex_unlock(&ioas->mutex);
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 	return n;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kern_iova_ranges, IOASID);

@@ -121,6 +121,17 @@ void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 struct ioasid_obj *ioasid_obj_get(struct ioasid_ctx *ctx, u32 id,
 				  enum ioasid_obj_type type);
 void ioasid_obj_put(struct ioasid_obj *obj);
+/*
+ * The body of each type's lookup (ioasid_get_ioas() and the others, paired
+ * with a put, below each object's struct): ioasid_obj_get() of the type as
+ * its struct. An ERR_PTR passes through container_of() unchanged, since obj
+ * is the first member (which ioasid_obj_alloc() checks too).
+ */
+#define ioasid_obj_get_as(ctx, id, type, _struct)				\
+	({									\
+		static_assert(offsetof(_struct, obj) == 0);			\
+		container_of(ioasid_obj_get(ctx, id, type), _struct, obj);	\
+	})
 void ioasid_obj_remove_wait(struct ioasid_ctx *ctx, struct ioasid_obj *obj);
 const char *ioasid_obj_type_name(enum ioasid_obj_type type);
 struct ioasid_obj *ioasid_obj_find_shown(struct ioasid_ctx *ctx,
@@ -271,6 +282,17 @@ struct ioasid_ioas {
 	struct list_head accesses;
 	unsigned int nr_accesses;
 };
+
+/* Return: the IOAS @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
+static inline struct ioasid_ioas *ioasid_get_ioas(struct ioasid_ctx *ctx, u32 id)
+{
+	return ioasid_obj_get_as(ctx, id, IOASID_OBJ_IOAS, struct ioasid_ioas);
+}
+
+static inline void ioasid_put_ioas(struct ioasid_ioas *ioas)
+{
+	ioasid_obj_put(&ioas->obj);
+}
 
 int ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);
@@ -434,6 +456,17 @@ struct ioasid_device {
 	struct list_head member_node;
 };
 
+/* Return: the device @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
+static inline struct ioasid_device *ioasid_get_device(struct ioasid_ctx *ctx, u32 id)
+{
+	return ioasid_obj_get_as(ctx, id, IOASID_OBJ_DEVICE, struct ioasid_device);
+}
+
+static inline void ioasid_put_device(struct ioasid_device *idev)
+{
+	ioasid_obj_put(&idev->obj);
+}
+
 int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_attach_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_detach_ioctl(struct ioasid_ucmd *ucmd);
@@ -461,6 +494,17 @@ struct ioasid_nested {
 
 /* The hw_info type of the test mock's nesting IOMMU (ioasid_mock.h). */
 #define IOASID_HW_INFO_TYPE_MOCK	0xfeedbeef
+
+/* Return: the nested object @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
+static inline struct ioasid_nested *ioasid_get_nested(struct ioasid_ctx *ctx, u32 id)
+{
+	return ioasid_obj_get_as(ctx, id, IOASID_OBJ_NESTED, struct ioasid_nested);
+}
+
+static inline void ioasid_put_nested(struct ioasid_nested *nested)
+{
+	ioasid_obj_put(&nested->obj);
+}
 
 int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd);
@@ -505,8 +549,18 @@ struct ioasid_fault_queue {
 
 extern struct mutex ioasid_attach_lock;
 
+/* Return: the fault queue @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
+static inline struct ioasid_fault_queue *ioasid_get_fault_queue(struct ioasid_ctx *ctx, u32 id)
+{
+	return ioasid_obj_get_as(ctx, id, IOASID_OBJ_FAULT_QUEUE, struct ioasid_fault_queue);
+}
+
+static inline void ioasid_put_fault_queue(struct ioasid_fault_queue *fq)
+{
+	ioasid_obj_put(&fq->obj);
+}
+
 int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd);
-struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id);
 void ioasid_fault_domain_init(struct iommu_domain *domain,
 			      struct ioasid_fault_queue *fq);
 void ioasid_fault_purge(struct ioasid_fault_queue *fq,

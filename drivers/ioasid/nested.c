@@ -123,7 +123,6 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_nested *nested;
 	struct iommu_domain *domain;
 	struct ioasid_device *idev;
-	struct ioasid_obj *obj;
 	struct ioasid_ioas *ioas;
 	int rc;
 
@@ -135,16 +134,14 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (!cmd->data_len || cmd->data_len > IOASID_NESTED_DATA_MAX)
 		return -EINVAL;
 
-	obj = ioasid_obj_get(ucmd->ctx, cmd->dev_id, IOASID_OBJ_DEVICE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	idev = container_of(obj, struct ioasid_device, obj);
-	obj = ioasid_obj_get(ucmd->ctx, cmd->parent_id, IOASID_OBJ_IOAS);
-	if (IS_ERR(obj)) {
-		rc = PTR_ERR(obj);
+	idev = ioasid_get_device(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	ioas = ioasid_get_ioas(ucmd->ctx, cmd->parent_id);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
 		goto out_dev;
 	}
-	ioas = container_of(obj, struct ioasid_ioas, obj);
 	/* A format the IOMMU does not take is never the driver's to judge. */
 	if (!(idev->nesting_formats & ioasid_nested_data_format(cmd->data_type))) {
 		rc = -EOPNOTSUPP;
@@ -160,7 +157,7 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	nested->ioas = ioas;
 	nested->data_type = cmd->data_type;
 	if (cmd->flags & IOASID_NESTED_ALLOC_FAULT) {
-		fq = ioasid_fault_queue_get(ucmd->ctx, cmd->fault_id);
+		fq = ioasid_get_fault_queue(ucmd->ctx, cmd->fault_id);
 		if (IS_ERR(fq)) {
 			rc = PTR_ERR(fq);
 			goto out_abort;
@@ -181,7 +178,7 @@ int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (rc)
 		goto out_abort;
 	ioasid_obj_publish(ucmd->ctx, &nested->obj);
-	ioasid_obj_put(&idev->obj);
+	ioasid_put_device(idev);
 	return 0;
 
 out_abort:
@@ -189,9 +186,9 @@ out_abort:
 	ioasid_obj_abort(ucmd->ctx, &nested->obj);
 	goto out_dev;
 out_ioas:
-	ioasid_obj_put(&ioas->obj);
+	ioasid_put_ioas(ioas);
 out_dev:
-	ioasid_obj_put(&idev->obj);
+	ioasid_put_device(idev);
 	return rc;
 }
 
@@ -205,7 +202,6 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
 		.entry_num = cmd->entry_num,
 	};
 	struct ioasid_nested *nested;
-	struct ioasid_obj *obj;
 	int rc, rc2;
 
 	if (cmd->__reserved)
@@ -213,10 +209,9 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
 	if (!cmd->entry_len || cmd->entry_len > IOASID_NESTED_DATA_MAX ||
 	    cmd->entry_num > IOASID_INVALIDATE_MAX_ENTRIES)
 		return -EINVAL;
-	obj = ioasid_obj_get(ucmd->ctx, cmd->id, IOASID_OBJ_NESTED);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	nested = container_of(obj, struct ioasid_nested, obj);
+	nested = ioasid_get_nested(ucmd->ctx, cmd->id);
+	if (IS_ERR(nested))
+		return PTR_ERR(nested);
 
 	if (!cmd->entry_num) {
 		rc = 0;
@@ -232,7 +227,7 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
 	}
 	cmd->entry_num = array.entry_num;
 	rc2 = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-	ioasid_obj_put(obj);
+	ioasid_put_nested(nested);
 	return rc ?: rc2;
 }
 
@@ -315,8 +310,8 @@ void ioasid_nested_abort(struct ioasid_obj *obj)
 		mutex_unlock(&ioas->mutex);
 	}
 	if (nested->fault)
-		ioasid_obj_put(&nested->fault->obj);
-	ioasid_obj_put(&ioas->obj);
+		ioasid_put_fault_queue(nested->fault);
+	ioasid_put_ioas(ioas);
 }
 
 void ioasid_nested_destroy(struct ioasid_obj *obj)
