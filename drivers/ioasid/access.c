@@ -168,10 +168,7 @@ static int ioasid_access_collect(struct ioasid_ioas *ioas, unsigned long iova,
 	list_for_each_entry(child, &ioas->children, child_node) {
 		mutex_lock_nested(&child->mutex, SINGLE_DEPTH_NESTING);
 		for_each_ioasid_area(area, &child->areas, 0, ULONG_MAX) {
-			unsigned long src_last = area->src_iova +
-						 (area->last - area->iova);
-
-			if (area->src_iova > last || src_last < iova)
+			if (!ioasid_area_depends_on(area, iova, last))
 				continue;
 			n = ioasid_access_note(child, area->iova, area->last,
 					       notices);
@@ -198,16 +195,20 @@ static void ioasid_access_notices_free(struct list_head *notices)
 
 /**
  * ioasid_access_unmap_begin() - let accesses release what an unmap removes
- * @ioas: the IOAS, locked by the caller (and unlocked on return if the
- *	return value is not 0)
+ * @ioas: the IOAS, locked by the caller; locked again when this returns
  * @iova: first IOVA to be removed
  * @last: last IOVA to be removed
  *
- * Return: 0 with @ioas still locked when no access pins anything in the
- * range: the caller removes it. Otherwise every such access's unmap
- * callback has been called with no ioasid lock held, @ioas is unlocked,
- * and the return value says what next: -EAGAIN the pins went, take the
- * lock and check again; -EBUSY they did not go within
+ * Called with @ioas locked, returns with it locked, whatever it returns:
+ * the lock is dropped in between only if an access pins part of the range,
+ * around its unmap callback (which unpins, taking the lock) and the wait
+ * for the unpins.
+ *
+ * Return: 0 when no access pins anything in the range: the lock was held
+ * throughout and the caller removes the range. Otherwise every such
+ * access's unmap callback has been called with no ioasid lock held, and the
+ * return value says what next: -EAGAIN the pins went, but the IOAS may have
+ * changed meanwhile: check the range again; -EBUSY they did not go within
  * access_unmap_timeout_ms; -ENOMEM.
  */
 int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
@@ -220,34 +221,40 @@ int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
 
 	lockdep_assert_held(&ioas->mutex);
 	rc = ioasid_access_collect(ioas, iova, last, &notices);
-	if (rc <= 0) {
-		if (rc) {
-			mutex_unlock(&ioas->mutex);
-			ioasid_access_notices_free(&notices);
-		}
-		return rc;
-	}
+	if (!rc)
+		return 0;
 	mutex_unlock(&ioas->mutex);
+	if (rc < 0)
+		goto out_free;
 
 	list_for_each_entry(notice, &notices, node)
 		notice->access->ops->unmap(notice->access->data, notice->iova,
 					   notice->last - notice->iova + 1);
-	ioasid_access_notices_free(&notices);
 
 	/* The callbacks should have unpinned; give stragglers a bounded wait. */
 	for (;;) {
 		seen = atomic_read(&ioasid_access_unpins);
 		mutex_lock(&ioas->mutex);
 		rc = ioasid_access_collect(ioas, iova, last, NULL);
+		if (!rc) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (time_after_eq(jiffies, deadline)) {
+			rc = -EBUSY;
+			break;
+		}
 		mutex_unlock(&ioas->mutex);
-		if (!rc)
-			return -EAGAIN;
-		if (time_after_eq(jiffies, deadline))
-			return -EBUSY;
 		wait_event_timeout(ioasid_access_wait,
 				   atomic_read(&ioasid_access_unpins) != seen,
 				   max_t(long, deadline - jiffies, 1));
 	}
+	mutex_unlock(&ioas->mutex);
+out_free:
+	/* A notice's reference may be an access's last: no ioasid lock held. */
+	ioasid_access_notices_free(&notices);
+	mutex_lock(&ioas->mutex);
+	return rc;
 }
 
 /**
@@ -419,14 +426,6 @@ static int ioasid_access_prot(unsigned int flags)
 	return (flags & IOASID_ACCESS_WRITE) ? IOMMU_WRITE : IOMMU_READ;
 }
 
-static int ioasid_access_range(unsigned long iova, unsigned long length,
-			       unsigned long *last)
-{
-	if (!length || check_add_overflow(iova, length - 1, last))
-		return -EINVAL;
-	return 0;
-}
-
 /**
  * ioasid_access_pin_pages() - the pages behind an IOVA range, kept pinned
  * @access: an access whose ops set needs_pin_pages
@@ -458,7 +457,7 @@ int ioasid_access_pin_pages(struct ioasid_access *access, unsigned long iova,
 
 	if (!access->ops->needs_pin_pages ||
 	    (flags & ~(IOASID_ACCESS_WRITE | IOASID_ACCESS_KTHREAD)) ||
-	    ioasid_access_range(iova, length, &last))
+	    ioasid_range_last(iova, length, 1, &last))
 		return -EINVAL;
 	first_page = ALIGN_DOWN(iova, PAGE_SIZE);
 	last = ALIGN(last + 1, PAGE_SIZE) - 1;
@@ -498,7 +497,7 @@ int ioasid_access_pin_pages(struct ioasid_access *access, unsigned long iova,
 		unsigned long k, npages = (end - start + 1) >> PAGE_SHIFT;
 
 		for (k = 0; k < npages; k++)
-			out_pages[out++] = area->pages->pages[idx + k];
+			out_pages[out++] = ioasid_pages_page(area->pages, idx + k);
 		if (!node) {
 			ioasid_pages_get(area->pages);
 			pin->pages[i++] = area->pages;
@@ -529,7 +528,7 @@ void ioasid_access_unpin_pages(struct ioasid_access *access,
 	struct ioasid_access_pin *pin = NULL;
 	unsigned long last;
 
-	if (WARN_ON(ioasid_access_range(iova, length, &last)))
+	if (WARN_ON(ioasid_range_last(iova, length, 1, &last)))
 		return;
 	ioasid_access_lock(ioas);
 	for (node = interval_tree_iter_first(&access->pins, iova, last); node;
@@ -579,7 +578,7 @@ int ioasid_access_rw(struct ioasid_access *access, unsigned long iova,
 	int rc;
 
 	if ((flags & ~(IOASID_ACCESS_WRITE | IOASID_ACCESS_KTHREAD)) ||
-	    ioasid_access_range(iova, length, &last))
+	    ioasid_range_last(iova, length, 1, &last))
 		return -EINVAL;
 
 	ioasid_access_lock(ioas);
@@ -595,7 +594,7 @@ int ioasid_access_rw(struct ioasid_access *access, unsigned long iova,
 			unsigned long idx = area->pgoff + ((pos - area->iova) >> PAGE_SHIFT);
 			size_t off = offset_in_page(pos);
 			size_t n = min_t(size_t, PAGE_SIZE - off, end - pos + 1);
-			struct page *page = area->pages->pages[idx];
+			struct page *page = ioasid_pages_page(area->pages, idx);
 
 			if (flags & IOASID_ACCESS_WRITE)
 				memcpy_to_page(page, off, data, n);

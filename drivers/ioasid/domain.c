@@ -77,7 +77,8 @@ static int ioasid_area_map_domain_small(struct ioasid_area *area,
 
 	for (done = 0; done < npages; done += pgsize >> PAGE_SHIFT) {
 		rc = iommu_map(domain, area->iova + done * PAGE_SIZE,
-			       page_to_phys(area->pages->pages[area->pgoff + done]),
+			       page_to_phys(ioasid_pages_page(area->pages,
+							      area->pgoff + done)),
 			       pgsize, area->prot, GFP_KERNEL_ACCOUNT);
 		if (rc) {
 			ioasid_area_unmap_partial(area, domain, done);

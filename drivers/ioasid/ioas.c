@@ -229,21 +229,20 @@ static int ioasid_map_prot(u32 flags)
 	       (flags & IOASID_MAP_WRITE ? IOMMU_WRITE : 0) | IOMMU_CACHE;
 }
 
-/* Flags and range checks common to MAP and COPY. */
+/*
+ * Flags and range checks common to MAP and COPY: the length always, the
+ * IOVA only when it is fixed (else the IOAS places the range).
+ */
 static int ioasid_map_validate(u32 flags, u64 length, u64 iova)
 {
-	u64 last;
+	unsigned long last;
 
 	if (flags & ~(IOASID_MAP_FIXED_IOVA | IOASID_MAP_PROT))
 		return -EOPNOTSUPP;
-	if (!(flags & IOASID_MAP_PROT) || !length ||
-	    !PAGE_ALIGNED(length) || length > ULONG_MAX)
+	if (!(flags & IOASID_MAP_PROT))
 		return -EINVAL;
-	if ((flags & IOASID_MAP_FIXED_IOVA) &&
-	    (!PAGE_ALIGNED(iova) || check_add_overflow(iova, length - 1, &last) ||
-	     last > ULONG_MAX))
-		return -EINVAL;
-	return 0;
+	return ioasid_range_last(flags & IOASID_MAP_FIXED_IOVA ? iova : 0,
+				 length, PAGE_SIZE, &last);
 }
 
 /**
@@ -285,12 +284,9 @@ int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
 /* Check a user address range: page aligned, non-wrapping. */
 static int ioasid_check_uaddr(u64 uaddr, u64 length)
 {
-	u64 last;
+	unsigned long last;
 
-	if (!PAGE_ALIGNED(uaddr) || check_add_overflow(uaddr, length - 1, &last) ||
-	    last > ULONG_MAX)
-		return -EINVAL;
-	return 0;
+	return ioasid_range_last(uaddr, length, PAGE_SIZE, &last);
 }
 
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
@@ -339,11 +335,8 @@ static void ioasid_ioas_unmap_children(struct ioasid_ioas *ioas,
 		mutex_lock_nested(&child->mutex, SINGLE_DEPTH_NESTING);
 		for (area = ioasid_area_first(&child->areas, 0, ULONG_MAX); area;
 		     area = next) {
-			unsigned long src_last = area->src_iova +
-						 (area->last - area->iova);
-
 			next = ioasid_area_next(area, 0, ULONG_MAX);
-			if (area->src_iova <= last && src_last >= iova)
+			if (ioasid_area_depends_on(area, iova, last))
 				ioasid_area_remove(child, area);
 		}
 		mutex_unlock(&child->mutex);
@@ -368,28 +361,26 @@ static int ioasid_ioas_unmap_check(struct ioasid_ioas *ioas, unsigned long iova,
 }
 
 /*
- * Remove the areas in [iova, last]. Every area that intersects the range
- * must lie inside it, or nothing is removed.
+ * Remove the areas in [iova, last], and the child areas that depend on
+ * them. Checked by the caller: every area that intersects the range lies
+ * inside it. Returns the bytes removed.
  */
-static int ioasid_ioas_unmap_locked(struct ioasid_ioas *ioas, unsigned long iova,
-				    unsigned long last, unsigned long *unmapped)
+static unsigned long ioasid_ioas_remove_range(struct ioasid_ioas *ioas,
+					      unsigned long iova,
+					      unsigned long last)
 {
 	struct ioasid_area *area, *next;
-	int rc;
+	unsigned long removed = 0;
 
 	lockdep_assert_held(&ioas->mutex);
-	*unmapped = 0;
-	rc = ioasid_ioas_unmap_check(ioas, iova, last);
-	if (rc)
-		return rc;
 	for (area = ioasid_area_first(&ioas->areas, iova, last); area; area = next) {
 		next = ioasid_area_next(area, iova, last);
-		*unmapped += area->last - area->iova + 1;
+		removed += area->last - area->iova + 1;
 		ioasid_area_remove(ioas, area);
 		cond_resched();
 	}
 	ioasid_ioas_unmap_children(ioas, iova, last);
-	return 0;
+	return removed;
 }
 
 /* How many times UNMAP lets emulated devices unpin before it gives up. */
@@ -416,19 +407,23 @@ int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 	int rc;
 
 	*unmapped = 0;
-	for (;;) {
-		mutex_lock(&ioas->mutex);
+	mutex_lock(&ioas->mutex);
+	/*
+	 * Check, let the accesses unpin, remove: all under the lock, which
+	 * ioasid_access_unmap_begin() drops only around the unpinning and
+	 * holds again when it returns; if it dropped it, check again.
+	 */
+	do {
 		rc = ioasid_ioas_unmap_check(ioas, iova, last);
 		if (rc)
-			break;
+			goto out_unlock;
 		rc = ioasid_access_unmap_begin(ioas, iova, last);
-		if (rc == -EAGAIN && ++tries < IOASID_UNMAP_ACCESS_TRIES)
-			continue;
-		if (rc)
-			return rc == -EAGAIN ? -EBUSY : rc;
-		rc = ioasid_ioas_unmap_locked(ioas, iova, last, unmapped);
-		break;
-	}
+	} while (rc == -EAGAIN && ++tries < IOASID_UNMAP_ACCESS_TRIES);
+	if (rc == -EAGAIN)
+		rc = -EBUSY;
+	if (!rc)
+		*unmapped = ioasid_ioas_remove_range(ioas, iova, last);
+out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return rc;
 }
@@ -448,14 +443,10 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 		iova = 0;
 		last = ULONG_MAX;
 	} else {
-		u64 ulast;
-
-		if (!cmd->length || !PAGE_ALIGNED(cmd->iova | cmd->length) ||
-		    check_add_overflow(cmd->iova, cmd->length - 1, &ulast) ||
-		    ulast > ULONG_MAX)
-			return -EINVAL;
+		rc = ioasid_range_last(cmd->iova, cmd->length, PAGE_SIZE, &last);
+		if (rc)
+			return rc;
 		iova = cmd->iova;
-		last = ulast;
 	}
 
 	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
@@ -719,7 +710,6 @@ int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd)
 void ioasid_ioas_destroy(struct ioasid_obj *obj)
 {
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
-	unsigned long unmapped;
 
 	/*
 	 * Leave the parent's children first: a parent UNMAP walks them and
@@ -730,7 +720,7 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
 	WARN_ON(!list_empty(&ioas->domains) || !list_empty(&ioas->children));
-	ioasid_ioas_unmap_locked(ioas, 0, ULONG_MAX, &unmapped);
+	ioasid_ioas_remove_range(ioas, 0, ULONG_MAX);
 	mutex_unlock(&ioas->mutex);
 	ioasid_ioas_release(ioas);
 	kfree(ioas);
@@ -831,9 +821,9 @@ int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 
 	*unmapped = 0;
 	if (length || iova) {
-		if (!length || !PAGE_ALIGNED(iova | length) ||
-		    check_add_overflow(iova, length - 1, &last))
-			return -EINVAL;
+		rc = ioasid_range_last(iova, length, PAGE_SIZE, &last);
+		if (rc)
+			return rc;
 	}
 	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))

@@ -23,11 +23,13 @@
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
 
+#include <linux/align.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
@@ -40,6 +42,31 @@
 
 struct iommu_group;
 struct seq_file;
+
+/**
+ * ioasid_range_last() - check a range user space (or a kAPI caller) passed
+ * @start: first byte
+ * @length: bytes
+ * @align: what @start and @length must be multiples of, a power of two (1:
+ *	anything)
+ * @last: returns the last byte, @start + @length - 1
+ *
+ * The one check of every range that comes in: non-empty, aligned, and not
+ * wrapping past ULONG_MAX.
+ *
+ * Return: 0, or -EINVAL.
+ */
+static inline int ioasid_range_last(u64 start, u64 length, u64 align,
+				    unsigned long *last)
+{
+	u64 l;
+
+	if (!length || !IS_ALIGNED(start | length, align) ||
+	    check_add_overflow(start, length - 1, &l) || l > ULONG_MAX)
+		return -EINVAL;
+	*last = l;
+	return 0;
+}
 
 enum ioasid_obj_type {
 	IOASID_OBJ_NONE,
@@ -158,6 +185,16 @@ struct ioasid_pages {
 	bool writable;
 };
 
+/*
+ * Page @index of @pages: how every file but pages.c reads the array (pages.c
+ * alone fills it, pins and unpins).
+ */
+static inline struct page *ioasid_pages_page(const struct ioasid_pages *pages,
+					     unsigned long index)
+{
+	return pages->pages[index];
+}
+
 struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
 				      bool writable);
 void ioasid_pages_get(struct ioasid_pages *pages);
@@ -189,6 +226,19 @@ struct ioasid_area {
 static inline unsigned long ioasid_area_npages(struct ioasid_area *area)
 {
 	return (area->last - area->iova + 1) >> PAGE_SHIFT;
+}
+
+/*
+ * Software nesting: whether the child @area translates to any of its
+ * parent's [iova, last] (then it goes whole when the parent unmaps any of
+ * that range).
+ */
+static inline bool ioasid_area_depends_on(const struct ioasid_area *area,
+					  unsigned long iova, unsigned long last)
+{
+	unsigned long src_last = area->src_iova + (area->last - area->iova);
+
+	return area->src_iova <= last && src_last >= iova;
 }
 
 /* The first area intersecting [start, last], lowest IOVA first. */
