@@ -125,11 +125,16 @@ static void mock_put_user_pages(struct page **pages, unsigned long n)
 		put_page(pages[--n]);
 }
 
+/*
+ * Destroy a device or sub-device, or undo the part of mock_dev_alloc(),
+ * the caller and mock_dev_publish() built of one that was never published:
+ * every member a step did not set up is still 0.
+ */
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
 	mock_floor_destroy(&mdev->floor);
 
-	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
+	if (mdev->idev && !test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
 		ioasid_unregister_device(mdev->idev);
 	if (mdev->own_domain)
 		iommu_domain_free(mdev->own_domain);
@@ -139,19 +144,90 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 		mdev->parent->nr_subdevs--;
 	else
 		platform_device_unregister(mdev->pdev);
-	ioasid_ctx_put(mdev->ctx);
+	if (mdev->ctx)
+		ioasid_ctx_put(mdev->ctx);
 	kfree(mdev);
+}
+
+/*
+ * The first step of adding a device (@parent NULL) or a sub-device of
+ * @parent: a new mock_dev with a reference of its own to the context of
+ * @ctx_file. The caller builds the rest, mock_dev_publish() registers it and
+ * mock_dev_destroy() undoes any part.
+ */
+static struct mock_dev *mock_dev_alloc(struct file *ctx_file,
+				       struct mock_dev *parent)
+{
+	struct mock_dev *mdev;
+	struct ioasid_ctx *ctx;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	mock_floor_init(&mdev->floor);
+	/* Counted from here: mock_dev_destroy() drops it again. */
+	mdev->parent = parent;
+	if (parent)
+		parent->nr_subdevs++;
+
+	/* The context reference keeps the file alive from here on. */
+	ctx = get_ioasid_from_file(ctx_file);
+	if (IS_ERR(ctx)) {
+		mock_dev_destroy(mdev);
+		return ERR_CAST(ctx);
+	}
+	mdev->ctx = ctx;
+	mdev->ctx_file = ctx_file;
+	return mdev;
+}
+
+/*
+ * The last step of adding a device or sub-device: register it with its
+ * context (on @pasid of its platform device, IOASID_PASID_NONE for a
+ * device), give it a mock_id and tell user space both through the command
+ * (@len bytes), whose @out_dev_id and @out_mock_id they go to. On error the
+ * caller destroys @mdev.
+ */
+static int mock_dev_publish(struct mock_ucmd *ucmd, struct mock_dev *mdev,
+			    u32 pasid, u32 *out_dev_id, u32 *out_mock_id,
+			    size_t len)
+{
+	struct mock_file *mf = ucmd->mf;
+	struct ioasid_device *idev;
+	int rc;
+
+	lockdep_assert_held_write(&mf->lock);
+	idev = register_device_to_pasid(mdev->ctx, pasid,
+					&mock_dev_pdev(mdev)->dev,
+					mdev->own_domain,
+					mdev->parent ? &mock_subdev_ops :
+						       &mock_ioasid_ops,
+					mdev, out_dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	mdev->idev = idev;
+
+	rc = xa_alloc(&mf->devices, &mdev->id, mdev, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
+	*out_mock_id = mdev->id;
+	rc = mock_respond(ucmd, len);
+	if (rc)
+		xa_erase(&mf->devices, mdev->id);
+	return rc;
 }
 
 static int mock_dev_add(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_dev_add *cmd = ucmd->cmd;
-	struct mock_file *mf = ucmd->mf;
+	struct platform_device *pdev;
+	struct iommu_domain *domain;
 	struct mock_dev *mdev;
 	struct file *file;
 	int rc;
 
-	lockdep_assert_held_write(&mf->lock);
+	lockdep_assert_held_write(&ucmd->mf->lock);
 	if ((cmd->flags & ~MOCK_DEV_FLAGS) || cmd->__reserved)
 		return -EOPNOTSUPP;
 	/* A PASID-capable device has a group of its own (see the header). */
@@ -159,85 +235,48 @@ static int mock_dev_add(struct mock_ucmd *ucmd)
 	    (cmd->flags & IOASID_MOCK_DEV_PASID))
 		return -EINVAL;
 
-	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
-	if (!mdev)
-		return -ENOMEM;
-	mock_floor_init(&mdev->floor);
-
 	file = fget(cmd->ioasid_fd);
-	if (!file) {
-		rc = -EBADF;
-		goto err_free;
-	}
-	/* The context reference keeps the file alive from here on. */
-	mdev->ctx = get_ioasid_from_file(file);
+	if (!file)
+		return -EBADF;
+	mdev = mock_dev_alloc(file, NULL);
 	fput(file);
-	if (IS_ERR(mdev->ctx)) {
-		rc = PTR_ERR(mdev->ctx);
-		goto err_free;
-	}
-	mdev->ctx_file = file;
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
 
-	mdev->pdev = mock_pdev_create(cmd->flags);
-	if (IS_ERR(mdev->pdev)) {
-		rc = PTR_ERR(mdev->pdev);
-		goto err_ctx;
+	pdev = mock_pdev_create(cmd->flags);
+	if (IS_ERR(pdev)) {
+		rc = PTR_ERR(pdev);
+		goto err_destroy;
 	}
+	mdev->pdev = pdev;
 
 	if (cmd->flags & IOASID_MOCK_DEV_OWN_DOMAIN) {
-		mdev->own_domain = iommu_paging_domain_alloc(&mdev->pdev->dev);
-		if (IS_ERR(mdev->own_domain)) {
-			rc = PTR_ERR(mdev->own_domain);
-			mdev->own_domain = NULL;
-			goto err_pdev;
+		domain = iommu_paging_domain_alloc(&pdev->dev);
+		if (IS_ERR(domain)) {
+			rc = PTR_ERR(domain);
+			goto err_destroy;
 		}
-	}
-	mdev->idev = register_device_to_pasid(mdev->ctx, IOASID_PASID_NONE,
-					      &mdev->pdev->dev, mdev->own_domain,
-					      &mock_ioasid_ops, mdev,
-					      &cmd->out_dev_id);
-	if (IS_ERR(mdev->idev)) {
-		rc = PTR_ERR(mdev->idev);
-		goto err_domain;
+		mdev->own_domain = domain;
 	}
 
-	rc = xa_alloc(&mf->devices, &mdev->id, mdev, xa_limit_32b,
-		      GFP_KERNEL_ACCOUNT);
+	rc = mock_dev_publish(ucmd, mdev, IOASID_PASID_NONE, &cmd->out_dev_id,
+			      &cmd->out_mock_id, sizeof(*cmd));
 	if (rc)
-		goto err_unregister;
-
-	cmd->out_mock_id = mdev->id;
-	rc = mock_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		goto err_erase;
+		goto err_destroy;
 	return 0;
 
-err_erase:
-	xa_erase(&mf->devices, mdev->id);
-err_unregister:
-	if (!test_and_set_bit(MOCK_DEV_UNREGISTERED, &mdev->state))
-		ioasid_unregister_device(mdev->idev);
-err_domain:
-	if (mdev->own_domain)
-		iommu_domain_free(mdev->own_domain);
-err_pdev:
-	platform_device_unregister(mdev->pdev);
-err_ctx:
-	ioasid_ctx_put(mdev->ctx);
-err_free:
-	mock_floor_destroy(&mdev->floor);
-	kfree(mdev);
+err_destroy:
+	mock_dev_destroy(mdev);
 	return rc;
 }
 
 static int mock_subdev_add(struct mock_ucmd *ucmd)
 {
 	struct ioasid_mock_subdev_add *cmd = ucmd->cmd;
-	struct mock_file *mf = ucmd->mf;
 	struct mock_dev *parent, *sub;
 	int rc;
 
-	lockdep_assert_held_write(&mf->lock);
+	lockdep_assert_held_write(&ucmd->mf->lock);
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	parent = mock_dev_find(ucmd, cmd->parent_mock_id);
@@ -247,62 +286,28 @@ static int mock_subdev_add(struct mock_ucmd *ucmd)
 	if (parent->parent)
 		return -EINVAL;
 
-	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
-	if (!sub)
-		return -ENOMEM;
-	sub->parent = parent;
-	mock_floor_init(&sub->floor);
-
 	/* A reference of its own to the parent's context, the same context. */
-	sub->ctx = get_ioasid_from_file(parent->ctx_file);
-	if (IS_ERR(sub->ctx)) {
-		rc = PTR_ERR(sub->ctx);
-		goto err_free;
-	}
-	sub->ctx_file = parent->ctx_file;
+	sub = mock_dev_alloc(parent->ctx_file, parent);
+	if (IS_ERR(sub))
+		return PTR_ERR(sub);
 
 	if (cmd->pasid == IOASID_MOCK_PASID_GLOBAL) {
 		rc = ioasid_alloc_global_pasid(&parent->pdev->dev, &cmd->pasid);
 		if (rc)
-			goto err_ctx;
+			goto err_destroy;
 		sub->global_pasid = cmd->pasid;
 	}
-	sub->idev = register_device_to_pasid(sub->ctx, cmd->pasid,
-					     &parent->pdev->dev, NULL,
-					     &mock_subdev_ops, sub,
-					     &cmd->out_dev_id);
-	if (IS_ERR(sub->idev)) {
-		rc = PTR_ERR(sub->idev);
-		goto err_pasid;
-	}
 
-	rc = xa_alloc(&mf->devices, &sub->id, sub, xa_limit_32b,
-		      GFP_KERNEL_ACCOUNT);
+	rc = mock_dev_publish(ucmd, sub, cmd->pasid, &cmd->out_dev_id,
+			      &cmd->out_mock_id, sizeof(*cmd));
 	if (rc)
-		goto err_unregister;
-
-	cmd->out_mock_id = sub->id;
-	rc = mock_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		goto err_erase;
-	parent->nr_subdevs++;
+		goto err_destroy;
 	return 0;
 
-err_erase:
-	xa_erase(&mf->devices, sub->id);
-err_unregister:
-	ioasid_unregister_device(sub->idev);
-err_pasid:
-	if (sub->global_pasid)
-		ioasid_free_global_pasid(sub->global_pasid);
-err_ctx:
-	ioasid_ctx_put(sub->ctx);
-err_free:
-	mock_floor_destroy(&sub->floor);
-	kfree(sub);
+err_destroy:
+	mock_dev_destroy(sub);
 	return rc;
 }
-
 
 static int mock_dev_del(struct mock_ucmd *ucmd)
 {
