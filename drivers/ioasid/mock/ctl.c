@@ -629,13 +629,8 @@ static long mock_fops_ioctl(struct file *filp, unsigned int cmd,
 	if (!op->execute)
 		return -ENOTTY;
 
-	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
-		return -EFAULT;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-	/* Zero-fills what user space did not pass; E2BIG on a non-zero tail. */
-	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
-				   ucmd.user_size);
+	rc = ioasid_ucmd_copy_from_user(&buf, op->size, op->min_size,
+					ucmd.ubuffer, &ucmd.user_size);
 	if (rc)
 		return rc;
 	ucmd.cmd = &buf;
