@@ -491,9 +491,6 @@ struct ioasid_nested {
 	struct ioasid_fault_queue *fault;
 };
 
-/* The hw_info type of the test mock's nesting IOMMU (ioasid_mock.h). */
-#define IOASID_HW_INFO_TYPE_MOCK	0xfeedbeef
-
 int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
