@@ -542,9 +542,6 @@ struct ioasid_nested {
 	struct ioasid_fault_queue *fault;
 };
 
-/* The hw_info type of the test mock's nesting IOMMU (ioasid_mock.h). */
-#define IOASID_HW_INFO_TYPE_MOCK	0xfeedbeef
-
 /* Return: the nested object @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
 static inline struct ioasid_nested *ioasid_get_nested(struct ioasid_ctx *ctx, u32 id)
 {

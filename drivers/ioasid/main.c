@@ -434,6 +434,34 @@ int ioasid_ucmd_respond_new(struct ioasid_ucmd *ucmd, size_t len,
 	return -EFAULT;
 }
 
+/**
+ * ioasid_ucmd_copy_from_user() - copy in an ioctl argument under the size
+ *	contract
+ * @buf: the kernel copy of the argument, @size bytes
+ * @size: the kernel's size of the command struct
+ * @min_size: the end of the struct's first version
+ * @ubuffer: the user argument, which starts with its __u32 size
+ * @user_size: returns the size user space declared
+ *
+ * The size contract of every /dev/ioasid ioctl (include/uapi/linux/ioasid.h),
+ * for the dispatchers of other modules whose ioctls follow it: a declared
+ * size below @min_size fails; what user space did not pass is zero-filled; a
+ * larger struct must be zero past @size.
+ *
+ * Return: 0; -EFAULT, -EINVAL (below @min_size) or -E2BIG (a non-zero byte
+ * past @size).
+ */
+int ioasid_ucmd_copy_from_user(void *buf, size_t size, size_t min_size,
+			       void __user *ubuffer, u32 *user_size)
+{
+	if (get_user(*user_size, (u32 __user *)ubuffer))
+		return -EFAULT;
+	if (*user_size < min_size)
+		return -EINVAL;
+	return copy_struct_from_user(buf, size, ubuffer, *user_size);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_ucmd_copy_from_user, IOASID);
+
 static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -451,12 +479,8 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	if (cmd != op->ioctl_num)
 		return -ENOTTY;
 
-	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
-		return -EFAULT;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-	/* Zero-fills what user space did not pass; E2BIG on a non-zero tail. */
-	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer, ucmd.user_size);
+	rc = ioasid_ucmd_copy_from_user(&buf, op->size, op->min_size,
+					ucmd.ubuffer, &ucmd.user_size);
 	if (rc)
 		return rc;
 	ucmd.cmd = &buf;

@@ -12,6 +12,11 @@
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
+/*
+ * The test mock's format, payload and hw_info types, which the uAPI only
+ * reserves: the core maps them as it maps a real IOMMU's.
+ */
+#include "mock/ioasid_mock.h"
 
 /* The largest payload NESTED_ALLOC and one INVALIDATE entry may carry. */
 #define IOASID_NESTED_DATA_MAX		4096
@@ -357,7 +362,7 @@ u32 ioasid_nested_formats(struct device *dev)
 	switch (type) {
 	case IOMMU_HW_INFO_TYPE_INTEL_VTD:
 		return IOASID_NESTED_FMT_VTD_S1;
-	case IOASID_HW_INFO_TYPE_MOCK:
+	case IOASID_MOCK_HW_INFO_TYPE:
 		return IOASID_NESTED_FMT_MOCK;
 	default:
 		return 0;

@@ -148,6 +148,9 @@ void ioasid_access_unpin_pages(struct ioasid_access *access,
 int ioasid_access_rw(struct ioasid_access *access, unsigned long iova,
 		     void *data, size_t length, unsigned int flags);
 
+int ioasid_ucmd_copy_from_user(void *buf, size_t size, size_t min_size,
+			       void __user *ubuffer, u32 *user_size);
+
 #else /* !CONFIG_IOASID */
 
 static inline struct ioasid_ctx *get_ioasid_from_file(struct file *file)
@@ -272,6 +275,14 @@ static inline void ioasid_access_unpin_pages(struct ioasid_access *access,
 static inline int ioasid_access_rw(struct ioasid_access *access,
 				   unsigned long iova, void *data,
 				   size_t length, unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_ucmd_copy_from_user(void *buf, size_t size,
+					     size_t min_size,
+					     void __user *ubuffer,
+					     u32 *user_size)
 {
 	return -EOPNOTSUPP;
 }

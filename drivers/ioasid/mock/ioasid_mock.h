@@ -367,6 +367,26 @@ struct ioasid_mock_floor_map_dev {
 #define IOASID_MOCK_NESTED_IOTLB_MAX	0xffffff
 
 /**
+ * enum ioasid_mock_nested_format - the mock's stage-1 format
+ * @IOASID_NESTED_FMT_MOCK: the enum ioasid_nested_format bit a nesting mock
+ *	device reports in nesting_formats (IOASID_DEVICE_INFO), in the bits
+ *	the uAPI reserves for test-only drivers
+ */
+enum ioasid_mock_nested_format {
+	IOASID_NESTED_FMT_MOCK = 1 << 31,
+};
+
+/**
+ * enum ioasid_mock_nested_data_type - the mock's stage-1 payload type
+ * @IOASID_NESTED_DATA_MOCK: the enum ioasid_nested_data_type of struct
+ *	ioasid_mock_nested_data (IOASID_NESTED_ALLOC), in the range the uAPI
+ *	reserves for test-only drivers (iommufd's selftest value)
+ */
+enum ioasid_mock_nested_data_type {
+	IOASID_NESTED_DATA_MOCK = 0xdead,
+};
+
+/**
  * struct ioasid_mock_nested_data - IOASID_NESTED_DATA_MOCK payload
  * @iotlb: the value every entry of the nested domain's mock IOTLB starts
  *	with; at most IOASID_MOCK_NESTED_IOTLB_MAX (EINVAL)

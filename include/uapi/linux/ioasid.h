@@ -527,11 +527,12 @@ enum ioasid_device_flags {
  * enum ioasid_nested_format - stage-1 formats in ioasid_device_entry
  * @IOASID_NESTED_FMT_VTD_S1: Intel VT-d first-stage tables
  *	(IOASID_NESTED_DATA_VTD_S1)
- * @IOASID_NESTED_FMT_MOCK: the test-only mock IOMMU (IOASID_NESTED_DATA_MOCK)
+ *
+ * Bits 24 to 31 are reserved for test-only IOMMU drivers, which define
+ * their formats in their own headers.
  */
 enum ioasid_nested_format {
 	IOASID_NESTED_FMT_VTD_S1 = 1 << 0,
-	IOASID_NESTED_FMT_MOCK = 1 << 31,
 };
 
 /**
@@ -680,14 +681,14 @@ struct ioasid_attach {
  * enum ioasid_nested_data_type - stage-1 payload formats
  * @IOASID_NESTED_DATA_VTD_S1: struct iommu_hwpt_vtd_s1 (linux/iommufd.h),
  *	for Intel VT-d
- * @IOASID_NESTED_DATA_MOCK: struct ioasid_mock_nested_data, test mock only
  *
  * The values are those of enum iommu_hwpt_data_type of the iommufd uAPI, so
- * the IOMMU drivers' payloads pass through unchanged.
+ * the IOMMU drivers' payloads pass through unchanged. Values 0xd000 to
+ * 0xdfff are reserved for test-only IOMMU drivers, which define their
+ * payloads in their own headers.
  */
 enum ioasid_nested_data_type {
 	IOASID_NESTED_DATA_VTD_S1 = 1,
-	IOASID_NESTED_DATA_MOCK = 0xdead,
 };
 
 /**
@@ -740,9 +741,9 @@ struct ioasid_nested_alloc {
  * @size: sizeof(struct ioasid_invalidate); 32 in the first version, below which the
  *	call fails with EINVAL
  * @id: the nested object
- * @data_type: the format of the entries, defined by the IOMMU driver (for
- *	the mock: IOASID_MOCK_INV_DATA); the values are those of enum
- *	iommu_hwpt_invalidate_data_type of the iommufd uAPI
+ * @data_type: the format of the entries, defined by the IOMMU driver; the
+ *	values are those of enum iommu_hwpt_invalidate_data_type of the
+ *	iommufd uAPI
  * @entry_len: size of one entry in bytes (1 to 4096)
  * @entry_num: in: number of entries; out: how many were handled
  * @__reserved: must be 0
