@@ -71,20 +71,28 @@
  * device has been unregistered by then.
  *
  * Lifetime. VFIO passes container ioctls to the backend with no lock and no
- * reference (vfio_fops_unl_ioctl() reads container->iommu_data and calls
- * ops->ioctl), so release - VFIO_GROUP_UNSET_CONTAINER or the close of the
- * last group's file, in another thread - can run while an ioctl is on its
- * way in or inside. (type1 frees its state in release and has exactly this
- * use-after-free.) The state is therefore refcounted: VFIO's reference is
- * dropped by release, each ioctl holds one while it runs, and the last
- * reference ends the context. The memory itself is freed only after two
- * RCU Tasks grace periods: between loading iommu_data and taking its
- * reference, an ioctl runs a few instructions of VFIO's and ours with no
- * voluntary context switch, which RCU Tasks waits for. The first grace
- * period ends after release's thread has gone on to clear iommu_data (it
- * is running in the kernel when the free is queued), the second after
- * every ioctl that loaded the old pointer has taken its reference or
- * failed to.
+ * reference: vfio_fops_unl_ioctl() loads container->iommu_driver and
+ * container->iommu_data, one after the other, and calls ops->ioctl. So
+ * release - VFIO_GROUP_UNSET_CONTAINER or the close of the last group's
+ * file, in another thread - can run while an ioctl is on its way in or
+ * inside (type1 frees its state in release and has exactly this
+ * use-after-free), and the ioctl may even be handed the NULL (or the next
+ * backend's data) that VFIO stored after release, with this driver's
+ * ops. Three rules make that safe:
+ *  - an ioctl uses @iommu_data only if it is in ioasid_vfio_live, the set
+ *    of states VFIO holds (added by open, removed first thing in release),
+ *    and takes a reference under the set's lock; anything else is -EINVAL,
+ *    as VFIO answers a container with no backend;
+ *  - the state is refcounted: VFIO's reference is dropped by release, each
+ *    ioctl holds one while it runs, and the last one ends the context;
+ *  - the memory is freed only after two RCU Tasks grace periods, so that
+ *    no new state can reuse the address of one an ioctl is still on its
+ *    way in with: between VFIO's load and the lookup an ioctl runs a few
+ *    instructions with no voluntary context switch, which RCU Tasks waits
+ *    for. The first period ends after release's thread has gone on to
+ *    clear iommu_data (it is running in the kernel when the free is
+ *    queued), the second after every ioctl that loaded the old pointer has
+ *    looked it up.
  *
  * The access's unmap callback runs with no ioasid lock held and takes
  * ioasid_vfio::emu_lock (the list of emulated devices) around the
@@ -108,6 +116,7 @@
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -164,6 +173,7 @@ struct ioasid_vfio_device {
 
 /**
  * struct ioasid_vfio - a container's backend state (VFIO's iommu_data)
+ * @live_node: in ioasid_vfio_live from open until release
  * @users: VFIO's reference (dropped by release) and one per running ioctl;
  *	the last one ends the context
  * @rcu: frees the memory two RCU Tasks grace periods after the last put
@@ -183,6 +193,7 @@ struct ioasid_vfio_device {
  * @emulated: struct ioasid_vfio_device of emulated-IOMMU devices, by emu_node
  */
 struct ioasid_vfio {
+	struct list_head live_node;
 	refcount_t users;
 	struct rcu_head rcu;
 	bool rcu_again;
@@ -197,6 +208,39 @@ struct ioasid_vfio {
 	struct mutex emu_lock; /* protects emulated */
 	struct list_head emulated;
 };
+
+/* The states VFIO holds: what an ioctl's iommu_data may be. */
+static LIST_HEAD(ioasid_vfio_live);
+static DEFINE_SPINLOCK(ioasid_vfio_live_lock);
+
+static void ioasid_vfio_publish(struct ioasid_vfio *iv)
+{
+	spin_lock(&ioasid_vfio_live_lock);
+	list_add(&iv->live_node, &ioasid_vfio_live);
+	spin_unlock(&ioasid_vfio_live_lock);
+}
+
+/*
+ * The state @iommu_data names, with a reference, if VFIO still holds it
+ * (release has not begun); else NULL. Never dereferences @iommu_data
+ * before finding it in the set.
+ */
+static struct ioasid_vfio *ioasid_vfio_get(void *iommu_data)
+{
+	struct ioasid_vfio *iv, *found = NULL;
+
+	spin_lock(&ioasid_vfio_live_lock);
+	list_for_each_entry(iv, &ioasid_vfio_live, live_node) {
+		if (iv == iommu_data) {
+			/* In the set, VFIO's reference is held. */
+			refcount_inc(&iv->users);
+			found = iv;
+			break;
+		}
+	}
+	spin_unlock(&ioasid_vfio_live_lock);
+	return found;
+}
 
 static const struct ioasid_device_ops ioasid_vfio_dev_ops = {
 	.name = "vfio",
@@ -275,7 +319,10 @@ static void *ioasid_vfio_open(unsigned long arg)
 	switch (arg) {
 	case VFIO_IOASID_IOMMU:
 		iv = ioasid_vfio_alloc(false);
-		return iv ?: ERR_PTR(-ENOMEM);
+		if (!iv)
+			return ERR_PTR(-ENOMEM);
+		ioasid_vfio_publish(iv);
+		return iv;
 	case VFIO_TYPE1v2_IOMMU:
 		if (!READ_ONCE(type1_compat))
 			return ERR_PTR(-EINVAL);
@@ -297,6 +344,7 @@ static void *ioasid_vfio_open(unsigned long arg)
 		goto err_ctx;
 	iv->ctx = ctx;
 	iv->emu_ioas_id = iv->ioas_id;
+	ioasid_vfio_publish(iv);
 	return iv;
 
 err_ctx:
@@ -553,6 +601,11 @@ static void ioasid_vfio_release(void *iommu_data)
 	struct ioasid_vfio *iv = iommu_data;
 	struct ioasid_vfio_device *vd, *vd_next;
 	struct ioasid_vfio_group *ig, *ig_next;
+
+	/* From now on no ioctl finds @iv; those inside hold references. */
+	spin_lock(&ioasid_vfio_live_lock);
+	list_del(&iv->live_node);
+	spin_unlock(&ioasid_vfio_live_lock);
 
 	mutex_lock(&iv->lock);
 	WARN_ON_ONCE(!list_empty(&iv->devices));
@@ -987,24 +1040,23 @@ static long ioasid_vfio_do_ioctl(struct ioasid_vfio *iv, unsigned int cmd,
  * a compat one VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and
  * VFIO_IOMMU_UNMAP_DMA. Both take VFIO_CHECK_EXTENSION, which VFIO passes
  * with container->group_lock held, so release cannot run under it; every
- * other command holds a reference on @iommu_data while it runs (see
- * "Lifetime" above).
+ * other command looks @iommu_data up and holds a reference on it while it
+ * runs (see "Lifetime" above).
  *
  * Return: as the ioctl; -ENOTTY for a command the container does not take;
- * -EINVAL once release has run (what VFIO answers on a container without a
- * backend).
+ * -EINVAL once release has begun (what VFIO answers on a container without
+ * a backend).
  */
 static long ioasid_vfio_ioctl(void *iommu_data, unsigned int cmd,
 			      unsigned long arg)
 {
-	struct ioasid_vfio *iv = iommu_data;
+	struct ioasid_vfio *iv;
 	long rc;
 
 	if (cmd == VFIO_CHECK_EXTENSION)
-		return ioasid_vfio_check_extension(iv, arg);
-	if (WARN_ON_ONCE(!iv))
-		return -EINVAL;
-	if (!refcount_inc_not_zero(&iv->users))
+		return ioasid_vfio_check_extension(iommu_data, arg);
+	iv = ioasid_vfio_get(iommu_data);
+	if (!iv)
 		return -EINVAL;
 	rc = ioasid_vfio_do_ioctl(iv, cmd, (void __user *)arg);
 	ioasid_vfio_put(iv);

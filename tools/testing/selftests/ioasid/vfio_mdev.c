@@ -333,24 +333,25 @@ TEST_F_TIMEOUT(mdev, native_fail_nth, 300)
 	close(fd);
 }
 
-/* The container-ioctl threads of ioctls_vs_unset_container. */
-struct cont_race {
-	struct mdev_race_arg {
-		int container;
-		int ioasid_fd;
-		unsigned char *buf;
-		size_t len;
-		__u64 iova;
-		volatile int *stop;
-		unsigned long maps, bad;
-		int bad_errno;
-	} t[3];
-	volatile int stop;
+/* A thread of ioctls_vs_unset_container and what it saw. */
+struct cont_racer {
+	int container;
+	int ioasid_fd;
+	unsigned char *buf;
+	size_t len;
+	__u64 iova;
+	const volatile int *stop;
+	/* 0: no backend; 1: a compat one; 2: a native one (main thread). */
+	const volatile int *phase;
+	/* MAPs that succeeded, and were refused with ENOTTY, by phase. */
+	unsigned long maps[3], enotty[3];
+	unsigned long calls, bad;
+	int bad_errno, bad_op;
 };
 
-static void *cont_race_thread(void *p)
+/* One call of @op; every argument is built afresh (the kernel writes some). */
+static int cont_race_call(struct cont_racer *a, unsigned int op)
 {
-	struct mdev_race_arg *a = p;
 	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
@@ -363,55 +364,87 @@ static void *cont_race_thread(void *p)
 	struct vfio_ioasid_bind bind = {
 		.argsz = sizeof(bind), .ioasid_fd = a->ioasid_fd,
 	};
+
+	switch (op) {
+	case 0:
+		return ioctl(a->container, VFIO_IOMMU_MAP_DMA, &map);
+	case 1:
+		return ioctl(a->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	case 2:
+		return ioctl(a->container, VFIO_IOMMU_GET_INFO, &info);
+	default:
+		return ioctl(a->container, VFIO_IOASID_BIND, &bind);
+	}
+}
+
+static void *cont_race_thread(void *p)
+{
+	struct cont_racer *a = p;
 	unsigned int i;
 
 	for (i = 0; !*a->stop; i++) {
-		int rc;
+		int ph = *a->phase, rc = cont_race_call(a, i % 4);
 
-		switch (i % 4) {
-		case 0:
-			rc = ioctl(a->container, VFIO_IOMMU_MAP_DMA, &map);
+		a->calls++;
+		/* A MAP that began and ended with one backend in place. */
+		if (i % 4 == 0 && ph == *a->phase) {
 			if (!rc)
-				a->maps++;
-			break;
-		case 1:
-			rc = ioctl(a->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
-			break;
-		case 2:
-			rc = ioctl(a->container, VFIO_IOMMU_GET_INFO, &info);
-			break;
-		default:
-			rc = ioctl(a->container, VFIO_IOASID_BIND, &bind);
-			break;
+				a->maps[ph]++;
+			else if (errno == ENOTTY)
+				a->enotty[ph]++;
 		}
 		/*
 		 * No backend (EINVAL), the other container kind (ENOTTY),
-		 * bound or mapped already (EBUSY, EEXIST), nothing to unmap
-		 * reported as 0 bytes: anything else is a bug.
+		 * bound already (EBUSY), mapped already (EEXIST, from a MAP
+		 * that went to the next container): anything else is a bug.
 		 */
 		if (rc && errno != EINVAL && errno != ENOTTY && errno != EBUSY &&
 		    errno != EEXIST) {
 			a->bad++;
 			a->bad_errno = errno;
+			a->bad_op = i % 4;
 		}
 	}
 	return NULL;
+}
+
+/* MAP_DMA and UNMAP_DMA of @len at IOVA on a fresh compat container. */
+static int cont_compat_map_once(int group, int container, void *buf, size_t len)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf, .iova = IOVA, .size = len,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = IOVA, .size = len,
+	};
+
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) ||
+	    ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ||
+	    ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) || unmap.size != len ||
+	    ioctl(group, VFIO_GROUP_UNSET_CONTAINER) ||
+	    ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
+		return -errno ?: -EIO;
+	return 0;
 }
 
 /*
  * VFIO passes container ioctls to the backend with no lock and no
  * reference, so VFIO_GROUP_UNSET_CONTAINER in one thread releases the
  * backend while MAP_DMA, UNMAP_DMA, GET_INFO and VFIO_IOASID_BIND run in
- * others: each must finish on the state it started with (no use after
- * free; KASAN reported one in the fuzzer) or fail with EINVAL, and the
- * last of them ends the context, so nothing stays pinned or charged.
- * Compatibility and native containers take turns.
+ * others - and may hand them the NULL it stores afterwards: each must
+ * finish on the state it started with (no use after free; KASAN reported
+ * one in the fuzzer) or fail with EINVAL, and the last of them ends the
+ * context, so nothing stays pinned or charged. Compatibility and native
+ * containers take turns.
  */
 TEST_F_TIMEOUT(mdev, ioctls_vs_unset_container, 180)
 {
-	const size_t len = 4UL << 20;
-	unsigned long taint = kernel_taint(), maps = 0;
-	struct cont_race r = { .stop = 0 };
+	const size_t len = 1UL << 20;
+	unsigned long taint = kernel_taint(), calls = 0, maps = 0, enotty = 0;
+	volatile int stop = 0, phase = 0;
+	struct cont_racer t[3];
 	pthread_t th[3];
 	unsigned int i, n;
 	unsigned char *buf;
@@ -422,32 +455,44 @@ TEST_F_TIMEOUT(mdev, ioctls_vs_unset_container, 180)
 	buf = mmap(NULL, 3 * len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
+	/* Unraced, the same calls work. */
+	ASSERT_EQ(0, cont_compat_map_once(self->group, self->container, buf, len));
+
 	for (i = 0; i < 3; i++) {
-		r.t[i] = (struct mdev_race_arg){
+		t[i] = (struct cont_racer){
 			.container = self->container, .ioasid_fd = fd,
 			.buf = buf + i * len, .len = len, .iova = IOVA + i * len,
-			.stop = &r.stop,
+			.stop = &stop, .phase = &phase,
 		};
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, cont_race_thread, &r.t[i]));
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, cont_race_thread, &t[i]));
 	}
 	for (n = 0; n < 400; n++) {
+		bool native = n % 4 == 3;
+
 		ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
-				   n % 4 == 3 ? VFIO_IOASID_IOMMU : VFIO_TYPE1v2_IOMMU));
-		usleep(n % 7 * 300);
+				   native ? VFIO_IOASID_IOMMU : VFIO_TYPE1v2_IOMMU));
+		phase = native ? 2 : 1;
+		/* Long enough for some ioctls to finish, short for others. */
+		usleep(1000 + n % 9 * 700);
+		phase = 0;
 		ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER));
 		ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
 				   &self->container));
 	}
-	r.stop = 1;
+	stop = 1;
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, pthread_join(th[i], NULL));
-		EXPECT_EQ(0, r.t[i].bad) TH_LOG("thread %u: %lu calls failed, last with %s",
-						i, r.t[i].bad, strerror(r.t[i].bad_errno));
-		maps += r.t[i].maps;
+		EXPECT_EQ(0, t[i].bad) TH_LOG("thread %u: %lu calls failed, the last (op %d) with %s",
+					      i, t[i].bad, t[i].bad_op, strerror(t[i].bad_errno));
+		calls += t[i].calls;
+		maps += t[i].maps[1];
+		enotty += t[i].enotty[2];
 	}
-	TH_LOG("%u releases, %lu maps made in between", n, maps);
-	/* The threads did reach a live backend. */
+	TH_LOG("%u releases, %lu calls; %lu MAPs made by compat containers, %lu refused by native ones",
+	       n, calls, maps, enotty);
+	/* The threads did reach live backends of both kinds. */
 	EXPECT_LT(0, maps);
+	EXPECT_LT(0, enotty);
 	ASSERT_EQ(0, (kernel_taint() & ~taint) & TAINT_SPLAT);
 	/* Every context ended with its container: nothing pinned or charged. */
 	ASSERT_EQ(self->vmlck, vm_locked_kb());
