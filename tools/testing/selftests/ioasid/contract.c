@@ -547,16 +547,6 @@ TEST_F(ctx, failed_write_back_leaves_output)
 	munmap(mem, 4 * psz);
 }
 
-static int device_info(int fd, void *e, __u32 *num, __u32 entry_size)
-{
-	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
-					  .num_devices = *num, .devices = (uintptr_t)e };
-	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
-
-	*num = cmd.num_devices;
-	return rc;
-}
-
 #define MANY_DEVICES 1101
 
 /* DEVICE_INFO lists any number of devices that fits the array. */
@@ -579,7 +569,7 @@ TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
 	write_param("allow_unsafe_interrupts", "0");
 
 	num = 2048;
-	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
 	for (i = 0; i < MANY_DEVICES; i++) {
 		ASSERT_LT(prev, e[i].dev_id);
@@ -589,9 +579,9 @@ TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
 	ASSERT_EQ(id, prev);
 	/* One entry short: EMSGSIZE and the count, with which the retry works. */
 	num = MANY_DEVICES - 1;
-	ASSERT_EQ(-EMSGSIZE, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(-EMSGSIZE, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
-	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
 	ASSERT_EQ(id, e[MANY_DEVICES - 1].dev_id);
 	close(mfd);
@@ -634,7 +624,7 @@ TEST_F(ctx, device_info_entry_size)
 	/* A longer entry than the kernel's: its tail is not written. */
 	memset(mem, 0xa5, 3 * psz);
 	num = 2;
-	ASSERT_EQ(0, device_info(self->fd, mem, &num, esz + 40));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, mem, &num, esz + 40));
 	ASSERT_EQ(2, num);
 	e = (void *)mem;
 	ASSERT_EQ(id[0], e->dev_id);
@@ -646,7 +636,7 @@ TEST_F(ctx, device_info_entry_size)
 
 	/* 4096 is the largest entry size. */
 	memset(mem, 0xa5, 3 * psz);
-	ASSERT_EQ(0, device_info(self->fd, mem, &num, 4096));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, mem, &num, 4096));
 	ASSERT_EQ(id[0], ((struct ioasid_device_entry *)mem)->dev_id);
 	ASSERT_EQ(id[1], ((struct ioasid_device_entry *)(mem + 4096))->dev_id);
 	EXPECT_TRUE(all_bytes(mem + esz, 4096 - esz, 0xa5));
@@ -655,9 +645,9 @@ TEST_F(ctx, device_info_entry_size)
 	/* Absurd sizes: EINVAL, nothing written. */
 	memset(mem, 0xa5, 3 * psz);
 	num = 1;
-	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 4097));
+	ASSERT_EQ(-EINVAL, ioasid_device_info(self->fd, mem, &num, 4097));
 	num = 1;
-	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 0xffffffff));
+	ASSERT_EQ(-EINVAL, ioasid_device_info(self->fd, mem, &num, 0xffffffff));
 	EXPECT_TRUE(all_bytes(mem, 3 * psz, 0xa5));
 	munmap(mem, 4 * psz);
 	close(mfd);

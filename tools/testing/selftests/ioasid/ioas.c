@@ -1192,25 +1192,6 @@ static void *parent_churn(void *p)
 }
 
 /*
- * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
- * without lockdep.
- */
-static int debug_locks(void)
-{
-	char line[128];
-	int v = -1;
-	FILE *f = fopen("/proc/lockdep_stats", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "debug_locks:"))
-			v = atoi(strchr(line, ':') + 1);
-	fclose(f);
-	return v;
-}
-
-/*
  * Software-nested children allocated, filled and destroyed while their
  * parent is mapped and unmapped: a destroyed child leaves the parent's
  * children before its mutex goes, so a parent UNMAP never locks a

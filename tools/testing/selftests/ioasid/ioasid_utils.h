@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/userfaultfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -170,6 +171,46 @@ static inline int ioasid_detach_pasid(int fd, __u32 dev_id, __u32 pasid)
 #define ioasid_attach(fd, dev_id, pt_id) \
 	ioasid_attach_pasid(fd, dev_id, IOASID_PASID_NONE, pt_id)
 #define ioasid_detach(fd, dev_id) ioasid_detach_pasid(fd, dev_id, IOASID_PASID_NONE)
+
+/* IOASID_FAULT_QUEUE_ALLOC: the queue's object ID in *@id, its fd in *@ffd. */
+static inline int ioasid_fault_queue_alloc(int fd, __u32 *id, int *ffd)
+{
+	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+/* An IOAS whose I/O page faults go to fault queue @fault_id. */
+static inline int ioasid_ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_FAULT,
+					 .fault_id = fault_id };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+/*
+ * IOASID_DEVICE_INFO into @e, *@num entries of @entry_size bytes; *@num
+ * gets the number of devices the context has, whatever the call returned.
+ */
+static inline int ioasid_device_info(int fd, void *e, __u32 *num, __u32 entry_size)
+{
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
+					  .num_devices = *num, .devices = (uintptr_t)e };
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	*num = cmd.num_devices;
+	return rc;
+}
 
 /* The VmLck of this process, in KiB. */
 static inline long vm_locked_kb(void)
@@ -348,6 +389,54 @@ static inline long mock_unsynced(int mfd, __u32 mock_id, __u32 flags, __u32 pasi
 	return rc ? rc : (long)info.out_unsynced;
 }
 
+/* The serial of the domain of the device's RID, ~0 when there is none. */
+static inline __u64 mock_domain_serial(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info;
+
+	if (mock_domain_info(mfd, mock_id, &info))
+		return ~0ULL;
+	return info.out_domain_serial;
+}
+
+/* A page request from the mock device, with permissions @perm. */
+static inline int mock_fault_inject_perm(int mfd, __u32 mock_id, __u32 flags,
+					 __u32 pasid, __u32 grpid, __u64 addr,
+					 __u32 perm)
+{
+	struct ioasid_mock_fault_inject cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .flags = flags,
+		.pasid = pasid, .grpid = grpid, .addr = addr, .perm = perm,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
+}
+
+/* A read/write page request from the mock device. */
+static inline int mock_fault_inject(int mfd, __u32 mock_id, __u32 flags,
+				    __u32 pasid, __u32 grpid, __u64 addr)
+{
+	return mock_fault_inject_perm(mfd, mock_id, flags, pasid, grpid, addr,
+				      IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE);
+}
+
+/*
+ * The page responses the mock device saw since the last call, at most
+ * @max of them into @r: their number, or -errno.
+ */
+static inline int mock_fault_responses(int mfd, __u32 mock_id,
+				       struct ioasid_mock_fault_response *r,
+				       unsigned int max)
+{
+	struct ioasid_mock_fault_responses cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .num = max,
+		.uptr = (uintptr_t)r,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_FAULT_RESPONSES, &cmd);
+
+	return rc ?: (int)cmd.num;
+}
+
 static inline int write_param(const char *name, const char *val)
 {
 	char path[128];
@@ -446,6 +535,25 @@ static inline long read_long_file(const char *path)
 	if (read(fd, buf, sizeof(buf) - 1) > 0)
 		v = strtol(buf, NULL, 0);
 	close(fd);
+	return v;
+}
+
+/*
+ * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
+ * without lockdep.
+ */
+static inline int debug_locks(void)
+{
+	char line[128];
+	int v = -1;
+	FILE *f = fopen("/proc/lockdep_stats", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "debug_locks:"))
+			v = atoi(strchr(line, ':') + 1);
+	fclose(f);
 	return v;
 }
 

@@ -97,15 +97,6 @@ static struct ioasid_mock_nested_info ninfo(int mfd, __u32 mock_id)
 	return info;
 }
 
-static __u64 domain_serial(int mfd, __u32 mock_id)
-{
-	struct ioasid_mock_domain_info info;
-
-	if (mock_domain_info(mfd, mock_id, &info))
-		return ~0ULL;
-	return info.out_domain_serial;
-}
-
 static __u64 nr_domains(int mfd, __u32 mock_id)
 {
 	struct ioasid_mock_domain_info info;
@@ -137,7 +128,7 @@ TEST_F(nest, alloc_attach_invalidate)
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n));
 	info = ninfo(self->mfd, self->m);
 	ASSERT_NE(0, info.out_nested_serial);
-	ASSERT_EQ(domain_serial(self->mfd, self->m), info.out_parent_serial);
+	ASSERT_EQ(mock_domain_serial(self->mfd, self->m), info.out_parent_serial);
 	ASSERT_EQ(5, info.out_iotlb[0]);
 	ASSERT_EQ(5, info.out_iotlb[3]);
 	/* Stage 2 is the IOAS, kept in sync with MAP and UNMAP. */
@@ -221,7 +212,7 @@ TEST_F(nest, alloc_attach_invalidate)
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
 	ASSERT_EQ(0, ioasid_detach(self->fd, self->dev_id));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
-	ASSERT_EQ(0, domain_serial(self->mfd, self->m));
+	ASSERT_EQ(0, mock_domain_serial(self->mfd, self->m));
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->ioas));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, n));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
@@ -413,7 +404,7 @@ TEST_F(nest, replace)
 	/* To the plain IOAS: its compatible domain is that same parent. */
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_serial);
-	ASSERT_EQ(parent, domain_serial(self->mfd, self->m));
+	ASSERT_EQ(parent, mock_domain_serial(self->mfd, self->m));
 	ASSERT_EQ(0, mock_check_map(self->mfd, self->m, 0, self->buf, MB, NULL));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n2));
 	ASSERT_EQ(2, ninfo(self->mfd, self->m).out_iotlb[0]);
@@ -461,14 +452,13 @@ TEST_F(nest, pasid)
 static int find_entry(int fd, __u32 dev_id, struct ioasid_device_entry *out)
 {
 	struct ioasid_device_entry e[8];
-	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = sizeof(e[0]),
-					  .num_devices = 8, .devices = (uintptr_t)e };
+	__u32 num = 8;
 	unsigned int i;
-	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+	int rc = ioasid_device_info(fd, e, &num, sizeof(e[0]));
 
 	if (rc)
 		return rc;
-	for (i = 0; i < cmd.num_devices; i++) {
+	for (i = 0; i < num; i++) {
 		if (e[i].dev_id == dev_id) {
 			*out = e[i];
 			return 0;

@@ -311,20 +311,15 @@ static int ioasid_find_device(int fd, const char *name,
 			      struct ioasid_device_entry *out)
 {
 	struct ioasid_device_entry ents[16];
-	struct ioasid_device_info info = {
-		.size = sizeof(info),
-		.entry_size = sizeof(ents[0]),
-		.num_devices = 16,
-		.devices = (uintptr_t)ents,
-	};
+	__u32 num = 16;
 	unsigned int i;
 	int rc;
 
 	memset(ents, 0, sizeof(ents));
-	rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &info);
+	rc = ioasid_device_info(fd, ents, &num, sizeof(ents[0]));
 	if (rc)
 		return rc;
-	for (i = 0; i < info.num_devices && i < 16; i++) {
+	for (i = 0; i < num && i < 16; i++) {
 		if (!strncmp(ents[i].name, name, sizeof(ents[i].name))) {
 			if (out)
 				*out = ents[i];
