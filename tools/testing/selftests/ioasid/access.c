@@ -111,32 +111,18 @@ FIXTURE(access) {
 
 FIXTURE_SETUP(access)
 {
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (ioasid_mock not loaded)");
+	MOCK_FIXTURE_SETUP(self);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
-	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(LEN, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	madvise(self->buf, LEN, MADV_NOHUGEPAGE);
 	fill(self->buf, LEN, 1);
-	self->vmlck = vm_locked_kb();
-	ASSERT_LE(0, self->vmlck);
 	ASSERT_EQ(0, write_param("access_unmap_timeout_ms", "1000"));
 }
 
 FIXTURE_TEARDOWN(access)
 {
-	if (self->mfd >= 0)
-		close(self->mfd);
-	close(self->fd);
 	/* Everything the test pinned is gone with the files. */
-	if (self->mfd >= 0) {
-		EXPECT_EQ(self->vmlck, vm_locked_kb());
-		EXPECT_TEARDOWN_CLEAN(self->buf, LEN);
-	}
+	MOCK_FIXTURE_TEARDOWN(self, LEN);
 	munmap(self->buf, LEN);
 }
 

@@ -286,7 +286,7 @@ FIXTURE_SETUP(ctx)
 FIXTURE_TEARDOWN(ctx)
 {
 	close(self->fd);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 TEST(open_close_many)

@@ -20,23 +20,16 @@ FIXTURE(dev) {
 	int mfd;
 	__u32 ioas[2];
 	char *buf;
+	long vmlck;
 };
 
 FIXTURE_SETUP(dev)
 {
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FIXTURE_SETUP(self);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[0]));
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[1]));
-	self->buf = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(2 * MB, 0x3c);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	madvise(self->buf, 2 * MB, MADV_NOHUGEPAGE);
-	memset(self->buf, 0x3c, 2 * MB);
 	/* Each IOAS maps a different half of the buffer at the same IOVA. */
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[0], self->buf, MB, 0));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas[1], self->buf + MB, MB, 0));
@@ -44,12 +37,7 @@ FIXTURE_SETUP(dev)
 
 FIXTURE_TEARDOWN(dev)
 {
-	if (self->mfd < 0)
-		return;
-	close(self->mfd);
-	close(self->fd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, 2 * MB);
+	MOCK_FIXTURE_TEARDOWN(self, 2 * MB);
 }
 
 TEST_F(dev, device_info)

@@ -47,24 +47,18 @@ FIXTURE(fq) {
 	__u32 fault_id, ioas, plain;
 	__u32 m, dev_id;
 	char *buf;
+	long vmlck;
 };
 
 FIXTURE_SETUP(fq)
 {
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FIXTURE_SETUP(self);
 	ASSERT_EQ(0, ioasid_fault_queue_alloc(self->fd, &self->fault_id, &self->ffd));
 	ASSERT_LE(0, self->ffd);
 	ASSERT_EQ(0, ioasid_ioas_alloc_fault(self->fd, self->fault_id, &self->ioas));
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->plain));
-	self->buf = mmap(NULL, MB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(MB, 1);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	memset(self->buf, 1, MB);
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->plain, self->buf, MB, 0));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
@@ -74,14 +68,12 @@ FIXTURE_SETUP(fq)
 
 FIXTURE_TEARDOWN(fq)
 {
-	if (self->mfd < 0)
-		return;
+	/* The devices go first, then the queue's file, then the context. */
 	close(self->mfd);
+	self->mfd = -1;
 	if (self->ffd >= 0)
 		close(self->ffd);
-	close(self->fd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, MB);
+	MOCK_FIXTURE_TEARDOWN(self, MB);
 }
 
 /* Inject, read every field, respond: the device gets that response. */

@@ -83,15 +83,10 @@ FIXTURE_SETUP(ioas)
 {
 	int i;
 
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	MOCK_FIXTURE_SETUP(self);
 	self->chk = mock_open();
 	ASSERT_LE(0, self->chk);
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
 	ASSERT_EQ(0, write_param("pin_batch", variant->tiny_batch ? "1" : "512"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
 	for (i = 0; i < variant->ndev; i++) {
 		ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, variant->flags[i],
@@ -100,24 +95,17 @@ FIXTURE_SETUP(ioas)
 	}
 	self->buf = alloc_buf(BUF_SIZE, 2 * MB);
 	ASSERT_NE(NULL, self->buf);
-	self->vmlck = vm_locked_kb();
-	ASSERT_LE(0, self->vmlck);
+	/* Neither devices nor an IOAS without mappings charge anything. */
+	ASSERT_EQ(self->vmlck, vm_locked_kb());
 }
 
 FIXTURE_TEARDOWN(ioas)
 {
-	if (self->mfd < 0)
-		return;
-	/* Devices go first (they hold the context), then the context. */
-	close(self->mfd);
-	close(self->fd);
 	/* Nothing stays pinned or charged once everything is closed. */
+	MOCK_FIXTURE_TEARDOWN(self, BUF_SIZE);
 	EXPECT_EQ(0, mock_pin_max(self->chk, self->buf, BUF_SIZE));
-	EXPECT_EQ(self->vmlck, vm_locked_kb());
-	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
 	close(self->chk);
 	write_param("pin_batch", "512");
-	write_param("allow_unsafe_interrupts", "0");
 }
 
 /* Every device of the fixture sees [iova, iova + len) as va. */

@@ -484,20 +484,75 @@ static inline int ioasid_debugfs_contexts_of(pid_t pid)
 
 /*
  * The check of every fixture's teardown, once it closed its files: nothing
- * stays pinned or charged - VmLck is 0 (no test mlocks; ioasid, ioasid_vfio
- * and VFIO's type1 charge their pins there), no page of [@va, @va + @len)
- * is pinned as the mock sees it (when @va is given and the mock is loaded)
- * - and no ioasid context of this process is left.
+ * stays pinned or charged - VmLck is back at @vmlck0, the fixture's setup
+ * baseline (0 where the setup recorded none), and that is 0 (no test
+ * mlocks; ioasid, ioasid_vfio and VFIO's type1 charge their pins there),
+ * no page of [@va, @va + @len) is pinned as the mock sees it (when @va is
+ * given and the mock is loaded) - and no ioasid context of this process
+ * is left.
  */
-#define EXPECT_TEARDOWN_CLEAN(va, len) do {					\
+#define EXPECT_TEARDOWN_CLEAN(vmlck0, va, len) do {				\
 	int __chk = (va) ? mock_open() : -1;					\
+	long __vmlck = vm_locked_kb();						\
 										\
-	EXPECT_EQ(0, vm_locked_kb());						\
+	EXPECT_EQ((long)(vmlck0), __vmlck);					\
+	EXPECT_EQ(0, __vmlck);							\
 	if (__chk >= 0) {							\
 		EXPECT_EQ(0, mock_pin_max(__chk, (va), (len)));			\
 		close(__chk);							\
 	}									\
 	EXPECT_EQ(0, ioasid_debugfs_contexts_of(getpid()));			\
+} while (0)
+
+/*
+ * The buffer of a fixture: @len bytes of private anonymous memory in small
+ * pages (the mock counts pins per page, not per folio), every byte @c.
+ * MAP_FAILED when mmap() fails.
+ */
+static inline void *fixture_buf(size_t len, int c)
+{
+	void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return buf;
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	memset(buf, c, len);
+	return buf;
+}
+
+/*
+ * The setup every fixture on the mock IOMMU starts with, for a fixture
+ * with the fields mfd, fd and vmlck: the mock's file in mfd (the test is
+ * skipped without the mock), unsafe interrupts allowed for the mock's
+ * devices, a new ioasid context in fd and the VmLck baseline the teardown
+ * check expects back in vmlck.
+ */
+#define MOCK_FIXTURE_SETUP(self) do {						\
+	(self)->mfd = mock_open();						\
+	if ((self)->mfd < 0)							\
+		SKIP(return, "no mock IOMMU (%s)", strerror(errno));		\
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));		\
+	(self)->fd = ioasid_open();						\
+	ASSERT_LE(0, (self)->fd);						\
+	(self)->vmlck = vm_locked_kb();						\
+	ASSERT_LE(0, (self)->vmlck);						\
+} while (0)
+
+/*
+ * The teardown of a fixture MOCK_FIXTURE_SETUP() set up: the mock's file
+ * closed first (its devices hold the context), then the context (unless
+ * the fixture closed either already: -1), unsafe interrupts refused
+ * again, and the one check, EXPECT_TEARDOWN_CLEAN() on the buffer
+ * [buf, buf + @len).
+ */
+#define MOCK_FIXTURE_TEARDOWN(self, len) do {					\
+	if ((self)->mfd >= 0)							\
+		close((self)->mfd);						\
+	if ((self)->fd >= 0)							\
+		close((self)->fd);						\
+	write_param("allow_unsafe_interrupts", "0");				\
+	EXPECT_TEARDOWN_CLEAN((self)->vmlck, (self)->buf, (len));		\
 } while (0)
 
 /* The "objects <n>" of the context opened by this process, or -1. */

@@ -21,22 +21,15 @@ FIXTURE(nest) {
 	__u32 ioas;
 	__u32 m, dev_id;
 	char *buf;
+	long vmlck;
 };
 
 FIXTURE_SETUP(nest)
 {
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FIXTURE_SETUP(self);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
-	self->buf = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(2 * MB, 0x5a);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	madvise(self->buf, 2 * MB, MADV_NOHUGEPAGE);
-	memset(self->buf, 0x5a, 2 * MB);
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_NESTING,
 				  &self->m, &self->dev_id));
@@ -44,12 +37,7 @@ FIXTURE_SETUP(nest)
 
 FIXTURE_TEARDOWN(nest)
 {
-	if (self->mfd < 0)
-		return;
-	close(self->mfd);
-	close(self->fd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, 2 * MB);
+	MOCK_FIXTURE_TEARDOWN(self, 2 * MB);
 }
 
 static int nested_alloc_data(int fd, __u32 parent, __u32 dev_id, __u32 type,

@@ -319,22 +319,11 @@ FIXTURE(race) {
 
 FIXTURE_SETUP(race)
 {
-	self->fd = -1;
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
 	self->taint = kernel_taint();
 	self->locks = debug_locks();
-	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	MOCK_FIXTURE_SETUP(self);
+	self->buf = fixture_buf(BUF_SIZE, 0x5a);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	/* Small pages: pin counts are per page, not per folio. */
-	madvise(self->buf, BUF_SIZE, MADV_NOHUGEPAGE);
-	memset(self->buf, 0x5a, BUF_SIZE);
-	self->vmlck = vm_locked_kb();
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
 	if (!access(DEBUGFS_DIR, R_OK)) {
 		ASSERT_EQ(0, pthread_create(&self->dbg.th, NULL, debugfs_thread,
 					    &self->dbg));
@@ -344,17 +333,15 @@ FIXTURE_SETUP(race)
 
 FIXTURE_TEARDOWN(race)
 {
-	if (self->mfd < 0)
-		return;
 	if (self->dbg.running) {
 		self->dbg.stop = true;
 		pthread_join(self->dbg.th, NULL);
 	}
+	/* A test that failed before FINISH(): its context goes first. */
 	if (self->fd >= 0)
 		close(self->fd);
-	close(self->mfd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
+	self->fd = -1;
+	MOCK_FIXTURE_TEARDOWN(self, BUF_SIZE);
 }
 
 /*

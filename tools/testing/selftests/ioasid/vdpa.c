@@ -75,10 +75,8 @@ FIXTURE_SETUP(vdpa)
 	self->fd = ioasid_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
-	self->buf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(BUF_LEN, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	memset(self->buf, 0, BUF_LEN);
 	/* A parent translating by VA has no pages to mirror: refused. */
 	if (!variant->platform && vdpa_sim_use_va()) {
 		ASSERT_EQ(-EOPNOTSUPP, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
@@ -92,7 +90,7 @@ FIXTURE_TEARDOWN(vdpa)
 		close(self->vfd);
 	if (self->fd >= 0)
 		close(self->fd);
-	EXPECT_TEARDOWN_CLEAN(self->buf != MAP_FAILED ? self->buf : NULL, BUF_LEN);
+	EXPECT_TEARDOWN_CLEAN(0, self->buf != MAP_FAILED ? self->buf : NULL, BUF_LEN);
 	if (self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_LEN);
 }

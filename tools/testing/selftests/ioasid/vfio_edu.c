@@ -657,7 +657,7 @@ FIXTURE_SETUP(edu)
 FIXTURE_TEARDOWN(edu)
 {
 	edu_ctx_close(&self->c);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /*
@@ -840,7 +840,7 @@ FIXTURE_SETUP(edu_native)
 FIXTURE_TEARDOWN(edu_native)
 {
 	edu_ctx_close(&self->c);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /* Each opened edu is in DEVICE_INFO under its PCI name, attached. */
@@ -1515,7 +1515,7 @@ FIXTURE_TEARDOWN(edu_unplug)
 	}
 	if (self->buf)
 		munmap(self->buf, UNPLUG_PAGES * PSZ);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(self->base, NULL, 0);
 	if (unplug_restore(self, variant->qemu))
 		ksft_print_msg("%s did not come back\n", self->bdf);
 }
@@ -1705,7 +1705,7 @@ FIXTURE_TEARDOWN(edu_hotplug)
 	edu_ctx_close(&self->c);
 	if (self->bdf[0])
 		edu_restore(self->bdf);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /*

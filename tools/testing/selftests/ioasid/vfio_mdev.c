@@ -60,8 +60,7 @@ FIXTURE_SETUP(mdev)
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &self->container));
 	ASSERT_EQ(0, write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "1"));
 
-	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(LEN, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	for (n = 0; n < (ssize_t)LEN; n++)
 		self->buf[n] = (unsigned char)(n * 13 + 5);
@@ -82,10 +81,7 @@ FIXTURE_TEARDOWN(mdev)
 	write_file(path, "1");
 	write_file("/sys/module/ioasid_vfio/parameters/type1_compat", "1");
 	/* Nothing stays pinned or charged once the files are closed. */
-	if (self->group >= 0) {
-		EXPECT_EQ(self->vmlck, vm_locked_kb());
-		EXPECT_TEARDOWN_CLEAN(self->buf, LEN);
-	}
+	EXPECT_TEARDOWN_CLEAN(self->vmlck, self->buf, LEN);
 }
 
 static long vfio_refcnt(void)
@@ -452,7 +448,7 @@ TEST_F_TIMEOUT(mdev, ioctls_vs_unset_container, 180)
 	/* Every context ended with its container: nothing pinned or charged. */
 	ASSERT_EQ(self->vmlck, vm_locked_kb());
 	close(fd);
-	EXPECT_TEARDOWN_CLEAN(buf, 3 * len);
+	EXPECT_TEARDOWN_CLEAN(self->vmlck, buf, 3 * len);
 	munmap(buf, 3 * len);
 }
 
