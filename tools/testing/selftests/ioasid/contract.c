@@ -1024,47 +1024,42 @@ TEST(stress_close_while_busy)
 TEST(fail_nth_open_and_alloc)
 {
 	unsigned int nth, ok_opens = 0, ok_allocs = 0;
-	int fd;
+	long pending;
+	int fd, err;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 
-	for (nth = 1; nth < 1000; nth++) {
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		fd = ioasid_open();
-		if (fail_nth_pending() > 0) {
-			ASSERT_EQ(0, fail_nth_arm(0));
+	TEST_FAIL_NTH(nth, 1000, pending) {
+		FAIL_NTH_CALL(nth, pending, fd = ioasid_open(); err = errno);
+		if (pending > 0) {
 			ASSERT_LE(0, fd);
 			close(fd);
 			break;
 		}
 		if (fd < 0) {
-			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_EQ(ENOMEM, err);
 		} else {
 			ok_opens++;
 			close(fd);
 		}
 	}
-	ASSERT_LT(nth, 1000);
 	TH_LOG("open: %u injection points, %u tolerated", nth - 1, ok_opens);
 
 	fd = ioasid_open();
 	ASSERT_LE(0, fd);
-	for (nth = 1; nth < 1000; nth++) {
+	TEST_FAIL_NTH(nth, 1000, pending) {
 		__u32 id = 0;
-		int rc, objs;
+		int rc = 0, objs;
 
 		objs = ioasid_debugfs_my_objects();
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		rc = ioasid_ioas_alloc(fd, &id);
-		if (fail_nth_pending() > 0) {
-			ASSERT_EQ(0, fail_nth_arm(0));
+		FAIL_NTH_CALL(nth, pending, rc = ioasid_ioas_alloc(fd, &id));
+		if (pending > 0) {
 			ASSERT_EQ(0, rc);
 			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
 			break;
 		}
-		ASSERT_EQ(0, fail_nth_arm(0));
 		if (rc) {
 			ASSERT_EQ(-ENOMEM, rc);
 			ASSERT_EQ(objs, ioasid_debugfs_my_objects());
@@ -1073,7 +1068,6 @@ TEST(fail_nth_open_and_alloc)
 			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
 		}
 	}
-	ASSERT_LT(nth, 1000);
 	TH_LOG("IOAS_ALLOC: %u injection points, %u tolerated", nth - 1, ok_allocs);
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(-1, ioasid_debugfs_my_objects());

@@ -25,7 +25,8 @@ FIXTURE(dev) {
 
 FIXTURE_SETUP(dev)
 {
-	MOCK_FIXTURE_SETUP(self);
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[0]));
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas[1]));
 	self->buf = fixture_buf(2 * MB, 0x3c);
@@ -1046,15 +1047,15 @@ TEST_F_TIMEOUT(dev, fail_nth, 300)
 {
 	unsigned int nth, step, tolerated;
 	__u32 m = 0, id = 0;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 	for (step = 0; step < 4; step++) {
 		tolerated = 0;
-		for (nth = 1; nth < 5000; nth++) {
+		TEST_FAIL_NTH(nth, 5000, pending) {
 			__u64 serial = 0;
-			long pending;
 			int rc = 0;
 
 			if (step >= 1) {
@@ -1065,7 +1066,6 @@ TEST_F_TIMEOUT(dev, fail_nth, 300)
 				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]));
 				serial = mock_domain_serial(self->mfd, m);
 			}
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
 				/*
@@ -1074,20 +1074,22 @@ TEST_F_TIMEOUT(dev, fail_nth, 300)
 				 * an injected failure hits its sysfs link in
 				 * device_add(), and then frees the node twice.
 				 */
-				rc = mock_dev_add(self->mfd, self->fd, 0, &m, &id);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 				break;
 			case 1:
-				rc = ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[0]);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_attach(self->fd, id, self->ioas[0]));
 				break;
 			case 2:
-				rc = ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas[1]);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_attach(self->fd, id, self->ioas[1]));
 				break;
 			case 3:
-				rc = ioasid_attach_pasid(self->fd, id, 11, self->ioas[1]);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_attach_pasid(self->fd, id, 11, self->ioas[1]));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			/*
 			 * Registration may also fail with what the iommu core's
 			 * failed probe leaves (a device without an IOMMU is not
@@ -1129,11 +1131,8 @@ TEST_F_TIMEOUT(dev, fail_nth, 300)
 			/* Both IOAS are free again: nothing leaked a reference. */
 			ASSERT_EQ(0, ioasid_debugfs_count("object", " attached ") -
 				     ioasid_debugfs_count("object", " attached 0"));
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points, %u tolerated", step, nth - 1, tolerated);
-		ASSERT_LT(nth, 5000);
 	}
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[0]));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioas[1]));

@@ -83,7 +83,8 @@ FIXTURE_SETUP(ioas)
 {
 	int i;
 
-	MOCK_FIXTURE_SETUP(self);
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	self->chk = mock_open();
 	ASSERT_LE(0, self->chk);
 	ASSERT_EQ(0, write_param("pin_batch", variant->tiny_batch ? "1" : "512"));
@@ -831,6 +832,7 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 {
 	unsigned int nth, step, tolerated;
 	__u32 other, late = 0;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
@@ -840,9 +842,8 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 
 	for (step = 0; step < 4; step++) {
 		tolerated = 0;
-		for (nth = 1; nth < 5000; nth++) {
+		TEST_FAIL_NTH(nth, 5000, pending) {
 			__u64 dst = 32 * MB, unmapped = 0;
-			long pending;
 			int rc = 0;
 
 			/* The state each step starts from. */
@@ -850,24 +851,27 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 				ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas,
 							      self->buf, 2 * MB, 0));
 			}
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
-				rc = ioasid_map_fixed(self->fd, self->ioas, self->buf, 2 * MB, 0);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_map_fixed(self->fd, self->ioas,
+								    self->buf, 2 * MB, 0));
 				break;
 			case 1:
-				rc = ioasid_copy(self->fd, other, self->ioas, 0, 2 * MB,
-						 &dst, MAP_FIXED_RW);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_copy(self->fd, other, self->ioas, 0,
+							       2 * MB, &dst, MAP_FIXED_RW));
 				break;
 			case 2:
-				rc = ioasid_unmap(self->fd, self->ioas, 0, 2 * MB, &unmapped);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_unmap(self->fd, self->ioas, 0, 2 * MB,
+								&unmapped));
 				break;
 			case 3:
-				rc = mock_attach(self->mfd, late, self->ioas);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = mock_attach(self->mfd, late, self->ioas));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			if (rc) {
 				ASSERT_EQ(-ENOMEM, rc);
 			} else if (!pending) {
@@ -903,13 +907,9 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 			}
 			ASSERT_EQ(self->vmlck, vm_locked_kb());
 			ASSERT_EQ(0, mock_pin_max(self->chk, self->buf, 2 * MB));
-			/* Done when the call got through every allocation. */
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points, %u tolerated", step,
 		       nth - 1, tolerated);
-		ASSERT_LT(nth, 5000);
 	}
 	ASSERT_EQ(0, mock_dev_del(self->mfd, late));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));

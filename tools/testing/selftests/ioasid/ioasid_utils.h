@@ -521,26 +521,35 @@ static inline void *fixture_buf(size_t len, int c)
 	return buf;
 }
 
+#ifdef __KSELFTEST_HARNESS_H
 /*
- * The setup every fixture on the mock IOMMU starts with, for a fixture
- * with the fields mfd, fd and vmlck: the mock's file in mfd (the test is
- * skipped without the mock), unsafe interrupts allowed for the mock's
- * devices, a new ioasid context in fd and the VmLck baseline the teardown
- * check expects back in vmlck.
+ * The setup every fixture on the mock IOMMU starts with: the mock's file
+ * in *@mfd, unsafe interrupts allowed for the mock's devices, a new ioasid
+ * context in *@fd and in *@vmlck the VmLck baseline the teardown check
+ * expects back. False when the test is skipped (no mock): the fixture's
+ * setup returns.
  */
-#define MOCK_FIXTURE_SETUP(self) do {						\
-	(self)->mfd = mock_open();						\
-	if ((self)->mfd < 0)							\
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));		\
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));		\
-	(self)->fd = ioasid_open();						\
-	ASSERT_LE(0, (self)->fd);						\
-	(self)->vmlck = vm_locked_kb();						\
-	ASSERT_LE(0, (self)->vmlck);						\
-} while (0)
+static inline bool mock_fixture_setup(struct __test_metadata *_metadata,
+				      int *mfd, int *fd, long *vmlck)
+{
+	*mfd = mock_open();
+	if (*mfd < 0)
+		SKIP(return false, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	*fd = ioasid_open();
+	ASSERT_LE(0, *fd);
+	*vmlck = vm_locked_kb();
+	ASSERT_LE(0, *vmlck);
+	return true;
+}
+#endif
+
+/* mock_fixture_setup() for a fixture with the fields mfd, fd and vmlck. */
+#define MOCK_FIXTURE_SETUP(self)						\
+	mock_fixture_setup(_metadata, &(self)->mfd, &(self)->fd, &(self)->vmlck)
 
 /*
- * The teardown of a fixture MOCK_FIXTURE_SETUP() set up: the mock's file
+ * The teardown of a fixture mock_fixture_setup() set up: the mock's file
  * closed first (its devices hold the context), then the context (unless
  * the fixture closed either already: -1), unsafe interrupts refused
  * again, and the one check, EXPECT_TEARDOWN_CLEAN() on the buffer
@@ -716,6 +725,32 @@ static inline long fail_nth_pending(void)
 		return -1;
 	return strtol(buf, NULL, 0);
 }
+
+/*
+ * @call with the nth fault-injectable allocation of this thread armed to
+ * fail: @pending gets whether the failure is still pending after it (the
+ * call allocated fewer than @nth times), and fail-nth is disarmed again.
+ */
+#define FAIL_NTH_CALL(nth, pending, call) do {					\
+	ASSERT_EQ(0, fail_nth_arm(nth));					\
+	call;									\
+	(pending) = fail_nth_pending();						\
+	ASSERT_EQ(0, fail_nth_arm(0));						\
+} while (0)
+
+/*
+ * TEST_FAIL_NTH(nth, max, pending) { body }: the fail-nth loop. For nth =
+ * 1, 2, ... the body sets up what its operation needs, runs the operation
+ * with FAIL_NTH_CALL() and checks what each outcome must leave: the errno
+ * of a failure, the effect of a success, nothing leaked either way. The
+ * loop ends after the body of the first nth whose operation got through
+ * every allocation with the armed failure still pending, and asserts
+ * that it ended before @max (a break in the body leaves it earlier).
+ */
+#define TEST_FAIL_NTH(nth, max, pending)					\
+	for ((nth) = 0, (pending) = 0;						\
+	     ((pending) <= 0 && ++(nth) < (max)) ||				\
+	     ({ ASSERT_LT((nth), (max)); 0; });)
 
 /*
  * userfaultfd for kernel-mode faults: as root, the syscall (whatever

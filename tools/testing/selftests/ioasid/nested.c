@@ -26,7 +26,8 @@ FIXTURE(nest) {
 
 FIXTURE_SETUP(nest)
 {
-	MOCK_FIXTURE_SETUP(self);
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
 	self->buf = fixture_buf(2 * MB, 0x5a);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -552,36 +553,37 @@ TEST_F_TIMEOUT(nest, fail_nth, 300)
 {
 	struct ioasid_mock_inv_entry inv = { .flags = IOASID_MOCK_INV_ALL };
 	unsigned int nth, step;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 	for (step = 0; step < 3; step++) {
-		for (nth = 1; nth < 5000; nth++) {
+		TEST_FAIL_NTH(nth, 5000, pending) {
 			__u64 domains = nr_domains(self->mfd, self->m);
 			__u32 n = 0, num = 1;
-			long pending;
 			int rc = 0;
 
 			if (step >= 1)
 				ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n));
 			if (step == 2)
 				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n));
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
-				rc = nested_alloc(self->fd, self->ioas, self->dev_id, 9, &n);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = nested_alloc(self->fd, self->ioas, self->dev_id,
+								9, &n));
 				break;
 			case 1:
-				rc = ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, n);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_attach(self->fd, self->dev_id, n));
 				break;
 			case 2:
-				rc = invalidate(self->fd, n, IOASID_MOCK_INV_DATA, &inv,
-						sizeof(inv), &num);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = invalidate(self->fd, n, IOASID_MOCK_INV_DATA,
+							      &inv, sizeof(inv), &num));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			if (rc)
 				ASSERT_EQ(-ENOMEM, rc);
 			switch (step) {
@@ -603,11 +605,8 @@ TEST_F_TIMEOUT(nest, fail_nth, 300)
 				ASSERT_EQ(0, ioasid_destroy(self->fd, n));
 			}
 			ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points", step, nth - 1);
-		ASSERT_LT(nth, 5000);
 	}
 }
 

@@ -321,7 +321,8 @@ FIXTURE_SETUP(race)
 {
 	self->taint = kernel_taint();
 	self->locks = debug_locks();
-	MOCK_FIXTURE_SETUP(self);
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	self->buf = fixture_buf(BUF_SIZE, 0x5a);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	if (!access(DEBUGFS_DIR, R_OK)) {

@@ -222,7 +222,7 @@ TEST_F(vdpa, bind_pins_nothing_more)
 TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 {
 	unsigned int nth;
-	long mapped;
+	long mapped, pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
@@ -242,14 +242,11 @@ TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, (char *)self->buf + BUF_LEN / 2,
 				      BUF_LEN / 2, BUF_IOVA + BUF_LEN / 2));
 	mapped = vm_locked_kb();
-	for (nth = 1; nth < 3000; nth++) {
-		long pending;
-		int rc;
+	TEST_FAIL_NTH(nth, 3000, pending) {
+		int rc = 0;
 
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		rc = vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL);
-		pending = fail_nth_pending();
-		ASSERT_EQ(0, fail_nth_arm(0));
+		FAIL_NTH_CALL(nth, pending,
+			      rc = vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 		if (rc)
 			ASSERT_EQ(-ENOMEM, rc) TH_LOG("injection %u", nth);
 		ASSERT_EQ(mapped, vm_locked_kb());
@@ -258,11 +255,8 @@ TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 		self->vfd = open(self->path, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, self->vfd);
 		ASSERT_EQ(0, ioctl(self->vfd, VHOST_SET_OWNER));
-		if (pending > 0)
-			break;
 	}
 	TH_LOG("%u injection points", nth - 1);
-	ASSERT_LT(nth, 3000);
 	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 	ASSERT_EQ(mapped, vm_locked_kb());
 }
