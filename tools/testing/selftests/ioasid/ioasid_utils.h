@@ -212,20 +212,32 @@ static inline int ioasid_device_info(int fd, void *e, __u32 *num, __u32 entry_si
 	return rc;
 }
 
-/* The VmLck of this process, in KiB. */
-static inline long vm_locked_kb(void)
+/*
+ * The number after "@key:" on the last line of the file @path that has it
+ * (/proc's "key: value" files), or -1.
+ */
+static inline long read_key_long(const char *path, const char *key)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	size_t len = strlen(key);
+	char line[256], *p;
+	long v = -1;
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmLck:", 6))
-			kb = strtol(line + 6, NULL, 10);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (p && p[len] == ':')
+			v = strtol(p + len + 1, NULL, 10);
+	}
 	fclose(f);
-	return kb;
+	return v;
+}
+
+/* The VmLck of this process, in KiB. */
+static inline long vm_locked_kb(void)
+{
+	return read_key_long("/proc/self/status", "VmLck");
 }
 
 #define IOASID_MOCK_DEV "/dev/ioasid_mock"
@@ -608,17 +620,7 @@ static inline long read_long_file(const char *path)
  */
 static inline int debug_locks(void)
 {
-	char line[128];
-	int v = -1;
-	FILE *f = fopen("/proc/lockdep_stats", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "debug_locks:"))
-			v = atoi(strchr(line, ':') + 1);
-	fclose(f);
-	return v;
+	return read_key_long("/proc/lockdep_stats", "debug_locks");
 }
 
 /* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */

@@ -136,22 +136,30 @@ TEST_F(vdpa, bind_errors)
 	EXPECT_EQ(-EINVAL, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 }
 
-/*
- * After the bind, the legacy IOTLB messages are refused: the handler says
- * EPERM, vhost_chr_write_iter() turns it into EFAULT for user space.
- */
-TEST_F(vdpa, iotlb_refused_after_bind)
+/* A legacy IOTLB message: map the first page of @buf at BUF_IOVA. */
+static struct vhost_msg_v2 iotlb_update(void *buf)
 {
 	struct vhost_msg_v2 msg = {
 		.type = VHOST_IOTLB_MSG_V2,
 		.iotlb = {
 			.iova = BUF_IOVA,
 			.size = 4096,
-			.uaddr = (uintptr_t)self->buf,
+			.uaddr = (uintptr_t)buf,
 			.perm = VHOST_ACCESS_RW,
 			.type = VHOST_IOTLB_UPDATE,
 		},
 	};
+
+	return msg;
+}
+
+/*
+ * After the bind, the legacy IOTLB messages are refused: the handler says
+ * EPERM, vhost_chr_write_iter() turns it into EFAULT for user space.
+ */
+TEST_F(vdpa, iotlb_refused_after_bind)
+{
+	struct vhost_msg_v2 msg = iotlb_update(self->buf);
 	__u64 features = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 	__u32 dev_id = 0;
 
@@ -170,16 +178,7 @@ TEST_F(vdpa, iotlb_refused_after_bind)
 /* A bind is refused once IOTLB mappings exist: one source of truth. */
 TEST_F(vdpa, bind_refused_with_iotlb_mappings)
 {
-	struct vhost_msg_v2 msg = {
-		.type = VHOST_IOTLB_MSG_V2,
-		.iotlb = {
-			.iova = BUF_IOVA,
-			.size = 4096,
-			.uaddr = (uintptr_t)self->buf,
-			.perm = VHOST_ACCESS_RW,
-			.type = VHOST_IOTLB_UPDATE,
-		},
-	};
+	struct vhost_msg_v2 msg = iotlb_update(self->buf);
 	__u64 features = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
 	ASSERT_EQ(0, ioctl(self->vfd, VHOST_SET_BACKEND_FEATURES, &features));
