@@ -111,32 +111,19 @@ FIXTURE(access) {
 
 FIXTURE_SETUP(access)
 {
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (ioasid_mock not loaded)");
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
-	self->buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(LEN, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	madvise(self->buf, LEN, MADV_NOHUGEPAGE);
 	fill(self->buf, LEN, 1);
-	self->vmlck = vm_locked_kb();
-	ASSERT_LE(0, self->vmlck);
 	ASSERT_EQ(0, write_param("access_unmap_timeout_ms", "1000"));
 }
 
 FIXTURE_TEARDOWN(access)
 {
-	if (self->mfd >= 0)
-		close(self->mfd);
-	close(self->fd);
 	/* Everything the test pinned is gone with the files. */
-	if (self->mfd >= 0) {
-		EXPECT_EQ(self->vmlck, vm_locked_kb());
-		EXPECT_TEARDOWN_CLEAN(self->buf, LEN);
-	}
+	MOCK_FIXTURE_TEARDOWN(self, LEN);
 	munmap(self->buf, LEN);
 }
 
@@ -551,16 +538,16 @@ TEST_F(access, stress_pin_against_unmap)
 TEST_F_TIMEOUT(access, fail_nth, 300)
 {
 	unsigned int nth, step;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, LEN, IOVA));
 	for (step = 0; step < 3; step++) {
-		for (nth = 1; nth < 2000; nth++) {
+		TEST_FAIL_NTH(nth, 2000, pending) {
 			__u64 unmapped = 0;
 			__u32 id = 0;
-			long pending;
 			int rc = 0;
 
 			if (step >= 1)
@@ -568,21 +555,21 @@ TEST_F_TIMEOUT(access, fail_nth, 300)
 							   IOASID_MOCK_ACCESS_PIN, &id));
 			if (step == 2)
 				ASSERT_EQ(0, acc_pin(self->mfd, id, IOVA, 2 * PSZ, NULL, 0));
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
-				rc = access_create(self->mfd, self->fd, self->ioas,
-						   IOASID_MOCK_ACCESS_PIN, &id);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = access_create(self->mfd, self->fd, self->ioas,
+								 IOASID_MOCK_ACCESS_PIN, &id));
 				break;
 			case 1:
-				rc = acc_pin(self->mfd, id, IOVA, 2 * PSZ, NULL, 0);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = acc_pin(self->mfd, id, IOVA, 2 * PSZ, NULL, 0));
 				break;
 			case 2:
-				rc = ioasid_unmap_all(self->fd, self->ioas, &unmapped);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_unmap_all(self->fd, self->ioas, &unmapped));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			if (rc)
 				ASSERT_EQ(-ENOMEM, rc);
 			switch (step) {
@@ -604,11 +591,8 @@ TEST_F_TIMEOUT(access, fail_nth, 300)
 				break;
 			}
 			ASSERT_EQ(self->vmlck + (long)(LEN / 1024), vm_locked_kb());
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points", step, nth - 1);
-		ASSERT_LT(nth, 2000);
 	}
 }
 

@@ -286,7 +286,7 @@ FIXTURE_SETUP(ctx)
 FIXTURE_TEARDOWN(ctx)
 {
 	close(self->fd);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 TEST(open_close_many)
@@ -554,16 +554,6 @@ TEST_F(ctx, failed_write_back_leaves_output)
 	munmap(mem, 4 * psz);
 }
 
-static int device_info(int fd, void *e, __u32 *num, __u32 entry_size)
-{
-	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
-					  .num_devices = *num, .devices = (uintptr_t)e };
-	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
-
-	*num = cmd.num_devices;
-	return rc;
-}
-
 #define MANY_DEVICES 1101
 
 /* DEVICE_INFO lists any number of devices that fits the array. */
@@ -586,7 +576,7 @@ TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
 	write_param("allow_unsafe_interrupts", "0");
 
 	num = 2048;
-	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
 	for (i = 0; i < MANY_DEVICES; i++) {
 		ASSERT_LT(prev, e[i].dev_id);
@@ -596,9 +586,9 @@ TEST_F_TIMEOUT(ctx, device_info_many_devices, 900)
 	ASSERT_EQ(id, prev);
 	/* One entry short: EMSGSIZE and the count, with which the retry works. */
 	num = MANY_DEVICES - 1;
-	ASSERT_EQ(-EMSGSIZE, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(-EMSGSIZE, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
-	ASSERT_EQ(0, device_info(self->fd, e, &num, esz));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, e, &num, esz));
 	ASSERT_EQ(MANY_DEVICES, num);
 	ASSERT_EQ(id, e[MANY_DEVICES - 1].dev_id);
 	close(mfd);
@@ -641,7 +631,7 @@ TEST_F(ctx, device_info_entry_size)
 	/* A longer entry than the kernel's: its tail is not written. */
 	memset(mem, 0xa5, 3 * psz);
 	num = 2;
-	ASSERT_EQ(0, device_info(self->fd, mem, &num, esz + 40));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, mem, &num, esz + 40));
 	ASSERT_EQ(2, num);
 	e = (void *)mem;
 	ASSERT_EQ(id[0], e->dev_id);
@@ -653,7 +643,7 @@ TEST_F(ctx, device_info_entry_size)
 
 	/* 4096 is the largest entry size. */
 	memset(mem, 0xa5, 3 * psz);
-	ASSERT_EQ(0, device_info(self->fd, mem, &num, 4096));
+	ASSERT_EQ(0, ioasid_device_info(self->fd, mem, &num, 4096));
 	ASSERT_EQ(id[0], ((struct ioasid_device_entry *)mem)->dev_id);
 	ASSERT_EQ(id[1], ((struct ioasid_device_entry *)(mem + 4096))->dev_id);
 	EXPECT_TRUE(all_bytes(mem + esz, 4096 - esz, 0xa5));
@@ -662,9 +652,9 @@ TEST_F(ctx, device_info_entry_size)
 	/* Absurd sizes: EINVAL, nothing written. */
 	memset(mem, 0xa5, 3 * psz);
 	num = 1;
-	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 4097));
+	ASSERT_EQ(-EINVAL, ioasid_device_info(self->fd, mem, &num, 4097));
 	num = 1;
-	ASSERT_EQ(-EINVAL, device_info(self->fd, mem, &num, 0xffffffff));
+	ASSERT_EQ(-EINVAL, ioasid_device_info(self->fd, mem, &num, 0xffffffff));
 	EXPECT_TRUE(all_bytes(mem, 3 * psz, 0xa5));
 	munmap(mem, 4 * psz);
 	close(mfd);
@@ -1041,47 +1031,42 @@ TEST(stress_close_while_busy)
 TEST(fail_nth_open_and_alloc)
 {
 	unsigned int nth, ok_opens = 0, ok_allocs = 0;
-	int fd;
+	long pending;
+	int fd, err;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 
-	for (nth = 1; nth < 1000; nth++) {
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		fd = ioasid_open();
-		if (fail_nth_pending() > 0) {
-			ASSERT_EQ(0, fail_nth_arm(0));
+	TEST_FAIL_NTH(nth, 1000, pending) {
+		FAIL_NTH_CALL(nth, pending, fd = ioasid_open(); err = errno);
+		if (pending > 0) {
 			ASSERT_LE(0, fd);
 			close(fd);
 			break;
 		}
 		if (fd < 0) {
-			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_EQ(ENOMEM, err);
 		} else {
 			ok_opens++;
 			close(fd);
 		}
 	}
-	ASSERT_LT(nth, 1000);
 	TH_LOG("open: %u injection points, %u tolerated", nth - 1, ok_opens);
 
 	fd = ioasid_open();
 	ASSERT_LE(0, fd);
-	for (nth = 1; nth < 1000; nth++) {
+	TEST_FAIL_NTH(nth, 1000, pending) {
 		__u32 id = 0;
-		int rc, objs;
+		int rc = 0, objs;
 
 		objs = ioasid_debugfs_my_objects();
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		rc = ioasid_ioas_alloc(fd, &id);
-		if (fail_nth_pending() > 0) {
-			ASSERT_EQ(0, fail_nth_arm(0));
+		FAIL_NTH_CALL(nth, pending, rc = ioasid_ioas_alloc(fd, &id));
+		if (pending > 0) {
 			ASSERT_EQ(0, rc);
 			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
 			break;
 		}
-		ASSERT_EQ(0, fail_nth_arm(0));
 		if (rc) {
 			ASSERT_EQ(-ENOMEM, rc);
 			ASSERT_EQ(objs, ioasid_debugfs_my_objects());
@@ -1090,7 +1075,6 @@ TEST(fail_nth_open_and_alloc)
 			ASSERT_EQ(objs + 1, ioasid_debugfs_my_objects());
 		}
 	}
-	ASSERT_LT(nth, 1000);
 	TH_LOG("IOAS_ALLOC: %u injection points, %u tolerated", nth - 1, ok_allocs);
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(-1, ioasid_debugfs_my_objects());

@@ -18,56 +18,7 @@
 #define MB	(1UL << 20)
 #define REC	sizeof(struct ioasid_fault)
 
-static int fq_alloc(int fd, __u32 *id, int *ffd)
-{
-	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
-
-	if (!rc) {
-		*id = cmd.out_fault_id;
-		*ffd = cmd.out_fault_fd;
-	}
-	return rc;
-}
-
-static int ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
-{
-	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
-					 .flags = IOASID_IOAS_ALLOC_FAULT,
-					 .fault_id = fault_id };
-	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
-
-	if (!rc)
-		*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int inject(int mfd, __u32 mock_id, __u32 flags, __u32 pasid, __u32 grpid,
-		  __u64 addr)
-{
-	struct ioasid_mock_fault_inject cmd = {
-		.size = sizeof(cmd), .mock_id = mock_id, .flags = flags,
-		.pasid = pasid, .grpid = grpid, .addr = addr,
-		.perm = IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE,
-	};
-
-	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
-}
-
 #define LAST	IOASID_MOCK_FAULT_LAST
-
-/* The responses the mock saw since the last call; their number or -errno. */
-static int responses(int mfd, __u32 mock_id, struct ioasid_mock_fault_response *r,
-		     unsigned int max)
-{
-	struct ioasid_mock_fault_responses cmd = {
-		.size = sizeof(cmd), .mock_id = mock_id, .num = max,
-		.uptr = (uintptr_t)r,
-	};
-	int rc = ioasid_ioctl(mfd, IOASID_MOCK_FAULT_RESPONSES, &cmd);
-
-	return rc ?: (int)cmd.num;
-}
 
 static int respond(int ffd, __u32 cookie, __u32 code)
 {
@@ -96,24 +47,19 @@ FIXTURE(fq) {
 	__u32 fault_id, ioas, plain;
 	__u32 m, dev_id;
 	char *buf;
+	long vmlck;
 };
 
 FIXTURE_SETUP(fq)
 {
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, fq_alloc(self->fd, &self->fault_id, &self->ffd));
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
+	ASSERT_EQ(0, ioasid_fault_queue_alloc(self->fd, &self->fault_id, &self->ffd));
 	ASSERT_LE(0, self->ffd);
-	ASSERT_EQ(0, ioas_alloc_fault(self->fd, self->fault_id, &self->ioas));
+	ASSERT_EQ(0, ioasid_ioas_alloc_fault(self->fd, self->fault_id, &self->ioas));
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->plain));
-	self->buf = mmap(NULL, MB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(MB, 1);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	memset(self->buf, 1, MB);
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0));
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->plain, self->buf, MB, 0));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd,
@@ -123,14 +69,12 @@ FIXTURE_SETUP(fq)
 
 FIXTURE_TEARDOWN(fq)
 {
-	if (self->mfd < 0)
-		return;
+	/* The devices go first, then the queue's file, then the context. */
 	close(self->mfd);
+	self->mfd = -1;
 	if (self->ffd >= 0)
 		close(self->ffd);
-	close(self->fd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, MB);
+	MOCK_FIXTURE_TEARDOWN(self, MB);
 }
 
 /* Inject, read every field, respond: the device gets that response. */
@@ -143,7 +87,7 @@ TEST_F(fq, rid_round_trip)
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(0, read_faults(self->ffd, f, 2));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x5000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0x5000));
 	ASSERT_TRUE(readable(self->ffd));
 	/* A buffer that cannot hold one record. */
 	ASSERT_EQ(-1, read(self->ffd, f, REC - 1));
@@ -158,23 +102,23 @@ TEST_F(fq, rid_round_trip)
 	cookie = f[0].cookie;
 	ASSERT_FALSE(readable(self->ffd));
 	/* Nothing answered yet. */
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 
 	/* Bad responses change nothing. */
 	ASSERT_EQ(-EINVAL, respond(self->ffd, cookie, 3));
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie + 1, 0));
 	ASSERT_EQ(-1, write(self->ffd, r, 5));
 	ASSERT_EQ(EINVAL, errno);
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 
 	ASSERT_EQ(8, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(0, r[0].code);
 	ASSERT_EQ(0, r[0].pasid_valid);
 	/* A cookie answers once. */
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
 
@@ -195,15 +139,15 @@ TEST_F(fq, read_efault_requeues)
 	ro = two + PSZ;
 	ASSERT_EQ(0, mprotect(ro, PSZ, PROT_NONE));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
 	ASSERT_EQ(-EFAULT, read_faults(self->ffd, (struct ioasid_fault *)ro, 2));
 	ASSERT_EQ(-EFAULT, read_faults(self->ffd, (struct ioasid_fault *)PSZ, 2));
 	ASSERT_TRUE(readable(self->ffd));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(1, f[0].grpid);
 	/* Room for two, the second faults: the first is delivered alone. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
 	ASSERT_EQ(1, read_faults(self->ffd, (struct ioasid_fault *)(ro - REC), 2));
 	ASSERT_EQ(2, ((struct ioasid_fault *)(ro - REC))->grpid);
 	f[1] = *(struct ioasid_fault *)(ro - REC);
@@ -213,18 +157,18 @@ TEST_F(fq, read_efault_requeues)
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 	ASSERT_EQ(8, respond(self->ffd, f[1].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 	ASSERT_EQ(8, respond(self->ffd, f[2].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(3, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(3, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(1, r[0].grpid);
 	ASSERT_EQ(2, r[1].grpid);
 	ASSERT_EQ(3, r[2].grpid);
 	ASSERT_FALSE(readable(self->ffd));
 	/* A write whose second response faults applies the first only. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0x4000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 4, 0x4000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	*(struct ioasid_fault_response *)(ro - 8) =
 		(struct ioasid_fault_response){ .cookie = f[0].cookie };
 	ASSERT_EQ(8, write(self->ffd, ro - 8, 16));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(4, r[0].grpid);
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 	munmap(two, 2 * PSZ);
@@ -252,7 +196,7 @@ static void *fault_path_thread(void *p)
 {
 	struct fq_stalled *s = p;
 
-	s->inject_rc = inject(s->mfd, s->m, LAST, 0, 2, 0x2000);
+	s->inject_rc = mock_fault_inject(s->mfd, s->m, LAST, 0, 2, 0x2000);
 	s->readable = readable(s->ffd);
 	s->respond_rc = respond(s->ffd, 0x7fffffff, IOASID_FAULT_RESPONSE_SUCCESS);
 	s->done = true;
@@ -288,7 +232,7 @@ TEST_F(fq, read_stalled_by_userfaultfd)
 	ASSERT_EQ(0, uffd_wp(uffd, s.buf, true));
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
 	ASSERT_EQ(0, pthread_create(&rt, NULL, stalled_read_thread, &s));
 	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
 	ASSERT_EQ(1, poll(&pfd, 1, 30000));
@@ -324,31 +268,31 @@ TEST_F(fq, pasid)
 	struct ioasid_fault f[2];
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, 5, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 7, 0x9000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 7, 0x9000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(IOASID_FAULT_LAST_PAGE | IOASID_FAULT_PASID_VALID, f[0].flags);
 	ASSERT_EQ(5, f[0].pasid);
 	ASSERT_EQ(7, f[0].grpid);
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_INVALID));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(7, r[0].grpid);
 	ASSERT_EQ(5, r[0].pasid);
 	ASSERT_EQ(1, r[0].code);
 	ASSERT_EQ(1, r[0].pasid_valid);
 
 	/* PASID 6 and the RID are attached nowhere: the core answers. */
-	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 6, 8, 0));
-	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST, 0, 9, 0));
+	ASSERT_EQ(-EINVAL, mock_fault_inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 6, 8, 0));
+	ASSERT_EQ(-EINVAL, mock_fault_inject(self->mfd, self->m, LAST, 0, 9, 0));
 	ASSERT_FALSE(readable(self->ffd));
-	ASSERT_EQ(2, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(2, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(8, r[0].grpid);
 	ASSERT_EQ(1, r[0].code);
 	ASSERT_EQ(9, r[1].grpid);
 	/* A RID attached to an IOAS without a queue: answered by the core. */
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
-	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST, 0, 10, 0));
+	ASSERT_EQ(-EINVAL, mock_fault_inject(self->mfd, self->m, LAST, 0, 10, 0));
 	ASSERT_FALSE(readable(self->ffd));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, 5));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
@@ -361,10 +305,10 @@ TEST_F(fq, group)
 	int i;
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x1000));
-	ASSERT_EQ(0, inject(self->mfd, self->m, 0, 0, 4, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, 0, 0, 4, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, 0, 0, 4, 0x2000));
 	ASSERT_FALSE(readable(self->ffd));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0x3000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 4, 0x3000));
 	/* Two records of room: the group does not fit. */
 	ASSERT_EQ(-EINVAL, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(3, read_faults(self->ffd, f, 4));
@@ -376,7 +320,7 @@ TEST_F(fq, group)
 	ASSERT_EQ(IOASID_FAULT_LAST_PAGE, f[2].flags);
 	ASSERT_EQ(0x3000, f[2].addr);
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(4, r[0].grpid);
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
@@ -394,27 +338,27 @@ TEST_F(fq, cookies_are_not_reused)
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	/* A is read and answered. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	a = f[0].cookie;
 	ASSERT_EQ(8, respond(self->ffd, a, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(1, r[0].grpid);
 	/* B arrives after: its cookie is not A's. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	b = f[0].cookie;
 	TH_LOG("cookie of A %u, of B %u", a, b);
 	ASSERT_NE(a, b);
 	/* A repeated answer for A: ENOENT, and B is still pending. */
 	ASSERT_EQ(-ENOENT, respond(self->ffd, a, IOASID_FAULT_RESPONSE_FAILURE));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 	/* Cookie 0 is never issued: ENOENT, nothing answered. */
 	if (b)
 		ASSERT_EQ(-ENOENT, respond(self->ffd, 0, IOASID_FAULT_RESPONSE_FAILURE));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 	/* C, after the answer to cookie 0, gets a new cookie too. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	c = f[0].cookie;
 	TH_LOG("cookie of C %u", c);
@@ -423,41 +367,41 @@ TEST_F(fq, cookies_are_not_reused)
 	ASSERT_NE(b, c);
 	/* B's answer reaches B, C's reaches C. */
 	ASSERT_EQ(8, respond(self->ffd, b, IOASID_FAULT_RESPONSE_INVALID));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(2, r[0].grpid);
 	ASSERT_EQ(IOASID_FAULT_RESPONSE_INVALID, r[0].code);
 	ASSERT_EQ(-ENOENT, respond(self->ffd, b, IOASID_FAULT_RESPONSE_SUCCESS));
 	ASSERT_EQ(8, respond(self->ffd, c, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(3, r[0].grpid);
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 
 	/* One group at a time, many times: every cookie new and non-zero. */
 	prev = c;
 	for (i = 0; i < 300; i++) {
-		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+		ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, i % 512, 0));
 		ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 		ASSERT_NE(0, f[0].cookie);
 		ASSERT_LT(prev, f[0].cookie);
 		ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
 		ASSERT_EQ(-ENOENT, respond(self->ffd, prev, 0));
-		ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+		ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 		prev = f[0].cookie;
 	}
 	/* A cookie of a group purged by detach is stale as well. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(IOASID_FAULT_RESPONSE_INVALID, r[0].code);
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 6, 0x6000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 6, 0x6000));
 	ASSERT_EQ(1, read_faults(self->ffd, f + 1, 1));
 	ASSERT_NE(f[0].cookie, f[1].cookie);
 	ASSERT_EQ(-ENOENT, respond(self->ffd, f[0].cookie, 0));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(8, respond(self->ffd, f[1].cookie, 0));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(6, r[0].grpid);
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
@@ -480,27 +424,27 @@ TEST_F(fq, detach_and_replace_answer_pending)
 	__u32 cookie;
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	cookie = f[0].cookie;
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 2, 0));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
-	ASSERT_EQ(2, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(2, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(2, count_code(r, 2, 1));
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie, IOASID_FAULT_RESPONSE_SUCCESS));
 
 	/* Replace into an IOAS without a queue. */
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->plain));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(1, r[0].code);
 	ASSERT_FALSE(readable(self->ffd));
 	/* And back: the attachment delivers again. */
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 4, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 4, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(4, f[0].grpid);
 	/* Unregistering the device answers too. */
@@ -548,19 +492,19 @@ TEST_F(fq, unregister_answers_pending)
 	ASSERT_EQ(0, mock_subdev_add(self->mfd, self->m, 5, &s, &sid));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, sid, 5, self->ioas));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 1, 0x1000));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 1, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0x3000));
 	ASSERT_EQ(2, read_faults(self->ffd, f, 4));
 	ASSERT_EQ(sid, f[0].dev_id);
 	ASSERT_EQ(self->dev_id, f[1].dev_id);
 	cookie_s = f[0].cookie;
 	cookie_p = f[1].cookie;
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 2, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 2, 0x2000));
 	ASSERT_EQ(1, debugfs_fault_queues(3));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 8));
 
 	ASSERT_EQ(0, mock_dev_del(self->mfd, s));
-	n = responses(self->mfd, self->m, r, 8);
+	n = mock_fault_responses(self->mfd, self->m, r, 8);
 	ASSERT_EQ(2, n);
 	ASSERT_EQ((1UL << 1) | (1UL << 2), grpids_with_code(r, n, IOASID_FAULT_RESPONSE_INVALID));
 	ASSERT_EQ(5, r[0].pasid);
@@ -569,22 +513,22 @@ TEST_F(fq, unregister_answers_pending)
 	ASSERT_FALSE(readable(self->ffd));
 	ASSERT_EQ(0, read_faults(self->ffd, f, 4));
 	ASSERT_EQ(-ENOENT, respond(self->ffd, cookie_s, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(0, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(0, mock_fault_responses(self->mfd, self->m, r, 8));
 	/* Its PASID leads nowhere now: the core answers. */
-	ASSERT_EQ(-EINVAL, inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 4, 0));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(-EINVAL, mock_fault_inject(self->mfd, self->m, LAST | IOASID_MOCK_FAULT_PASID, 5, 4, 0));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_FALSE(readable(self->ffd));
 
 	/* The parent's group is untouched, and the queue goes on. */
 	ASSERT_EQ(8, respond(self->ffd, cookie_p, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(IOASID_FAULT_RESPONSE_SUCCESS, r[0].code);
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 5, 0x5000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
 	ASSERT_EQ(self->dev_id, f[0].dev_id);
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(1, debugfs_fault_queues(0));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
@@ -605,10 +549,10 @@ TEST_F(fq, dev_del_with_faults_pending)
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_IOPF, &m2, &id2));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id2, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0x1000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
 	cookie = f[0].cookie;
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 2, 0x2000));
 	ASSERT_EQ(1, debugfs_fault_queues(2));
 
 	ASSERT_EQ(0, mock_dev_del(self->mfd, self->m));
@@ -619,12 +563,12 @@ TEST_F(fq, dev_del_with_faults_pending)
 	ASSERT_EQ(vmlck, vm_locked_kb());
 
 	ASSERT_EQ(0, mock_check_map(self->mfd, m2, 0, self->buf, MB, NULL));
-	ASSERT_EQ(0, inject(self->mfd, m2, LAST, 0, 3, 0x3000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, m2, LAST, 0, 3, 0x3000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 4));
 	ASSERT_EQ(id2, f[0].dev_id);
 	ASSERT_EQ(3, f[0].grpid);
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, m2, r, 8));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, m2, r, 8));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(IOASID_FAULT_RESPONSE_SUCCESS, r[0].code);
 	ASSERT_EQ(1, debugfs_fault_queues(0));
@@ -641,17 +585,17 @@ TEST_F(fq, close_queue)
 	struct ioasid_fault f[4];
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 2, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 2, 0));
 	/* In use by the file and the IOAS. */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->fault_id));
 	ASSERT_EQ(0, close(self->ffd));
 	self->ffd = -1;
-	ASSERT_EQ(2, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(2, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(2, count_code(r, 2, 1));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 3, 0));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 3, 0));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 	ASSERT_EQ(3, r[0].grpid);
 	ASSERT_EQ(2, r[0].code);	/* failure */
 	ASSERT_EQ(-EBUSY, ioasid_destroy(self->fd, self->fault_id));
@@ -669,23 +613,23 @@ TEST_F(fq, overflow)
 
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	for (i = 0; i < IOASID_FAULT_QUEUE_DEPTH + 1; i++)
-		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
-	n = responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
+		ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+	n = mock_fault_responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
 	ASSERT_EQ(1, n);
 	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH % 512, r[0].grpid);
 	ASSERT_EQ(2, r[0].code);
 	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH,
 		  read_faults(self->ffd, f, IOASID_FAULT_QUEUE_DEPTH + 1));
 	/* Read but unanswered groups still count against the depth. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 500, 0));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 500, 0));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(2, r[0].code);
 	for (i = 0; i < IOASID_FAULT_QUEUE_DEPTH; i++)
 		ASSERT_EQ(8, respond(self->ffd, f[i].cookie, 0));
-	n = responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
+	n = mock_fault_responses(self->mfd, self->m, r, IOASID_MOCK_FAULT_RESPONSES_MAX);
 	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH, n);
 	ASSERT_EQ(IOASID_FAULT_QUEUE_DEPTH, count_code(r, n, 0));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 501, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 501, 0));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
 	ASSERT_EQ(0, ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE));
 }
@@ -699,13 +643,13 @@ TEST_F(fq, contexts_are_isolated)
 
 	fd2 = ioasid_open();
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, fq_alloc(fd2, &fid2, &ffd2));
-	ASSERT_EQ(0, ioas_alloc_fault(fd2, fid2, &ioas2));
+	ASSERT_EQ(0, ioasid_fault_queue_alloc(fd2, &fid2, &ffd2));
+	ASSERT_EQ(0, ioasid_ioas_alloc_fault(fd2, fid2, &ioas2));
 	ASSERT_EQ(0, mock_dev_add(self->mfd, fd2, IOASID_MOCK_DEV_IOPF, &m2, &dev2));
 	ASSERT_EQ(0, ioasid_attach_pasid(fd2, dev2, IOASID_PASID_NONE, ioas2));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, inject(self->mfd, i % 2 ? m2 : self->m, LAST, 0, i, 0));
+		ASSERT_EQ(0, mock_fault_inject(self->mfd, i % 2 ? m2 : self->m, LAST, 0, i, 0));
 	n = read_faults(self->ffd, f, 16);
 	ASSERT_EQ(4, n);
 	for (i = 0; i < n; i++) {
@@ -746,7 +690,7 @@ TEST_F(fq, nested)
 	na.fault_id = self->fault_id;
 	ASSERT_EQ(0, ioasid_ioctl(self->fd, IOASID_NESTED_ALLOC, &na));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, na.out_nested_id));
-	ASSERT_EQ(0, inject(self->mfd, m, LAST, 0, 11, 0x7000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, m, LAST, 0, 11, 0x7000));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(id, f[0].dev_id);
 	ASSERT_EQ(11, f[0].grpid);
@@ -767,7 +711,7 @@ TEST_F(fq, epoll)
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->ffd, &ev));
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, epoll_wait(ep, &out, 1, 0));
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0));
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 1000));
 	ASSERT_NE(0, out.events & EPOLLIN);
 	ASSERT_EQ(1, read_faults(self->ffd, f, 1));
@@ -785,8 +729,8 @@ TEST_F(fq, errors)
 
 	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_FAULT_QUEUE_ALLOC, &qa));
 	ASSERT_EQ(-EOPNOTSUPP, ioasid_ioctl(self->fd, IOASID_IOAS_ALLOC, &ia));
-	ASSERT_EQ(-ENOENT, ioas_alloc_fault(self->fd, self->plain, &ioas));
-	ASSERT_EQ(-ENOENT, ioas_alloc_fault(self->fd, 0, &ioas));
+	ASSERT_EQ(-ENOENT, ioasid_ioas_alloc_fault(self->fd, self->plain, &ioas));
+	ASSERT_EQ(-ENOENT, ioasid_ioas_alloc_fault(self->fd, 0, &ioas));
 	/* A device whose IOMMU cannot deliver page requests. */
 	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, &id));
 	ASSERT_EQ(-EOPNOTSUPP, ioasid_attach_pasid(self->fd, id, IOASID_PASID_NONE, self->ioas));
@@ -795,7 +739,7 @@ TEST_F(fq, errors)
 	ASSERT_EQ(0, mock_check_map(self->mfd, m, 0, self->buf, MB, NULL));
 	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
 	/* Several IOASes may share one queue. */
-	ASSERT_EQ(0, ioas_alloc_fault(self->fd, self->fault_id, &ioas));
+	ASSERT_EQ(0, ioasid_ioas_alloc_fault(self->fd, self->fault_id, &ioas));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, ioas));
 }
 
@@ -870,7 +814,7 @@ TEST_F_TIMEOUT(fq, stress, 120)
 	ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas));
 	ASSERT_EQ(0, pthread_create(&t, NULL, stress_responder, &s));
 	for (i = 0; i < s.n; i++)
-		ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, i % 512, 0));
+		ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, i % 512, 0));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	TH_LOG("%u answered success, %u failure (queue full), %u not kept by the mock",
 	       s.success, s.failure, s.dropped);
@@ -895,10 +839,10 @@ static void *faulter_thread(void *p)
 	struct ioasid_fault f[2];
 
 	while (!t->stop) {
-		if (inject(t->mfd, t->m, LAST, 0, t->rounds % 512, 0x1000) ||
+		if (mock_fault_inject(t->mfd, t->m, LAST, 0, t->rounds % 512, 0x1000) ||
 		    read_faults(t->ffd, f, 2) != 1 ||
 		    respond(t->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS) != 8 ||
-		    responses(t->mfd, t->m, r, 4) != 1)
+		    mock_fault_responses(t->mfd, t->m, r, 4) != 1)
 			t->errors++;
 		t->rounds++;
 	}
@@ -926,12 +870,12 @@ TEST_F(fq, debugfs_while_faulting)
 	ASSERT_EQ(1, debugfs_fault_queues(-1));
 	ASSERT_EQ(1, debugfs_fault_queues(0));
 	/* One group pending: the queue's line says so. */
-	ASSERT_EQ(0, inject(self->mfd, self->m, LAST, 0, 1, 0x2000));
+	ASSERT_EQ(0, mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0x2000));
 	ASSERT_EQ(1, debugfs_fault_queues(1));
 	ASSERT_EQ(1, read_faults(self->ffd, f, 2));
 	ASSERT_EQ(1, debugfs_fault_queues(1));
 	ASSERT_EQ(8, respond(self->ffd, f[0].cookie, IOASID_FAULT_RESPONSE_SUCCESS));
-	ASSERT_EQ(1, responses(self->mfd, self->m, r, 4));
+	ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 4));
 	ASSERT_EQ(1, debugfs_fault_queues(0));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, faulter_thread, &t));
@@ -957,33 +901,34 @@ TEST_F_TIMEOUT(fq, fail_nth, 300)
 	struct ioasid_mock_fault_response r[8];
 	struct ioasid_fault f[2];
 	unsigned int nth, step;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_EQ(0, fail_nth_setup());
 	for (step = 0; step < 3; step++) {
-		for (nth = 1; nth < 5000; nth++) {
+		TEST_FAIL_NTH(nth, 5000, pending) {
 			__u32 id = 0;
-			long pending;
 			int rc = 0, ffd = -1, n;
 
 			if (step == 2)
 				ASSERT_EQ(0, ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE,
 						    self->ioas));
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
-				rc = fq_alloc(self->fd, &id, &ffd);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_fault_queue_alloc(self->fd, &id, &ffd));
 				break;
 			case 1:
-				rc = ioasid_attach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE, self->ioas);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_attach(self->fd, self->dev_id, self->ioas));
 				break;
 			case 2:
-				rc = inject(self->mfd, self->m, LAST, 0, nth % 512, 0);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = mock_fault_inject(self->mfd, self->m, LAST, 0,
+								     nth % 512, 0));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			switch (step) {
 			case 0:
 				if (rc) {
@@ -997,7 +942,7 @@ TEST_F_TIMEOUT(fq, fail_nth, 300)
 				if (rc)
 					ASSERT_EQ(-ENOMEM, rc);
 				/* Attached or not: nothing delivers otherwise. */
-				rc = inject(self->mfd, self->m, LAST, 0, 1, 0);
+				rc = mock_fault_inject(self->mfd, self->m, LAST, 0, 1, 0);
 				n = read_faults(self->ffd, f, 2);
 				ASSERT_EQ(rc ? 0 : 1, n);
 				if (n == 1)
@@ -1008,17 +953,14 @@ TEST_F_TIMEOUT(fq, fail_nth, 300)
 				n = read_faults(self->ffd, f, 2);
 				if (n == 1)
 					ASSERT_EQ(8, respond(self->ffd, f[0].cookie, 0));
-				ASSERT_EQ(1, responses(self->mfd, self->m, r, 8));
+				ASSERT_EQ(1, mock_fault_responses(self->mfd, self->m, r, 8));
 				break;
 			}
 			ioasid_detach_pasid(self->fd, self->dev_id, IOASID_PASID_NONE);
-			responses(self->mfd, self->m, r, 8);
+			mock_fault_responses(self->mfd, self->m, r, 8);
 			ASSERT_FALSE(readable(self->ffd));
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points", step, nth - 1);
-		ASSERT_LT(nth, 5000);
 	}
 }
 

@@ -83,15 +83,11 @@ FIXTURE_SETUP(ioas)
 {
 	int i;
 
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
 	self->chk = mock_open();
 	ASSERT_LE(0, self->chk);
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
 	ASSERT_EQ(0, write_param("pin_batch", variant->tiny_batch ? "1" : "512"));
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
 	for (i = 0; i < variant->ndev; i++) {
 		ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, variant->flags[i],
@@ -100,24 +96,17 @@ FIXTURE_SETUP(ioas)
 	}
 	self->buf = alloc_buf(BUF_SIZE, 2 * MB);
 	ASSERT_NE(NULL, self->buf);
-	self->vmlck = vm_locked_kb();
-	ASSERT_LE(0, self->vmlck);
+	/* Neither devices nor an IOAS without mappings charge anything. */
+	ASSERT_EQ(self->vmlck, vm_locked_kb());
 }
 
 FIXTURE_TEARDOWN(ioas)
 {
-	if (self->mfd < 0)
-		return;
-	/* Devices go first (they hold the context), then the context. */
-	close(self->mfd);
-	close(self->fd);
 	/* Nothing stays pinned or charged once everything is closed. */
+	MOCK_FIXTURE_TEARDOWN(self, BUF_SIZE);
 	EXPECT_EQ(0, mock_pin_max(self->chk, self->buf, BUF_SIZE));
-	EXPECT_EQ(self->vmlck, vm_locked_kb());
-	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
 	close(self->chk);
 	write_param("pin_batch", "512");
-	write_param("allow_unsafe_interrupts", "0");
 }
 
 /* Every device of the fixture sees [iova, iova + len) as va. */
@@ -843,6 +832,7 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 {
 	unsigned int nth, step, tolerated;
 	__u32 other, late = 0;
+	long pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
@@ -852,9 +842,8 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 
 	for (step = 0; step < 4; step++) {
 		tolerated = 0;
-		for (nth = 1; nth < 5000; nth++) {
+		TEST_FAIL_NTH(nth, 5000, pending) {
 			__u64 dst = 32 * MB, unmapped = 0;
-			long pending;
 			int rc = 0;
 
 			/* The state each step starts from. */
@@ -862,24 +851,27 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 				ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas,
 							      self->buf, 2 * MB, 0));
 			}
-			ASSERT_EQ(0, fail_nth_arm(nth));
 			switch (step) {
 			case 0:
-				rc = ioasid_map_fixed(self->fd, self->ioas, self->buf, 2 * MB, 0);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_map_fixed(self->fd, self->ioas,
+								    self->buf, 2 * MB, 0));
 				break;
 			case 1:
-				rc = ioasid_copy(self->fd, other, self->ioas, 0, 2 * MB,
-						 &dst, MAP_FIXED_RW);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_copy(self->fd, other, self->ioas, 0,
+							       2 * MB, &dst, MAP_FIXED_RW));
 				break;
 			case 2:
-				rc = ioasid_unmap(self->fd, self->ioas, 0, 2 * MB, &unmapped);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = ioasid_unmap(self->fd, self->ioas, 0, 2 * MB,
+								&unmapped));
 				break;
 			case 3:
-				rc = mock_attach(self->mfd, late, self->ioas);
+				FAIL_NTH_CALL(nth, pending,
+					      rc = mock_attach(self->mfd, late, self->ioas));
 				break;
 			}
-			pending = fail_nth_pending();
-			ASSERT_EQ(0, fail_nth_arm(0));
 			if (rc) {
 				ASSERT_EQ(-ENOMEM, rc);
 			} else if (!pending) {
@@ -915,13 +907,9 @@ TEST_F_TIMEOUT(ioas, fail_nth, 300)
 			}
 			ASSERT_EQ(self->vmlck, vm_locked_kb());
 			ASSERT_EQ(0, mock_pin_max(self->chk, self->buf, 2 * MB));
-			/* Done when the call got through every allocation. */
-			if (pending > 0)
-				break;
 		}
 		TH_LOG("step %u: %u injection points, %u tolerated", step,
 		       nth - 1, tolerated);
-		ASSERT_LT(nth, 5000);
 	}
 	ASSERT_EQ(0, mock_dev_del(self->mfd, late));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
@@ -1189,25 +1177,6 @@ static void *parent_churn(void *p)
 		r->rounds++;
 	}
 	return NULL;
-}
-
-/*
- * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
- * without lockdep.
- */
-static int debug_locks(void)
-{
-	char line[128];
-	int v = -1;
-	FILE *f = fopen("/proc/lockdep_stats", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "debug_locks:"))
-			v = atoi(strchr(line, ':') + 1);
-	fclose(f);
-	return v;
 }
 
 /*

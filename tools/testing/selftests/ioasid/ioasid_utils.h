@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/userfaultfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -171,20 +172,72 @@ static inline int ioasid_detach_pasid(int fd, __u32 dev_id, __u32 pasid)
 	ioasid_attach_pasid(fd, dev_id, IOASID_PASID_NONE, pt_id)
 #define ioasid_detach(fd, dev_id) ioasid_detach_pasid(fd, dev_id, IOASID_PASID_NONE)
 
-/* The VmLck of this process, in KiB. */
-static inline long vm_locked_kb(void)
+/* IOASID_FAULT_QUEUE_ALLOC: the queue's object ID in *@id, its fd in *@ffd. */
+static inline int ioasid_fault_queue_alloc(int fd, __u32 *id, int *ffd)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
+
+	if (!rc) {
+		*id = cmd.out_fault_id;
+		*ffd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+/* An IOAS whose I/O page faults go to fault queue @fault_id. */
+static inline int ioasid_ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
+{
+	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
+					 .flags = IOASID_IOAS_ALLOC_FAULT,
+					 .fault_id = fault_id };
+	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
+
+	if (!rc)
+		*id = cmd.out_ioas_id;
+	return rc;
+}
+
+/*
+ * IOASID_DEVICE_INFO into @e, *@num entries of @entry_size bytes; *@num
+ * gets the number of devices the context has, whatever the call returned.
+ */
+static inline int ioasid_device_info(int fd, void *e, __u32 *num, __u32 entry_size)
+{
+	struct ioasid_device_info cmd = { .size = sizeof(cmd), .entry_size = entry_size,
+					  .num_devices = *num, .devices = (uintptr_t)e };
+	int rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &cmd);
+
+	*num = cmd.num_devices;
+	return rc;
+}
+
+/*
+ * The number after "@key:" on the last line of the file @path that has it
+ * (/proc's "key: value" files), or -1.
+ */
+static inline long read_key_long(const char *path, const char *key)
+{
+	size_t len = strlen(key);
+	char line[256], *p;
+	long v = -1;
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmLck:", 6))
-			kb = strtol(line + 6, NULL, 10);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, key);
+		if (p && p[len] == ':')
+			v = strtol(p + len + 1, NULL, 10);
+	}
 	fclose(f);
-	return kb;
+	return v;
+}
+
+/* The VmLck of this process, in KiB. */
+static inline long vm_locked_kb(void)
+{
+	return read_key_long("/proc/self/status", "VmLck");
 }
 
 #define IOASID_MOCK_DEV "/dev/ioasid_mock"
@@ -348,6 +401,54 @@ static inline long mock_unsynced(int mfd, __u32 mock_id, __u32 flags, __u32 pasi
 	return rc ? rc : (long)info.out_unsynced;
 }
 
+/* The serial of the domain of the device's RID, ~0 when there is none. */
+static inline __u64 mock_domain_serial(int mfd, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info;
+
+	if (mock_domain_info(mfd, mock_id, &info))
+		return ~0ULL;
+	return info.out_domain_serial;
+}
+
+/* A page request from the mock device, with permissions @perm. */
+static inline int mock_fault_inject_perm(int mfd, __u32 mock_id, __u32 flags,
+					 __u32 pasid, __u32 grpid, __u64 addr,
+					 __u32 perm)
+{
+	struct ioasid_mock_fault_inject cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .flags = flags,
+		.pasid = pasid, .grpid = grpid, .addr = addr, .perm = perm,
+	};
+
+	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
+}
+
+/* A read/write page request from the mock device. */
+static inline int mock_fault_inject(int mfd, __u32 mock_id, __u32 flags,
+				    __u32 pasid, __u32 grpid, __u64 addr)
+{
+	return mock_fault_inject_perm(mfd, mock_id, flags, pasid, grpid, addr,
+				      IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE);
+}
+
+/*
+ * The page responses the mock device saw since the last call, at most
+ * @max of them into @r: their number, or -errno.
+ */
+static inline int mock_fault_responses(int mfd, __u32 mock_id,
+				       struct ioasid_mock_fault_response *r,
+				       unsigned int max)
+{
+	struct ioasid_mock_fault_responses cmd = {
+		.size = sizeof(cmd), .mock_id = mock_id, .num = max,
+		.uptr = (uintptr_t)r,
+	};
+	int rc = ioasid_ioctl(mfd, IOASID_MOCK_FAULT_RESPONSES, &cmd);
+
+	return rc ?: (int)cmd.num;
+}
+
 static inline int write_param(const char *name, const char *val)
 {
 	char path[128];
@@ -395,20 +496,84 @@ static inline int ioasid_debugfs_contexts_of(pid_t pid)
 
 /*
  * The check of every fixture's teardown, once it closed its files: nothing
- * stays pinned or charged - VmLck is 0 (no test mlocks; ioasid, ioasid_vfio
- * and VFIO's type1 charge their pins there), no page of [@va, @va + @len)
- * is pinned as the mock sees it (when @va is given and the mock is loaded)
- * - and no ioasid context of this process is left.
+ * stays pinned or charged - VmLck is back at @vmlck0, the fixture's setup
+ * baseline (0 where the setup recorded none), and that is 0 (no test
+ * mlocks; ioasid, ioasid_vfio and VFIO's type1 charge their pins there),
+ * no page of [@va, @va + @len) is pinned as the mock sees it (when @va is
+ * given and the mock is loaded) - and no ioasid context of this process
+ * is left.
  */
-#define EXPECT_TEARDOWN_CLEAN(va, len) do {					\
+#define EXPECT_TEARDOWN_CLEAN(vmlck0, va, len) do {				\
 	int __chk = (va) ? mock_open() : -1;					\
+	long __vmlck = vm_locked_kb();						\
 										\
-	EXPECT_EQ(0, vm_locked_kb());						\
+	EXPECT_EQ((long)(vmlck0), __vmlck);					\
+	EXPECT_EQ(0, __vmlck);							\
 	if (__chk >= 0) {							\
 		EXPECT_EQ(0, mock_pin_max(__chk, (va), (len)));			\
 		close(__chk);							\
 	}									\
 	EXPECT_EQ(0, ioasid_debugfs_contexts_of(getpid()));			\
+} while (0)
+
+/*
+ * The buffer of a fixture: @len bytes of private anonymous memory in small
+ * pages (the mock counts pins per page, not per folio), every byte @c.
+ * MAP_FAILED when mmap() fails.
+ */
+static inline void *fixture_buf(size_t len, int c)
+{
+	void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return buf;
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	memset(buf, c, len);
+	return buf;
+}
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * The setup every fixture on the mock IOMMU starts with: the mock's file
+ * in *@mfd, unsafe interrupts allowed for the mock's devices, a new ioasid
+ * context in *@fd and in *@vmlck the VmLck baseline the teardown check
+ * expects back. False when the test is skipped (no mock): the fixture's
+ * setup returns.
+ */
+static inline bool mock_fixture_setup(struct __test_metadata *_metadata,
+				      int *mfd, int *fd, long *vmlck)
+{
+	*mfd = mock_open();
+	if (*mfd < 0)
+		SKIP(return false, "no mock IOMMU (%s)", strerror(errno));
+	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
+	*fd = ioasid_open();
+	ASSERT_LE(0, *fd);
+	*vmlck = vm_locked_kb();
+	ASSERT_LE(0, *vmlck);
+	return true;
+}
+#endif
+
+/* mock_fixture_setup() for a fixture with the fields mfd, fd and vmlck. */
+#define MOCK_FIXTURE_SETUP(self)						\
+	mock_fixture_setup(_metadata, &(self)->mfd, &(self)->fd, &(self)->vmlck)
+
+/*
+ * The teardown of a fixture mock_fixture_setup() set up: the mock's file
+ * closed first (its devices hold the context), then the context (unless
+ * the fixture closed either already: -1), unsafe interrupts refused
+ * again, and the one check, EXPECT_TEARDOWN_CLEAN() on the buffer
+ * [buf, buf + @len).
+ */
+#define MOCK_FIXTURE_TEARDOWN(self, len) do {					\
+	if ((self)->mfd >= 0)							\
+		close((self)->mfd);						\
+	if ((self)->fd >= 0)							\
+		close((self)->fd);						\
+	write_param("allow_unsafe_interrupts", "0");				\
+	EXPECT_TEARDOWN_CLEAN((self)->vmlck, (self)->buf, (len));		\
 } while (0)
 
 /* The "objects <n>" of the context opened by this process, or -1. */
@@ -447,6 +612,15 @@ static inline long read_long_file(const char *path)
 		v = strtol(buf, NULL, 0);
 	close(fd);
 	return v;
+}
+
+/*
+ * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
+ * without lockdep.
+ */
+static inline int debug_locks(void)
+{
+	return read_key_long("/proc/lockdep_stats", "debug_locks");
 }
 
 /* The kernel's taint flags: bit 9 (W) is set by any WARN or might_sleep splat. */
@@ -553,6 +727,32 @@ static inline long fail_nth_pending(void)
 		return -1;
 	return strtol(buf, NULL, 0);
 }
+
+/*
+ * @call with the nth fault-injectable allocation of this thread armed to
+ * fail: @pending gets whether the failure is still pending after it (the
+ * call allocated fewer than @nth times), and fail-nth is disarmed again.
+ */
+#define FAIL_NTH_CALL(nth, pending, call) do {					\
+	ASSERT_EQ(0, fail_nth_arm(nth));					\
+	call;									\
+	(pending) = fail_nth_pending();						\
+	ASSERT_EQ(0, fail_nth_arm(0));						\
+} while (0)
+
+/*
+ * TEST_FAIL_NTH(nth, max, pending) { body }: the fail-nth loop. For nth =
+ * 1, 2, ... the body sets up what its operation needs, runs the operation
+ * with FAIL_NTH_CALL() and checks what each outcome must leave: the errno
+ * of a failure, the effect of a success, nothing leaked either way. The
+ * loop ends after the body of the first nth whose operation got through
+ * every allocation with the armed failure still pending, and asserts
+ * that it ended before @max (a break in the body leaves it earlier).
+ */
+#define TEST_FAIL_NTH(nth, max, pending)					\
+	for ((nth) = 0, (pending) = 0;						\
+	     ((pending) <= 0 && ++(nth) < (max)) ||				\
+	     ({ ASSERT_LT((nth), (max)); 0; });)
 
 /*
  * userfaultfd for kernel-mode faults: as root, the syscall (whatever

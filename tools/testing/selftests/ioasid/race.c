@@ -244,25 +244,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * 1 while lock debugging is on, 0 once a lock splat switched it off, -1
- * without lockdep.
- */
-static int debug_locks(void)
-{
-	char line[128];
-	int v = -1;
-	FILE *f = fopen("/proc/lockdep_stats", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "debug_locks:"))
-			v = atoi(strchr(line, ':') + 1);
-	fclose(f);
-	return v;
-}
-
 /* A descriptor to dup2() over a file that is to be closed under its users. */
 static int closed_fd(void)
 {
@@ -338,22 +319,12 @@ FIXTURE(race) {
 
 FIXTURE_SETUP(race)
 {
-	self->fd = -1;
-	self->mfd = mock_open();
-	if (self->mfd < 0)
-		SKIP(return, "no mock IOMMU (%s)", strerror(errno));
-	ASSERT_EQ(0, write_param("allow_unsafe_interrupts", "1"));
 	self->taint = kernel_taint();
 	self->locks = debug_locks();
-	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!MOCK_FIXTURE_SETUP(self))
+		return;
+	self->buf = fixture_buf(BUF_SIZE, 0x5a);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	/* Small pages: pin counts are per page, not per folio. */
-	madvise(self->buf, BUF_SIZE, MADV_NOHUGEPAGE);
-	memset(self->buf, 0x5a, BUF_SIZE);
-	self->vmlck = vm_locked_kb();
-	self->fd = ioasid_open();
-	ASSERT_LE(0, self->fd);
 	if (!access(DEBUGFS_DIR, R_OK)) {
 		ASSERT_EQ(0, pthread_create(&self->dbg.th, NULL, debugfs_thread,
 					    &self->dbg));
@@ -363,17 +334,15 @@ FIXTURE_SETUP(race)
 
 FIXTURE_TEARDOWN(race)
 {
-	if (self->mfd < 0)
-		return;
 	if (self->dbg.running) {
 		self->dbg.stop = true;
 		pthread_join(self->dbg.th, NULL);
 	}
+	/* A test that failed before FINISH(): its context goes first. */
 	if (self->fd >= 0)
 		close(self->fd);
-	close(self->mfd);
-	write_param("allow_unsafe_interrupts", "0");
-	EXPECT_TEARDOWN_CLEAN(self->buf, BUF_SIZE);
+	self->fd = -1;
+	MOCK_FIXTURE_TEARDOWN(self, BUF_SIZE);
 }
 
 /*
@@ -762,53 +731,12 @@ struct fault_race {
 	volatile bool inside[4];	/* which thread is in a call now */
 };
 
-static int fq_alloc(int fd, __u32 *id, int *ffd)
-{
-	struct ioasid_fault_queue_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioasid_ioctl(fd, IOASID_FAULT_QUEUE_ALLOC, &cmd);
-
-	if (!rc) {
-		*id = cmd.out_fault_id;
-		*ffd = cmd.out_fault_fd;
-	}
-	return rc;
-}
-
-static int ioas_alloc_fault(int fd, __u32 fault_id, __u32 *id)
-{
-	struct ioasid_ioas_alloc cmd = { .size = sizeof(cmd),
-					 .flags = IOASID_IOAS_ALLOC_FAULT,
-					 .fault_id = fault_id };
-	int rc = ioasid_ioctl(fd, IOASID_IOAS_ALLOC, &cmd);
-
-	if (!rc)
-		*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int inject(int mfd, __u32 mock_id, __u32 flags, __u32 pasid,
-		  __u32 grpid, __u64 addr)
-{
-	struct ioasid_mock_fault_inject cmd = {
-		.size = sizeof(cmd), .mock_id = mock_id, .flags = flags,
-		.pasid = pasid, .grpid = grpid, .addr = addr,
-		.perm = IOASID_FAULT_PERM_READ | IOASID_FAULT_PERM_WRITE,
-	};
-
-	return ioasid_ioctl(mfd, IOASID_MOCK_FAULT_INJECT, &cmd);
-}
-
 /* The responses the mock saw: their number, or -errno. */
 static int responses(int mfd, __u32 mock_id)
 {
 	static __thread struct ioasid_mock_fault_response r[64];
-	struct ioasid_mock_fault_responses cmd = {
-		.size = sizeof(cmd), .mock_id = mock_id, .num = 64,
-		.uptr = (uintptr_t)r,
-	};
-	int rc = ioasid_ioctl(mfd, IOASID_MOCK_FAULT_RESPONSES, &cmd);
 
-	return rc ?: (int)cmd.num;
+	return mock_fault_responses(mfd, mock_id, r, 64);
 }
 
 /*
@@ -827,8 +755,8 @@ static int fault_round_setup(struct fault_race *t, char *buf)
 	t->mfd = mock_open();
 	if (t->fd < 0 || t->mfd < 0)
 		return -errno;
-	rc = fq_alloc(t->fd, &t->fault_id, &t->ffd) ?:
-	     ioas_alloc_fault(t->fd, t->fault_id, &t->ioas) ?:
+	rc = ioasid_fault_queue_alloc(t->fd, &t->fault_id, &t->ffd) ?:
+	     ioasid_ioas_alloc_fault(t->fd, t->fault_id, &t->ioas) ?:
 	     ioasid_ioas_alloc(t->fd, &t->plain) ?:
 	     ioasid_map_fixed(t->fd, t->ioas, buf, MB, 0) ?:
 	     ioasid_map_fixed(t->fd, t->plain, buf, MB, 0) ?:
@@ -859,13 +787,13 @@ static void *fault_injector(void *p)
 	while (!t->stop) {
 		t->inside[w->idx] = true;
 		note(&w->st, OP_INJECT,
-		     inject(t->mfd, t->m, IOASID_MOCK_FAULT_LAST, 0, g++ % 512, 0x1000));
+		     mock_fault_inject(t->mfd, t->m, IOASID_MOCK_FAULT_LAST, 0, g++ % 512, 0x1000));
 		note(&w->st, OP_INJECT,
-		     inject(t->mfd, t->m, IOASID_MOCK_FAULT_PASID | IOASID_MOCK_FAULT_LAST,
+		     mock_fault_inject(t->mfd, t->m, IOASID_MOCK_FAULT_PASID | IOASID_MOCK_FAULT_LAST,
 			    5, g++ % 512, 0x2000));
-		note(&w->st, OP_INJECT, inject(t->mfd, t->m, 0, 0, g % 512, 0x3000));
+		note(&w->st, OP_INJECT, mock_fault_inject(t->mfd, t->m, 0, 0, g % 512, 0x3000));
 		note(&w->st, OP_INJECT,
-		     inject(t->mfd, t->m, IOASID_MOCK_FAULT_LAST, 0, g++ % 512, 0x4000));
+		     mock_fault_inject(t->mfd, t->m, IOASID_MOCK_FAULT_LAST, 0, g++ % 512, 0x4000));
 		if (g % 16 < 4)
 			note(&w->st, OP_RESPONSES, responses(t->mfd, t->m));
 		t->inside[w->idx] = false;
@@ -1277,7 +1205,7 @@ TEST_F_TIMEOUT(race, destroy_while_debugfs_reads, 120)
 	for (rounds = 0; rounds < 4000 && now_s() < end; rounds++) {
 		ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &ioas));
 		ASSERT_EQ(0, ioasid_map_fixed(self->fd, ioas, self->buf, PSZ, 0));
-		ASSERT_EQ(0, fq_alloc(self->fd, &fq, &ffd));
+		ASSERT_EQ(0, ioasid_fault_queue_alloc(self->fd, &fq, &ffd));
 		if (rounds % 32 == 0) {
 			ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &m, NULL));
 			ASSERT_EQ(0, mock_attach(self->mfd, m, ioas));

@@ -75,10 +75,8 @@ FIXTURE_SETUP(vdpa)
 	self->fd = ioasid_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_ioas_alloc(self->fd, &self->ioas));
-	self->buf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->buf = fixture_buf(BUF_LEN, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	memset(self->buf, 0, BUF_LEN);
 	/* A parent translating by VA has no pages to mirror: refused. */
 	if (!variant->platform && vdpa_sim_use_va()) {
 		ASSERT_EQ(-EOPNOTSUPP, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
@@ -92,7 +90,7 @@ FIXTURE_TEARDOWN(vdpa)
 		close(self->vfd);
 	if (self->fd >= 0)
 		close(self->fd);
-	EXPECT_TEARDOWN_CLEAN(self->buf != MAP_FAILED ? self->buf : NULL, BUF_LEN);
+	EXPECT_TEARDOWN_CLEAN(0, self->buf != MAP_FAILED ? self->buf : NULL, BUF_LEN);
 	if (self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_LEN);
 }
@@ -138,22 +136,30 @@ TEST_F(vdpa, bind_errors)
 	EXPECT_EQ(-EINVAL, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 }
 
-/*
- * After the bind, the legacy IOTLB messages are refused: the handler says
- * EPERM, vhost_chr_write_iter() turns it into EFAULT for user space.
- */
-TEST_F(vdpa, iotlb_refused_after_bind)
+/* A legacy IOTLB message: map the first page of @buf at BUF_IOVA. */
+static struct vhost_msg_v2 iotlb_update(void *buf)
 {
 	struct vhost_msg_v2 msg = {
 		.type = VHOST_IOTLB_MSG_V2,
 		.iotlb = {
 			.iova = BUF_IOVA,
 			.size = 4096,
-			.uaddr = (uintptr_t)self->buf,
+			.uaddr = (uintptr_t)buf,
 			.perm = VHOST_ACCESS_RW,
 			.type = VHOST_IOTLB_UPDATE,
 		},
 	};
+
+	return msg;
+}
+
+/*
+ * After the bind, the legacy IOTLB messages are refused: the handler says
+ * EPERM, vhost_chr_write_iter() turns it into EFAULT for user space.
+ */
+TEST_F(vdpa, iotlb_refused_after_bind)
+{
+	struct vhost_msg_v2 msg = iotlb_update(self->buf);
 	__u64 features = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 	__u32 dev_id = 0;
 
@@ -172,16 +178,7 @@ TEST_F(vdpa, iotlb_refused_after_bind)
 /* A bind is refused once IOTLB mappings exist: one source of truth. */
 TEST_F(vdpa, bind_refused_with_iotlb_mappings)
 {
-	struct vhost_msg_v2 msg = {
-		.type = VHOST_IOTLB_MSG_V2,
-		.iotlb = {
-			.iova = BUF_IOVA,
-			.size = 4096,
-			.uaddr = (uintptr_t)self->buf,
-			.perm = VHOST_ACCESS_RW,
-			.type = VHOST_IOTLB_UPDATE,
-		},
-	};
+	struct vhost_msg_v2 msg = iotlb_update(self->buf);
 	__u64 features = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
 
 	ASSERT_EQ(0, ioctl(self->vfd, VHOST_SET_BACKEND_FEATURES, &features));
@@ -224,7 +221,7 @@ TEST_F(vdpa, bind_pins_nothing_more)
 TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 {
 	unsigned int nth;
-	long mapped;
+	long mapped, pending;
 
 	if (!fail_nth_supported())
 		SKIP(return, "no fault injection in this kernel");
@@ -244,14 +241,11 @@ TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, (char *)self->buf + BUF_LEN / 2,
 				      BUF_LEN / 2, BUF_IOVA + BUF_LEN / 2));
 	mapped = vm_locked_kb();
-	for (nth = 1; nth < 3000; nth++) {
-		long pending;
-		int rc;
+	TEST_FAIL_NTH(nth, 3000, pending) {
+		int rc = 0;
 
-		ASSERT_EQ(0, fail_nth_arm(nth));
-		rc = vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL);
-		pending = fail_nth_pending();
-		ASSERT_EQ(0, fail_nth_arm(0));
+		FAIL_NTH_CALL(nth, pending,
+			      rc = vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 		if (rc)
 			ASSERT_EQ(-ENOMEM, rc) TH_LOG("injection %u", nth);
 		ASSERT_EQ(mapped, vm_locked_kb());
@@ -260,11 +254,8 @@ TEST_F_TIMEOUT(vdpa, bind_fail_nth, 300)
 		self->vfd = open(self->path, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, self->vfd);
 		ASSERT_EQ(0, ioctl(self->vfd, VHOST_SET_OWNER));
-		if (pending > 0)
-			break;
 	}
 	TH_LOG("%u injection points", nth - 1);
-	ASSERT_LT(nth, 3000);
 	ASSERT_EQ(0, vdpa_bind(self->vfd, self->fd, 0, self->ioas, NULL));
 	ASSERT_EQ(mapped, vm_locked_kb());
 }

@@ -311,20 +311,15 @@ static int ioasid_find_device(int fd, const char *name,
 			      struct ioasid_device_entry *out)
 {
 	struct ioasid_device_entry ents[16];
-	struct ioasid_device_info info = {
-		.size = sizeof(info),
-		.entry_size = sizeof(ents[0]),
-		.num_devices = 16,
-		.devices = (uintptr_t)ents,
-	};
+	__u32 num = 16;
 	unsigned int i;
 	int rc;
 
 	memset(ents, 0, sizeof(ents));
-	rc = ioasid_ioctl(fd, IOASID_DEVICE_INFO, &info);
+	rc = ioasid_device_info(fd, ents, &num, sizeof(ents[0]));
 	if (rc)
 		return rc;
-	for (i = 0; i < info.num_devices && i < 16; i++) {
+	for (i = 0; i < num && i < 16; i++) {
 		if (!strncmp(ents[i].name, name, sizeof(ents[i].name))) {
 			if (out)
 				*out = ents[i];
@@ -662,7 +657,7 @@ FIXTURE_SETUP(edu)
 FIXTURE_TEARDOWN(edu)
 {
 	edu_ctx_close(&self->c);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /*
@@ -845,7 +840,7 @@ FIXTURE_SETUP(edu_native)
 FIXTURE_TEARDOWN(edu_native)
 {
 	edu_ctx_close(&self->c);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /* Each opened edu is in DEVICE_INFO under its PCI name, attached. */
@@ -1520,7 +1515,7 @@ FIXTURE_TEARDOWN(edu_unplug)
 	}
 	if (self->buf)
 		munmap(self->buf, UNPLUG_PAGES * PSZ);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(self->base, NULL, 0);
 	if (unplug_restore(self, variant->qemu))
 		ksft_print_msg("%s did not come back\n", self->bdf);
 }
@@ -1710,7 +1705,7 @@ FIXTURE_TEARDOWN(edu_hotplug)
 	edu_ctx_close(&self->c);
 	if (self->bdf[0])
 		edu_restore(self->bdf);
-	EXPECT_TEARDOWN_CLEAN(NULL, 0);
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
 }
 
 /*
