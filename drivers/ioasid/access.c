@@ -207,9 +207,10 @@ static void ioasid_access_notices_free(struct list_head *notices)
  * Return: 0 when no access pins anything in the range: the lock was held
  * throughout and the caller removes the range. Otherwise every such
  * access's unmap callback has been called with no ioasid lock held, and the
- * return value says what next: -EAGAIN the pins went, but the IOAS may have
- * changed meanwhile: check the range again; -EBUSY they did not go within
- * access_unmap_timeout_ms; -ENOMEM.
+ * return value says what next: -EAGAIN the pins went (none is left, and
+ * none can come while the caller keeps the lock), but the IOAS may have
+ * changed while it was unlocked: check the range again; -EBUSY they did not
+ * go within access_unmap_timeout_ms; -ENOMEM.
  */
 int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
 			      unsigned long last)
@@ -221,17 +222,20 @@ int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
 
 	lockdep_assert_held(&ioas->mutex);
 	rc = ioasid_access_collect(ioas, iova, last, &notices);
-	if (!rc)
-		return 0;
-	mutex_unlock(&ioas->mutex);
-	if (rc < 0)
+	if (rc <= 0)
 		goto out_free;
+	mutex_unlock(&ioas->mutex);
 
 	list_for_each_entry(notice, &notices, node)
 		notice->access->ops->unmap(notice->access->data, notice->iova,
 					   notice->last - notice->iova + 1);
 
-	/* The callbacks should have unpinned; give stragglers a bounded wait. */
+	/*
+	 * The callbacks should have unpinned; give stragglers a bounded wait.
+	 * Whatever the outcome, it is decided with the lock held, and the
+	 * lock stays held from there: the caller removes the range before a
+	 * new pin can come in.
+	 */
 	for (;;) {
 		seen = atomic_read(&ioasid_access_unpins);
 		mutex_lock(&ioas->mutex);
@@ -249,11 +253,9 @@ int ioasid_access_unmap_begin(struct ioasid_ioas *ioas, unsigned long iova,
 				   atomic_read(&ioasid_access_unpins) != seen,
 				   max_t(long, deadline - jiffies, 1));
 	}
-	mutex_unlock(&ioas->mutex);
 out_free:
-	/* A notice's reference may be an access's last: no ioasid lock held. */
+	/* Dropping a notice's reference only completes, never sleeps. */
 	ioasid_access_notices_free(&notices);
-	mutex_lock(&ioas->mutex);
 	return rc;
 }
 
