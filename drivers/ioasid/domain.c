@@ -381,6 +381,81 @@ static void ioasid_domain_release(struct ioasid_domain *idom,
 		iommu_domain_free(domain);
 }
 
+/*
+ * The one "new domain" sequence: a domain of @ioas for @dev's IOMMU -
+ * allocated with IOMMU_HWPT_ALLOC_* @flags and made to deliver to the
+ * IOAS's fault queue, or the subsystem's @own one, claimed for this IOAS -
+ * checked against every area (aperture, alignment) and filled with them
+ * (the replay). Not listed in the IOAS yet: ioasid_domain_add() once it is
+ * in use, ioasid_domain_discard() if it never gets there.
+ *
+ * Return: the domain, or an ERR_PTR(): -EBUSY (@own feeds another IOAS),
+ * -ERANGE (an area does not fit it), or the driver's error.
+ */
+static struct ioasid_domain *ioasid_domain_new(struct ioasid_ioas *ioas,
+					       struct device *dev, u32 flags,
+					       struct iommu_domain *own)
+{
+	struct ioasid_domain *idom;
+	struct iommu_domain *domain;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
+	if (!idom)
+		return ERR_PTR(-ENOMEM);
+	if (own) {
+		/* Claim it for this IOAS; it feeds no other. */
+		rc = xa_insert(&ioasid_borrowed_domains, (unsigned long)own,
+			       ioas, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err_free;
+		domain = own;
+		idom->borrowed = true;
+	} else {
+		domain = ioasid_paging_domain_alloc(dev, flags);
+		if (IS_ERR(domain)) {
+			rc = PTR_ERR(domain);
+			goto err_free;
+		}
+		if (ioas->fault)
+			ioasid_fault_domain_init(domain, ioas->fault);
+	}
+	rc = ioasid_domain_compatible(ioas, domain);
+	if (rc)
+		goto err_domain;
+	rc = ioasid_domain_fill(ioas, domain);
+	if (rc)
+		goto err_domain;
+	idom->domain = domain;
+	return idom;
+
+err_domain:
+	ioasid_domain_release(idom, domain);
+err_free:
+	kfree(idom);
+	return ERR_PTR(rc);
+}
+
+/* List a domain from ioasid_domain_new() in its IOAS, with one use. */
+static void ioasid_domain_add(struct ioasid_ioas *ioas, struct ioasid_domain *idom)
+{
+	lockdep_assert_held(&ioas->mutex);
+	idom->users = 1;
+	list_add_tail(&idom->node, &ioas->domains);
+	ioasid_ioas_recalc(ioas);
+}
+
+/* Empty and free (or hand back) a domain ioasid_domain_new() made. */
+static void ioasid_domain_discard(struct ioasid_ioas *ioas,
+				  struct ioasid_domain *idom)
+{
+	lockdep_assert_held(&ioas->mutex);
+	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
+	ioasid_domain_release(idom, idom->domain);
+	kfree(idom);
+}
+
 /**
  * ioasid_domain_attach() - attach a device (RID or PASID) to a domain of an IOAS
  * @ioas: the IOAS, locked
@@ -416,7 +491,6 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 					   struct iommu_attach_handle *handle)
 {
 	struct ioasid_domain *idom;
-	struct iommu_domain *domain;
 	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
@@ -438,50 +512,19 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 			goto err_resv;
 	}
 
-	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
-	if (!idom) {
-		rc = -ENOMEM;
+	idom = ioasid_domain_new(ioas, dev, 0, own);
+	if (IS_ERR(idom)) {
+		rc = PTR_ERR(idom);
 		goto err_resv;
 	}
-	if (own) {
-		/* Claim it for this IOAS; it feeds no other. */
-		rc = xa_insert(&ioasid_borrowed_domains, (unsigned long)own,
-			       ioas, GFP_KERNEL_ACCOUNT);
-		if (rc)
-			goto err_free;
-		domain = own;
-		idom->borrowed = true;
-	} else {
-		domain = ioasid_paging_domain_alloc(dev, 0);
-		if (IS_ERR(domain)) {
-			rc = PTR_ERR(domain);
-			goto err_free;
-		}
-		if (ioas->fault)
-			ioasid_fault_domain_init(domain, ioas->fault);
-	}
-	rc = ioasid_domain_compatible(ioas, domain);
+	rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace, handle);
 	if (rc)
-		goto err_domain;
-	rc = ioasid_domain_fill(ioas, domain);
-	if (rc)
-		goto err_domain;
-	rc = ioasid_hw_attach(domain, dev, group, pasid, replace, handle);
-	if (rc)
-		goto err_unfill;
-
-	idom->domain = domain;
-	idom->users = 1;
-	list_add_tail(&idom->node, &ioas->domains);
-	ioasid_ioas_recalc(ioas);
+		goto err_discard;
+	ioasid_domain_add(ioas, idom);
 	return idom;
 
-err_unfill:
-	ioasid_domain_unfill(ioas, domain, ULONG_MAX);
-err_domain:
-	ioasid_domain_release(idom, domain);
-err_free:
-	kfree(idom);
+err_discard:
+	ioasid_domain_discard(ioas, idom);
 err_resv:
 	ioasid_iova_remove_resv(ioas, owner);
 	return ERR_PTR(rc);
@@ -515,10 +558,8 @@ void ioasid_domain_unuse(struct ioasid_ioas *ioas, struct ioasid_domain *idom)
 	lockdep_assert_held(&ioas->mutex);
 	if (--idom->users)
 		return;
-	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
-	ioasid_domain_release(idom, idom->domain);
 	list_del(&idom->node);
-	kfree(idom);
+	ioasid_domain_discard(ioas, idom);
 	ioasid_ioas_recalc(ioas);
 }
 
@@ -539,39 +580,14 @@ struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
 						    struct device *dev)
 {
 	struct ioasid_domain *idom;
-	struct iommu_domain *domain;
-	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
-	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
-	if (!idom)
-		return ERR_PTR(-ENOMEM);
-	domain = ioasid_paging_domain_alloc(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
-	if (IS_ERR(domain)) {
-		rc = PTR_ERR(domain);
-		goto err_free;
-	}
-	if (ioas->fault)
-		ioasid_fault_domain_init(domain, ioas->fault);
-	rc = ioasid_domain_compatible(ioas, domain);
-	if (rc)
-		goto err_domain;
-	rc = ioasid_domain_fill(ioas, domain);
-	if (rc)
-		goto err_domain;
-
-	idom->domain = domain;
-	idom->users = 1;
+	idom = ioasid_domain_new(ioas, dev, IOMMU_HWPT_ALLOC_NEST_PARENT, NULL);
+	if (IS_ERR(idom))
+		return idom;
 	idom->nest_parent = true;
-	list_add_tail(&idom->node, &ioas->domains);
-	ioasid_ioas_recalc(ioas);
+	ioasid_domain_add(ioas, idom);
 	return idom;
-
-err_domain:
-	iommu_domain_free(domain);
-err_free:
-	kfree(idom);
-	return ERR_PTR(rc);
 }
 
 /**
