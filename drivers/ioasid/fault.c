@@ -8,7 +8,7 @@
  * faulting (device, PASID) and calls the iopf_handler of its domain, which
  * for domains of a fault-delivering IOAS or nested object is
  * ioasid_fault_iopf_handler(). The attach handle is embedded in the
- * attachment (struct ioasid_dev_pasid), so routing never guesses.
+ * attachment (struct ioasid_attachment), so routing never guesses.
  *
  * A group lives on the queue's deliver list until read(), then in the
  * response xarray under its cookie until write() answers it - or until its
@@ -110,8 +110,8 @@ static int ioasid_fault_iopf_handler(struct iopf_group *group)
 {
 	struct iommu_attach_handle *handle = group->attach_handle;
 	struct ioasid_fault_queue *fq = handle->domain->fault_data;
-	struct ioasid_dev_pasid *dp = container_of(handle, struct ioasid_handle,
-						   handle)->dp;
+	struct ioasid_attachment *att = container_of(handle, struct ioasid_handle,
+						     handle)->att;
 	int rc = 0;
 
 	mutex_lock(&fq->mutex);
@@ -120,7 +120,7 @@ static int ioasid_fault_iopf_handler(struct iopf_group *group)
 		rc = -ENOSPC;	/* the core answers "failure" */
 		goto out_unlock;
 	}
-	group->cookie = dp->dev_id;
+	group->cookie = READ_ONCE(att->dev_id);
 	list_add_tail(&group->node, &fq->deliver);
 	fq->depth++;
 	fq->delivered++;
