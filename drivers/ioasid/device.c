@@ -23,9 +23,57 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "UNSAFE: register devices whose MSIs the platform cannot isolate (a device could then raise arbitrary interrupts)");
 
-/* Protects every (device, PASID) attachment and the list of them. */
-DEFINE_MUTEX(ioasid_attach_lock);
-static LIST_HEAD(ioasid_attachments);
+/*
+ * The group objects, one per IOMMU group with a registered device. The lock
+ * covers only looking one up, creating and freeing it: what is attached in
+ * a group is under the group's own lock.
+ */
+static DEFINE_MUTEX(ioasid_groups_lock);
+static LIST_HEAD(ioasid_groups);
+
+/*
+ * The object of @group, with a reference for one registration: the one
+ * there is, or a new one. NULL when out of memory.
+ */
+static struct ioasid_group *ioasid_group_get(struct iommu_group *group)
+{
+	struct ioasid_group *igroup;
+
+	mutex_lock(&ioasid_groups_lock);
+	list_for_each_entry(igroup, &ioasid_groups, node) {
+		if (igroup->group == group) {
+			igroup->users++;
+			goto out_unlock;
+		}
+	}
+	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
+	if (!igroup)
+		goto out_unlock;
+	igroup->users = 1;
+	igroup->group = iommu_group_ref_get(group);
+	mutex_init(&igroup->lock);
+	INIT_LIST_HEAD(&igroup->attachments);
+	list_add(&igroup->node, &ioasid_groups);
+out_unlock:
+	mutex_unlock(&ioasid_groups_lock);
+	return igroup;
+}
+
+/* Drop a registration's reference; the last frees the (empty) object. */
+static void ioasid_group_put(struct ioasid_group *igroup)
+{
+	mutex_lock(&ioasid_groups_lock);
+	if (--igroup->users) {
+		mutex_unlock(&ioasid_groups_lock);
+		return;
+	}
+	list_del(&igroup->node);
+	mutex_unlock(&ioasid_groups_lock);
+	WARN_ON(!list_empty(&igroup->attachments));
+	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->group);
+	kfree(igroup);
+}
 
 /**
  * get_ioasid_from_file() - the IOASID context behind an open /dev/ioasid
@@ -129,6 +177,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 					       void *data, u32 *dev_id)
 {
 	bool owned = ops && (ops->flags & IOASID_OPS_DMA_OWNED);
+	struct ioasid_group *igroup;
 	struct ioasid_device *idev;
 	struct iommu_group *group;
 	int rc;
@@ -163,14 +212,20 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 			goto err_group;
 	}
 
+	igroup = ioasid_group_get(group);
+	if (!igroup) {
+		rc = -ENOMEM;
+		goto err_owner;
+	}
 	idev = ioasid_obj_alloc(ctx, idev, IOASID_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
 		rc = PTR_ERR(idev);
-		goto err_owner;
+		goto err_igroup;
 	}
 	idev->ctx = ctx;
 	idev->dev = dev;
 	idev->group = group;
+	idev->igroup = igroup;
 	idev->pasid = pasid;
 	idev->ops = ops;
 	idev->data = data;
@@ -187,6 +242,8 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	ioasid_obj_publish(ctx, &idev->obj);
 	return idev;
 
+err_igroup:
+	ioasid_group_put(igroup);
 err_owner:
 	if (!owned)
 		iommu_device_release_dma_owner(dev);
@@ -213,18 +270,18 @@ static int ioasid_device_check_pasid(struct ioasid_device *idev, u32 pasid)
 /*
  * The attachment @idev would share: the RID is attached per IOMMU group, so
  * every device of a group shares its RID attachment; a PASID is per device.
+ * Only @idev's group has either.
  */
 static struct ioasid_attachment *ioasid_att_find(struct ioasid_device *idev,
 						 u32 pasid)
 {
 	struct ioasid_attachment *att;
 
-	lockdep_assert_held(&ioasid_attach_lock);
-	list_for_each_entry(att, &ioasid_attachments, node) {
+	lockdep_assert_held(&idev->igroup->lock);
+	list_for_each_entry(att, &idev->igroup->attachments, node) {
 		if (att->pasid != pasid)
 			continue;
-		if (pasid == IOASID_PASID_NONE ? att->group == idev->group :
-						 att->dev == idev->dev)
+		if (pasid == IOASID_PASID_NONE || att->dev == idev->dev)
 			return att;
 	}
 	return NULL;
@@ -271,20 +328,20 @@ static int ioasid_att_attach(struct ioasid_attachment *att,
 {
 	int rc;
 
-	lockdep_assert_held(&ioasid_attach_lock);
+	lockdep_assert_held(&att->igroup->lock);
 	*iopf = false;
 	if (t->ops->fault(t)) {
 		/* An owned domain has no fault routing of ours. */
 		if (att->own_domain)
 			return -EOPNOTSUPP;
-		rc = ioasid_iopf_enable(att->dev);
+		rc = ioasid_iopf_enable(att->igroup, att->dev);
 		if (rc)
 			return rc;
 		*iopf = true;
 	}
 	rc = t->ops->attach(att, t, replace);
 	if (rc && *iopf) {
-		ioasid_iopf_disable(att->dev);
+		ioasid_iopf_disable(att->igroup, att->dev);
 		*iopf = false;
 	}
 	return rc;
@@ -298,10 +355,11 @@ static void ioasid_att_fault_done(struct ioasid_attachment *att)
 {
 	struct ioasid_fault_queue *fq = att->target.ops->fault(&att->target);
 
+	lockdep_assert_held(&att->igroup->lock);
 	if (fq)
 		ioasid_fault_purge(fq, ioasid_att_handle(att, false));
 	if (att->iopf) {
-		ioasid_iopf_disable(att->dev);
+		ioasid_iopf_disable(att->igroup, att->dev);
 		att->iopf = false;
 	}
 }
@@ -338,7 +396,7 @@ static int ioasid_att_new(struct ioasid_device *idev, u32 pasid,
 		goto err_free;
 
 	att->dev = idev->dev;
-	att->group = idev->group;
+	att->igroup = idev->igroup;
 	att->pasid = pasid;
 	att->ctx = idev->ctx;
 	att->own_domain = idev->own_domain;
@@ -356,7 +414,7 @@ static int ioasid_att_new(struct ioasid_device *idev, u32 pasid,
 	/* Only the registration's own PASID (or RID) can be shared. */
 	if (pasid == idev->pasid)
 		list_add_tail(&idev->member_node, &att->members);
-	list_add_tail(&att->node, &ioasid_attachments);
+	list_add_tail(&att->node, &idev->igroup->attachments);
 	return 0;
 
 err_erase:
@@ -374,16 +432,16 @@ static int ioasid_att_join(struct ioasid_attachment *att, struct ioasid_device *
 {
 	int rc;
 
-	lockdep_assert_held(&ioasid_attach_lock);
+	lockdep_assert_held(&att->igroup->lock);
 	if (att->iopf) {
-		rc = ioasid_iopf_enable(idev->dev);
+		rc = ioasid_iopf_enable(att->igroup, idev->dev);
 		if (rc)
 			return rc;
 	}
 	rc = xa_insert(&idev->attached, idev->pasid, att, GFP_KERNEL_ACCOUNT);
 	if (rc) {
 		if (att->iopf)
-			ioasid_iopf_disable(idev->dev);
+			ioasid_iopf_disable(att->igroup, idev->dev);
 		return rc;
 	}
 	list_add_tail(&idev->member_node, &att->members);
@@ -402,9 +460,9 @@ static void ioasid_att_leave(struct ioasid_attachment *att, struct ioasid_device
 {
 	struct ioasid_device *first;
 
-	lockdep_assert_held(&ioasid_attach_lock);
+	lockdep_assert_held(&att->igroup->lock);
 	if (att->iopf)
-		ioasid_iopf_disable(idev->dev);
+		ioasid_iopf_disable(att->igroup, idev->dev);
 	first = list_first_entry_or_null(&att->members, struct ioasid_device,
 					 member_node);
 	if (WARN_ON(!first))
@@ -498,7 +556,7 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 	if (rc)
 		return rc;
 
-	mutex_lock(&ioasid_attach_lock);
+	mutex_lock(&idev->igroup->lock);
 	att = xa_load(&idev->attached, pasid);
 	if (att) {
 		if (att->target.obj == t.obj)
@@ -537,13 +595,13 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 		goto out_put;
 out_done:
 	ioasid_device_set_pt(idev, pasid, pt_id);
-	mutex_unlock(&ioasid_attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	return 0;
 
 out_put:
 	if (!rc)
 		ioasid_device_set_pt(idev, pasid, pt_id);
-	mutex_unlock(&ioasid_attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	ioasid_obj_put(t.obj);
 	return rc;
 }
@@ -564,10 +622,10 @@ int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 {
 	struct ioasid_attachment *att;
 
-	mutex_lock(&ioasid_attach_lock);
+	mutex_lock(&idev->igroup->lock);
 	att = xa_erase(&idev->attached, pasid);
 	if (!att) {
-		mutex_unlock(&ioasid_attach_lock);
+		mutex_unlock(&idev->igroup->lock);
 		return -ENOENT;
 	}
 	ioasid_device_set_pt(idev, pasid, 0);
@@ -575,12 +633,12 @@ int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 		list_del(&idev->member_node);
 	if (--att->users) {
 		ioasid_att_leave(att, idev);
-		mutex_unlock(&ioasid_attach_lock);
+		mutex_unlock(&idev->igroup->lock);
 		return 0;
 	}
 	ioasid_att_detach_target(att);
 	list_del(&att->node);
-	mutex_unlock(&ioasid_attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	kfree(att);
 	return 0;
 }
@@ -658,6 +716,7 @@ void ioasid_unregister_device(struct ioasid_device *idev)
 	xa_for_each(&idev->attached, pasid, att)
 		ioasid_device_detach_pasid(idev, pasid);
 	xa_destroy(&idev->attached);
+	ioasid_group_put(idev->igroup);
 	if (!(idev->ops->flags & IOASID_OPS_DMA_OWNED))
 		iommu_device_release_dma_owner(idev->dev);
 	iommu_group_put(idev->group);

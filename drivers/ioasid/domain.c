@@ -354,8 +354,8 @@ int ioasid_hw_attach(struct iommu_domain *domain, struct ioasid_attachment *att,
 		return iommu_attach_device_pasid(domain, att->dev, att->pasid,
 						 handle);
 	if (replace)
-		return iommu_replace_group_handle(att->group, domain, handle);
-	return iommu_attach_group_handle(domain, att->group, handle);
+		return iommu_replace_group_handle(att->igroup->group, domain, handle);
+	return iommu_attach_group_handle(domain, att->igroup->group, handle);
 }
 
 /**
@@ -368,7 +368,7 @@ void ioasid_hw_detach(struct iommu_domain *domain, struct ioasid_attachment *att
 	if (att->pasid != IOASID_PASID_NONE)
 		iommu_detach_device_pasid(domain, att->dev, att->pasid);
 	else
-		iommu_detach_group_handle(domain, att->group);
+		iommu_detach_group_handle(domain, att->igroup->group);
 }
 
 /*
@@ -495,7 +495,7 @@ static int ioasid_domain_attach(struct ioasid_attachment *att,
 	int rc;
 
 	mutex_lock(&ioas->mutex);
-	rc = ioasid_iova_add_resv(ioas, att->dev, att->group, owner);
+	rc = ioasid_iova_add_resv(ioas, att->dev, att->igroup->group, owner);
 	if (rc)
 		goto out_unlock;
 

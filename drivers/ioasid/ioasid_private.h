@@ -8,7 +8,10 @@
  *   ctx->show_sem          a context's debugfs walk (read, across printing
  *                          its objects); a free of one of them (write, a
  *                          barrier, nothing taken inside)
- *   ioasid_attach_lock     every device's attachments (device.c)
+ *   igroup->lock           one IOMMU group's attachments (device.c): its
+ *                          RID's and its devices' PASIDs'; held across a
+ *                          whole attach, replay included. One group's at
+ *                          a time: never two
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains;
  *                          a software-nested child's is taken inside its
  *                          parent's (mutex_lock_nested)
@@ -18,7 +21,9 @@
  *                          iopf_group_response()
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
  * an entry (and by debugfs to count and find them), never across a call
- * out or anything that sleeps.
+ * out or anything that sleeps. ioasid_groups_lock is a leaf too: held only
+ * to look up, create or free a group object (device.c), never with a
+ * group's lock.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -351,6 +356,27 @@ int iommu_replace_group_handle(struct iommu_group *group,
 			       struct iommu_attach_handle *handle);
 
 /**
+ * struct ioasid_group - the attachments of one IOMMU group (device.c)
+ * @node: in the table of groups, under ioasid_groups_lock
+ * @users: registrations of devices of @group, under ioasid_groups_lock
+ * @group: the IOMMU group, referenced
+ * @lock: serialises every attach, replace and detach in the group: protects
+ *	@attachments, each attachment on it, and the attachment state of each
+ *	registration of the group (its @attached, @attached_pt_id writes,
+ *	@member_node). Held across a whole attach, a replay included, so an
+ *	attach elsewhere never waits for it
+ * @attachments: struct ioasid_attachment: the group's RID (devices of one
+ *	group share it) and its devices' PASIDs
+ */
+struct ioasid_group {
+	struct list_head node;
+	unsigned int users;
+	struct iommu_group *group;
+	struct mutex lock;
+	struct list_head attachments;
+};
+
+/**
  * struct ioasid_handle - an attach handle of an attachment
  * @handle: what the IOMMU core finds the attachment of a page request by
  * @att: the attachment it belongs to
@@ -402,10 +428,10 @@ struct ioasid_target {
 
 /**
  * struct ioasid_attachment - one attached RID (of a group) or (device, PASID)
- * @node: in the global list of attachments
+ * @node: in @igroup's @attachments
  * @dev: the device; for a RID several devices of the group share, the
  *	first of @members (never one that left)
- * @group: its group
+ * @igroup: its group (the one of every device of @members)
  * @pasid: IOASID_PASID_NONE for the RID
  * @ctx: the context whose object it translates through
  * @target: what it translates through (an IOAS or a nested object)
@@ -430,12 +456,12 @@ struct ioasid_target {
  *	oldest first; the attachment of a registration's own PASID (or RID)
  *	only, the only kind that can be shared
  *
- * Protected by ioasid_attach_lock.
+ * Protected by @igroup's lock.
  */
 struct ioasid_attachment {
 	struct list_head node;
 	struct device *dev;
-	struct iommu_group *group;
+	struct ioasid_group *igroup;
 	u32 pasid;
 	struct ioasid_ctx *ctx;
 	struct ioasid_target target;
@@ -465,15 +491,17 @@ ioasid_att_handle(struct ioasid_attachment *att, bool next)
  * @ctx: the context, whose file this device holds a reference on
  * @dev: the device
  * @group: its iommu_group, referenced
+ * @igroup: the object of @group, referenced; its lock protects what this
+ *	registration has attached
  * @pasid: IOASID_PASID_NONE for a whole device, else the one PASID this
  *	registration may attach
  * @ops: the registering subsystem's name and flags
  * @data: the subsystem's cookie
  * @attached: PASID (IOASID_PASID_NONE for the RID) -> struct
- *	ioasid_attachment this registration uses; under ioasid_attach_lock
+ *	ioasid_attachment this registration uses; under @igroup's lock
  * @attached_pt_id: what the registration's own RID or PASID (@pasid) is
  *	attached to, 0 if nothing (IOASID_DEVICE_INFO's attached_pt_id);
- *	written under ioasid_attach_lock, read locklessly
+ *	written under @igroup's lock, read locklessly
  * @max_pasids: the PASID width the IOMMU core allows for @dev
  * @pgsize_bitmap: page sizes of a paging domain for @dev
  * @aperture_start: first IOVA a paging domain for @dev translates
@@ -482,13 +510,14 @@ ioasid_att_handle(struct ioasid_attachment *att, bool next)
  *	NULL when the context allocates domains
  * @nesting_formats: enum ioasid_nested_format bits its IOMMU can nest
  * @member_node: in the @members of the attachment of @pasid (the RID for a
- *	whole device) while it uses one; under ioasid_attach_lock
+ *	whole device) while it uses one; under @igroup's lock
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
 	struct ioasid_ctx *ctx;
 	struct device *dev;
 	struct iommu_group *group;
+	struct ioasid_group *igroup;
 	u32 pasid;
 	const struct ioasid_device_ops *ops;
 	void *data;
@@ -565,16 +594,14 @@ struct ioasid_fault_queue {
 	u64 overflows;
 };
 
-extern struct mutex ioasid_attach_lock;
-
 int ioasid_fault_queue_alloc_ioctl(struct ioasid_ucmd *ucmd);
 struct ioasid_fault_queue *ioasid_fault_queue_get(struct ioasid_ctx *ctx, u32 id);
 void ioasid_fault_domain_init(struct iommu_domain *domain,
 			      struct ioasid_fault_queue *fq);
 void ioasid_fault_purge(struct ioasid_fault_queue *fq,
 			struct iommu_attach_handle *handle);
-int ioasid_iopf_enable(struct device *dev);
-void ioasid_iopf_disable(struct device *dev);
+int ioasid_iopf_enable(struct ioasid_group *igroup, struct device *dev);
+void ioasid_iopf_disable(struct ioasid_group *igroup, struct device *dev);
 void ioasid_fault_queue_destroy(struct ioasid_obj *obj);
 void ioasid_fault_queue_show(struct seq_file *m, struct ioasid_obj *obj);
 

@@ -271,7 +271,7 @@ static int ioasid_nested_attach(struct ioasid_attachment *att,
 	if (att->own_domain)
 		return -EOPNOTSUPP;
 	mutex_lock(&ioas->mutex);
-	rc = ioasid_iova_add_resv(ioas, att->dev, att->group, owner);
+	rc = ioasid_iova_add_resv(ioas, att->dev, att->igroup->group, owner);
 	if (rc)
 		goto out_unlock;
 	rc = ioasid_hw_attach(nested->domain, att, replace);
