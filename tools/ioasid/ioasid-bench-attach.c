@@ -6,9 +6,10 @@
  * while context A, in another thread, attaches a device of another group to
  * an IOAS of 4 KiB pages (made non-contiguous) - each of A's attaches
  * replays all of it into a new domain. B's attaches that start during one
- * of A's replays make the second line, which also says how many of them
- * ended before that replay did. Prints medians. Not a test: it never fails
- * on speed.
+ * of A's replays - once A's new domain exists (the mock counts its
+ * domains), so A is past its lookups and any lock it takes - make the
+ * second line, which also says how many of them ended before that replay
+ * did. Prints medians. Not a test: it never fails on speed.
  *
  *   ioasid-bench-attach [size_mb]   (A's IOAS; default 256, at most 1024)
  */
@@ -50,6 +51,7 @@ struct ctx {
 	int mfd;
 	__u32 ioas;
 	__u32 dev_id;
+	__u32 mock_id;
 };
 
 static void ctx_init(struct ctx *c, char *buf, size_t len, __u64 iova)
@@ -75,12 +77,23 @@ static void ctx_init(struct ctx *c, char *buf, size_t len, __u64 iova)
 	add.ioasid_fd = c->fd;
 	xioctl(c->mfd, IOASID_MOCK_DEV_ADD, &add, "MOCK_DEV_ADD");
 	c->dev_id = add.out_dev_id;
+	c->mock_id = add.out_mock_id;
 }
 
 static void ctx_fini(struct ctx *c)
 {
 	close(c->mfd);
 	close(c->fd);
+}
+
+/* How many mock paging domains exist (asked through B's device). */
+static __u64 mock_domains(struct ctx *c, __u32 mock_id)
+{
+	struct ioasid_mock_domain_info info = { .size = sizeof(info),
+						.mock_id = mock_id };
+
+	xioctl(c->mfd, IOASID_MOCK_DOMAIN_INFO, &info, "MOCK_DOMAIN_INFO");
+	return info.out_domains;
 }
 
 /* IOASID_ATTACH (the RID) to the context's IOAS, and IOASID_DETACH. */
@@ -134,6 +147,7 @@ int main(int argc, char **argv)
 	size_t len = (argc > 1 ? strtoul(argv[1], NULL, 0) : 256) * MB;
 	double idle[SAMPLES], busy[SAMPLES];
 	int n_busy = 0, n_within = 0, i;
+	__u64 domains;
 	pthread_t th;
 	size_t off;
 	char *big;
@@ -158,6 +172,8 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < SAMPLES; i++)
 		idle[i] = attach_us(&b, true);
+	/* Nothing attached: every domain more than these is A's new one. */
+	domains = mock_domains(&b, b.mock_id);
 
 	if (pthread_create(&th, NULL, replayer, NULL)) {
 		perror("pthread_create");
@@ -166,7 +182,7 @@ int main(int argc, char **argv)
 	while (n_busy < SAMPLES && !__atomic_load_n(&a_done, __ATOMIC_SEQ_CST)) {
 		unsigned long seq = __atomic_load_n(&a_seq, __ATOMIC_SEQ_CST);
 
-		if (!(seq & 1)) {
+		if (!(seq & 1) || mock_domains(&b, b.mock_id) <= domains) {
 			sched_yield();
 			continue;
 		}
