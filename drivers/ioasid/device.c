@@ -21,9 +21,57 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "UNSAFE: register devices whose MSIs the platform cannot isolate (a device could then raise arbitrary interrupts)");
 
-/* Protects every (device, PASID) attachment and the list of them. */
-DEFINE_MUTEX(ioasid_attach_lock);
-static LIST_HEAD(ioasid_dev_pasids);
+/*
+ * The group objects, one per IOMMU group with a registered device. The lock
+ * covers only looking one up, creating and freeing it: what is attached in
+ * a group is under the group's own lock.
+ */
+static DEFINE_MUTEX(ioasid_groups_lock);
+static LIST_HEAD(ioasid_groups);
+
+/*
+ * The object of @group, with a reference for one registration: the one
+ * there is, or a new one. NULL when out of memory.
+ */
+static struct ioasid_group *ioasid_group_get(struct iommu_group *group)
+{
+	struct ioasid_group *igroup;
+
+	mutex_lock(&ioasid_groups_lock);
+	list_for_each_entry(igroup, &ioasid_groups, node) {
+		if (igroup->group == group) {
+			igroup->users++;
+			goto out_unlock;
+		}
+	}
+	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
+	if (!igroup)
+		goto out_unlock;
+	igroup->users = 1;
+	igroup->group = iommu_group_ref_get(group);
+	mutex_init(&igroup->lock);
+	INIT_LIST_HEAD(&igroup->attachments);
+	list_add(&igroup->node, &ioasid_groups);
+out_unlock:
+	mutex_unlock(&ioasid_groups_lock);
+	return igroup;
+}
+
+/* Drop a registration's reference; the last frees the (empty) object. */
+static void ioasid_group_put(struct ioasid_group *igroup)
+{
+	mutex_lock(&ioasid_groups_lock);
+	if (--igroup->users) {
+		mutex_unlock(&ioasid_groups_lock);
+		return;
+	}
+	list_del(&igroup->node);
+	mutex_unlock(&ioasid_groups_lock);
+	WARN_ON(!list_empty(&igroup->attachments));
+	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->group);
+	kfree(igroup);
+}
 
 /* What a paging domain for @dev offers, for IOASID_DEVICE_INFO. */
 static void ioasid_device_probe_domain(struct ioasid_device *idev)
@@ -35,9 +83,9 @@ static void ioasid_device_probe_domain(struct ioasid_device *idev)
 	idev->pgsize_bitmap = domain->pgsize_bitmap;
 	if (domain->geometry.force_aperture) {
 		idev->aperture_start = domain->geometry.aperture_start;
-		idev->aperture_end = domain->geometry.aperture_end;
+		idev->aperture_last = domain->geometry.aperture_end;
 	} else {
-		idev->aperture_end = ULONG_MAX;
+		idev->aperture_last = ULONG_MAX;
 	}
 	iommu_domain_free(domain);
 }
@@ -91,6 +139,7 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 					       void *data, u32 *dev_id)
 {
 	bool owned = ops && (ops->flags & IOASID_OPS_DMA_OWNED);
+	struct ioasid_group *igroup;
 	struct ioasid_device *idev;
 	struct iommu_group *group;
 	int rc;
@@ -125,14 +174,20 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 			goto err_group;
 	}
 
+	igroup = ioasid_group_get(group);
+	if (!igroup) {
+		rc = -ENOMEM;
+		goto err_owner;
+	}
 	idev = ioasid_obj_alloc(ctx, idev, IOASID_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
 		rc = PTR_ERR(idev);
-		goto err_owner;
+		goto err_igroup;
 	}
 	idev->ctx = ctx;
 	idev->dev = dev;
 	idev->group = group;
+	idev->igroup = igroup;
 	idev->pasid = pasid;
 	idev->ops = ops;
 	idev->data = data;
@@ -149,6 +204,8 @@ struct ioasid_device *register_device_to_pasid(struct ioasid_ctx *ctx, u32 pasid
 	ioasid_obj_publish(ctx, &idev->obj);
 	return idev;
 
+err_igroup:
+	ioasid_group_put(igroup);
 err_owner:
 	if (!owned)
 		iommu_device_release_dma_owner(dev);
@@ -175,40 +232,36 @@ static int ioasid_device_check_pasid(struct ioasid_device *idev, u32 pasid)
 /*
  * The attachment @idev would share: the RID is attached per IOMMU group, so
  * every device of a group shares its RID attachment; a PASID is per device.
+ * Only @idev's group has either.
  */
-static struct ioasid_dev_pasid *ioasid_dev_pasid_find(struct ioasid_device *idev,
-						      u32 pasid)
+static struct ioasid_attachment *ioasid_att_find(struct ioasid_device *idev,
+						 u32 pasid)
 {
-	struct ioasid_dev_pasid *dp;
+	struct ioasid_attachment *att;
 
-	lockdep_assert_held(&ioasid_attach_lock);
-	list_for_each_entry(dp, &ioasid_dev_pasids, node) {
-		if (dp->pasid != pasid)
+	lockdep_assert_held(&idev->igroup->lock);
+	list_for_each_entry(att, &idev->igroup->attachments, node) {
+		if (att->pasid != pasid)
 			continue;
-		if (pasid == IOASID_PASID_NONE ? dp->group == idev->group :
-						 dp->dev == idev->dev)
-			return dp;
+		if (pasid == IOASID_PASID_NONE || att->dev == idev->dev)
+			return att;
 	}
 	return NULL;
 }
 
 static void ioasid_device_set_pt(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 {
-	if (pasid == IOASID_PASID_NONE || pasid == idev->pasid)
-		WRITE_ONCE(idev->rid_pt_id, pt_id);
+	if (pasid == idev->pasid)
+		WRITE_ONCE(idev->attached_pt_id, pt_id);
 }
 
-/*
- * What an attachment translates through: an IOAS, by one of its domains, or
- * a nested object (whose parent IOAS gets the device's reserved regions).
- * @obj is the referenced object.
- */
-struct ioasid_target {
-	struct ioasid_obj *obj;
-	struct ioasid_ioas *ioas;
-	struct ioasid_nested *nested;
+/* What an attachment can translate through, by object type. */
+static const struct ioasid_target_ops *const ioasid_target_ops[IOASID_OBJ_MAX] = {
+	[IOASID_OBJ_IOAS] = &ioasid_ioas_target_ops,
+	[IOASID_OBJ_NESTED] = &ioasid_nested_target_ops,
 };
 
+/* The object @pt_id names as a target, referenced in @t->obj. */
 static int ioasid_target_get(struct ioasid_ctx *ctx, u32 pt_id,
 			     struct ioasid_target *t)
 {
@@ -216,250 +269,168 @@ static int ioasid_target_get(struct ioasid_ctx *ctx, u32 pt_id,
 
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	t->obj = obj;
-	t->ioas = NULL;
-	t->nested = NULL;
-	switch (obj->type) {
-	case IOASID_OBJ_IOAS:
-		t->ioas = container_of(obj, struct ioasid_ioas, obj);
-		return 0;
-	case IOASID_OBJ_NESTED:
-		t->nested = container_of(obj, struct ioasid_nested, obj);
-		return 0;
-	default:
+	t->ops = ioasid_target_ops[obj->type];
+	if (!t->ops) {
 		ioasid_obj_put(obj);
 		return -ENOENT;
 	}
+	t->obj = obj;
+	t->idom = NULL;
+	return 0;
 }
 
 /*
- * The reserved-region owner of a nested attachment: not @dp itself, so that
- * a replace between a nested object and its own parent IOAS, which adds the
- * new regions before it drops the old, never drops the new ones.
- */
-static const void *ioasid_dp_nested_owner(struct ioasid_dev_pasid *dp)
-{
-	return &dp->nested;
-}
-
-/* The installed attach handle of @dp, or (@next) the one a replace installs. */
-static struct iommu_attach_handle *ioasid_dp_handle(struct ioasid_dev_pasid *dp,
-						    bool next)
-{
-	return &dp->handles[next ? !dp->cur : dp->cur].handle;
-}
-
-static struct ioasid_fault_queue *ioasid_target_fault(struct ioasid_target *t)
-{
-	return t->nested ? t->nested->fault : t->ioas->fault;
-}
-
-static struct ioasid_fault_queue *ioasid_dp_fault(struct ioasid_dev_pasid *dp)
-{
-	return dp->nested ? dp->nested->fault : dp->ioas->fault;
-}
-
-/*
- * Point (dp->dev, dp->pasid) at @t; *@idom is the IOAS domain used. A
- * target with a fault queue needs the device's IOMMU to deliver page
+ * Point @att at @t, installing the handle ioasid_att_handle(@att, @replace).
+ * A target with a fault queue needs the device's IOMMU to deliver page
  * requests (IOPF), enabled before the hardware may fault through it;
  * *@iopf says whether this call enabled it.
  */
-static int ioasid_target_attach(struct ioasid_target *t,
-				struct ioasid_dev_pasid *dp, bool replace,
-				struct iommu_attach_handle *handle,
-				struct ioasid_domain **idom, bool *iopf)
+static int ioasid_att_attach(struct ioasid_attachment *att,
+			     struct ioasid_target *t, bool replace, bool *iopf)
 {
 	int rc;
 
-	lockdep_assert_held(&ioasid_attach_lock);
-	*idom = NULL;
+	lockdep_assert_held(&att->igroup->lock);
 	*iopf = false;
-	if (ioasid_target_fault(t)) {
+	if (t->ops->fault(t)) {
 		/* An owned domain has no fault routing of ours. */
-		if (dp->own_domain)
+		if (att->own_domain)
 			return -EOPNOTSUPP;
-		rc = ioasid_iopf_enable(dp->dev);
+		rc = ioasid_iopf_enable(att->igroup, att->dev);
 		if (rc)
 			return rc;
 		*iopf = true;
 	}
-	if (t->nested) {
-		/* An owned domain is what the device must translate through. */
-		if (dp->own_domain)
-			return -EOPNOTSUPP;
-		rc = ioasid_nested_attach(t->nested, dp->dev, dp->group,
-					  dp->pasid, replace,
-					  ioasid_dp_nested_owner(dp), handle);
-	} else {
-		mutex_lock(&t->ioas->mutex);
-		*idom = ioasid_domain_attach(t->ioas, dp->dev, dp->group,
-					     dp->pasid, replace, dp,
-					     dp->own_domain, handle);
-		mutex_unlock(&t->ioas->mutex);
-		rc = PTR_ERR_OR_ZERO(*idom);
-		if (rc)
-			*idom = NULL;
-	}
+	rc = t->ops->attach(att, t, replace);
 	if (rc && *iopf) {
-		ioasid_iopf_disable(dp->dev);
+		ioasid_iopf_disable(att->igroup, att->dev);
 		*iopf = false;
 	}
 	return rc;
 }
 
 /*
- * The hardware left dp's current target: answer the faults still pending
+ * The hardware left att's current target: answer the faults still pending
  * through it and stop IOPF on its behalf.
  */
-static void ioasid_dp_fault_done(struct ioasid_dev_pasid *dp)
+static void ioasid_att_fault_done(struct ioasid_attachment *att)
 {
-	struct ioasid_fault_queue *fq = ioasid_dp_fault(dp);
+	struct ioasid_fault_queue *fq = att->target.ops->fault(&att->target);
 
+	lockdep_assert_held(&att->igroup->lock);
 	if (fq)
-		ioasid_fault_purge(fq, ioasid_dp_handle(dp, false));
-	if (dp->iopf) {
-		ioasid_iopf_disable(dp->dev);
-		dp->iopf = false;
+		ioasid_fault_purge(fq, ioasid_att_handle(att, false));
+	if (att->iopf) {
+		ioasid_iopf_disable(att->igroup, att->dev);
+		att->iopf = false;
 	}
 }
 
-static void ioasid_dp_set_target(struct ioasid_dev_pasid *dp,
-				 struct ioasid_target *t,
-				 struct ioasid_domain *idom)
+/* The hardware left att's target: drop its bookkeeping and reference. */
+static void ioasid_att_put_target(struct ioasid_attachment *att)
 {
-	dp->pt = t->obj;
-	dp->ioas = t->ioas;
-	dp->nested = t->nested;
-	dp->idom = idom;
+	ioasid_att_fault_done(att);
+	att->target.ops->put(att);
+	ioasid_obj_put(att->target.obj);
 }
 
-static struct iommu_domain *ioasid_dp_domain(struct ioasid_dev_pasid *dp)
+/* Block att's RID or (device, PASID) and drop its target. */
+static void ioasid_att_detach_target(struct ioasid_attachment *att)
 {
-	return dp->nested ? dp->nested->domain : dp->idom->domain;
-}
-
-/* The hardware left dp's target: drop its bookkeeping and reference. */
-static void ioasid_dp_put_target(struct ioasid_dev_pasid *dp)
-{
-	ioasid_dp_fault_done(dp);
-	if (dp->nested) {
-		ioasid_nested_put(dp->nested, ioasid_dp_nested_owner(dp));
-	} else {
-		mutex_lock(&dp->ioas->mutex);
-		ioasid_domain_put(dp->ioas, dp->idom, dp);
-		mutex_unlock(&dp->ioas->mutex);
-	}
-	ioasid_obj_put(dp->pt);
-}
-
-/* Block (dp->dev, dp->pasid) and drop its target. */
-static void ioasid_dp_detach_target(struct ioasid_dev_pasid *dp)
-{
-	if (dp->nested) {
-		ioasid_nested_detach(dp->nested, dp->dev, dp->group, dp->pasid,
-				     ioasid_dp_nested_owner(dp));
-	} else {
-		mutex_lock(&dp->ioas->mutex);
-		ioasid_domain_detach(dp->ioas, dp->idom, dp->dev, dp->group,
-				     dp->pasid, dp);
-		mutex_unlock(&dp->ioas->mutex);
-	}
-	ioasid_dp_fault_done(dp);
-	ioasid_obj_put(dp->pt);
+	att->target.ops->detach(att);
+	ioasid_att_fault_done(att);
+	ioasid_obj_put(att->target.obj);
 }
 
 /* A new attachment of (idev->dev, pasid) to @t, taking over @t's reference. */
-static int ioasid_dev_pasid_new(struct ioasid_device *idev, u32 pasid,
-				struct ioasid_target *t)
+static int ioasid_att_new(struct ioasid_device *idev, u32 pasid,
+			  struct ioasid_target *t)
 {
-	struct ioasid_dev_pasid *dp;
-	struct ioasid_domain *idom;
+	struct ioasid_attachment *att;
 	bool iopf;
 	int rc;
 
-	dp = kzalloc(sizeof(*dp), GFP_KERNEL_ACCOUNT);
-	if (!dp)
+	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
+	if (!att)
 		return -ENOMEM;
-	rc = xa_insert(&idev->attached, pasid, dp, GFP_KERNEL_ACCOUNT);
+	rc = xa_insert(&idev->attached, pasid, att, GFP_KERNEL_ACCOUNT);
 	if (rc)
 		goto err_free;
 
-	dp->dev = idev->dev;
-	dp->group = idev->group;
-	dp->pasid = pasid;
-	dp->ctx = idev->ctx;
-	dp->own_domain = idev->own_domain;
-	dp->dev_id = idev->obj.id;
-	INIT_LIST_HEAD(&dp->members);
-	dp->handles[0].dp = dp;
-	dp->handles[1].dp = dp;
-	rc = ioasid_target_attach(t, dp, false, ioasid_dp_handle(dp, false),
-				  &idom, &iopf);
+	att->dev = idev->dev;
+	att->igroup = idev->igroup;
+	att->pasid = pasid;
+	att->ctx = idev->ctx;
+	att->own_domain = idev->own_domain;
+	att->dev_id = idev->obj.id;
+	INIT_LIST_HEAD(&att->members);
+	att->handles[0].att = att;
+	att->handles[1].att = att;
+	rc = ioasid_att_attach(att, t, false, &iopf);
 	if (rc)
 		goto err_erase;
-	ioasid_dp_set_target(dp, t, idom);
-	dp->iopf = iopf;
-	dp->users = 1;
-	dp->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
+	att->target = *t;
+	att->iopf = iopf;
+	att->users = 1;
+	att->shared = idev->ops->flags & IOASID_OPS_SUBDEV;
 	/* Only the registration's own PASID (or RID) can be shared. */
 	if (pasid == idev->pasid)
-		list_add_tail(&idev->member_node, &dp->members);
-	list_add_tail(&dp->node, &ioasid_dev_pasids);
+		list_add_tail(&idev->member_node, &att->members);
+	list_add_tail(&att->node, &idev->igroup->attachments);
 	return 0;
 
 err_erase:
 	xa_erase(&idev->attached, pasid);
 err_free:
-	kfree(dp);
+	kfree(att);
 	return rc;
 }
 
 /*
- * @idev joins the shared attachment @dp: a fault-delivering one needs IOPF
+ * @idev joins the shared attachment @att: a fault-delivering one needs IOPF
  * for its device too, whose page requests it routes from now on.
  */
-static int ioasid_dp_join(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+static int ioasid_att_join(struct ioasid_attachment *att, struct ioasid_device *idev)
 {
 	int rc;
 
-	lockdep_assert_held(&ioasid_attach_lock);
-	if (dp->iopf) {
-		rc = ioasid_iopf_enable(idev->dev);
+	lockdep_assert_held(&att->igroup->lock);
+	if (att->iopf) {
+		rc = ioasid_iopf_enable(att->igroup, idev->dev);
 		if (rc)
 			return rc;
 	}
-	rc = xa_insert(&idev->attached, idev->pasid, dp, GFP_KERNEL_ACCOUNT);
+	rc = xa_insert(&idev->attached, idev->pasid, att, GFP_KERNEL_ACCOUNT);
 	if (rc) {
-		if (dp->iopf)
-			ioasid_iopf_disable(idev->dev);
+		if (att->iopf)
+			ioasid_iopf_disable(att->igroup, idev->dev);
 		return rc;
 	}
-	list_add_tail(&idev->member_node, &dp->members);
-	dp->users++;
+	list_add_tail(&idev->member_node, &att->members);
+	att->users++;
 	return 0;
 }
 
 /*
- * @idev left the shared attachment @dp (and its @members), which others
+ * @idev left the shared attachment @att (and its @members), which others
  * still use. Its device may go away as soon as it is unregistered: stop
  * IOPF on its behalf, and hand the attachment over to the oldest
  * registration that stays, so it never names a departed device (or its
  * dev_id).
  */
-static void ioasid_dp_leave(struct ioasid_dev_pasid *dp, struct ioasid_device *idev)
+static void ioasid_att_leave(struct ioasid_attachment *att, struct ioasid_device *idev)
 {
 	struct ioasid_device *first;
 
-	lockdep_assert_held(&ioasid_attach_lock);
-	if (dp->iopf)
-		ioasid_iopf_disable(idev->dev);
-	first = list_first_entry_or_null(&dp->members, struct ioasid_device,
+	lockdep_assert_held(&att->igroup->lock);
+	if (att->iopf)
+		ioasid_iopf_disable(att->igroup, idev->dev);
+	first = list_first_entry_or_null(&att->members, struct ioasid_device,
 					 member_node);
 	if (WARN_ON(!first))
 		return;
-	dp->dev = first->dev;
-	WRITE_ONCE(dp->dev_id, first->obj.id);
+	att->dev = first->dev;
+	WRITE_ONCE(att->dev_id, first->obj.id);
 }
 
 /*
@@ -467,30 +438,28 @@ static void ioasid_dp_leave(struct ioasid_dev_pasid *dp, struct ioasid_device *i
  * atomically; a PASID is detached and attached again (6.12 has no PASID
  * replace), and if the new attachment fails the old one is restored.
  */
-static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
-				    struct ioasid_target *t)
+static int ioasid_att_replace(struct ioasid_attachment *att,
+			      struct ioasid_target *t)
 {
-	struct iommu_domain *old = ioasid_dp_domain(dp);
-	bool rid = dp->pasid == IOASID_PASID_NONE;
-	struct ioasid_domain *idom;
+	struct iommu_domain *old = att->target.ops->domain(&att->target);
+	bool rid = att->pasid == IOASID_PASID_NONE;
 	bool iopf;
 	int rc;
 
 	if (!rid)
-		iommu_detach_device_pasid(old, dp->dev, dp->pasid);
-	rc = ioasid_target_attach(t, dp, rid, ioasid_dp_handle(dp, true),
-				  &idom, &iopf);
+		iommu_detach_device_pasid(old, att->dev, att->pasid);
+	rc = ioasid_att_attach(att, t, true, &iopf);
 	if (rc) {
 		if (!rid)
-			WARN_ON(iommu_attach_device_pasid(old, dp->dev, dp->pasid,
-							  ioasid_dp_handle(dp, false)));
+			WARN_ON(iommu_attach_device_pasid(old, att->dev, att->pasid,
+							  ioasid_att_handle(att, false)));
 		return rc;
 	}
 	/* The old target's faults went by the old handle. */
-	ioasid_dp_put_target(dp);
-	dp->cur = !dp->cur;
-	ioasid_dp_set_target(dp, t, idom);
-	dp->iopf = iopf;
+	ioasid_att_put_target(att);
+	att->cur = !att->cur;
+	att->target = *t;
+	att->iopf = iopf;
 	return 0;
 }
 
@@ -538,7 +507,7 @@ static int ioasid_dev_pasid_replace(struct ioasid_dev_pasid *dp,
  */
 int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 {
-	struct ioasid_dev_pasid *dp;
+	struct ioasid_attachment *att;
 	struct ioasid_target t;
 	int rc;
 
@@ -549,52 +518,52 @@ int ioasid_device_attach_pasid(struct ioasid_device *idev, u32 pasid, u32 pt_id)
 	if (rc)
 		return rc;
 
-	mutex_lock(&ioasid_attach_lock);
-	dp = xa_load(&idev->attached, pasid);
-	if (dp) {
-		if (dp->pt == t.obj)
+	mutex_lock(&idev->igroup->lock);
+	att = xa_load(&idev->attached, pasid);
+	if (att) {
+		if (att->target.obj == t.obj)
 			goto out_put;	/* already there */
-		if (dp->users > 1) {
+		if (att->users > 1) {
 			rc = -EBUSY;	/* shared by sub-devices: detach first */
 			goto out_put;
 		}
-		rc = ioasid_dev_pasid_replace(dp, &t);
+		rc = ioasid_att_replace(att, &t);
 		if (rc)
 			goto out_put;
 		goto out_done;	/* the attachment took over the reference */
 	}
 
-	dp = ioasid_dev_pasid_find(idev, pasid);
-	if (dp) {
+	att = ioasid_att_find(idev, pasid);
+	if (att) {
 		/*
 		 * Devices of one group share its RID; sub-devices of one
 		 * parent share a PASID. Only into the same IOAS.
 		 */
 		bool share = pasid == idev->pasid &&
 			     (pasid == IOASID_PASID_NONE ||
-			      (dp->shared && (idev->ops->flags & IOASID_OPS_SUBDEV)));
+			      (att->shared && (idev->ops->flags & IOASID_OPS_SUBDEV)));
 
-		if (!share || dp->ctx != idev->ctx || dp->pt != t.obj ||
-		    dp->own_domain != idev->own_domain) {
+		if (!share || att->ctx != idev->ctx || att->target.obj != t.obj ||
+		    att->own_domain != idev->own_domain) {
 			rc = -EBUSY;
 			goto out_put;
 		}
-		rc = ioasid_dp_join(dp, idev);
+		rc = ioasid_att_join(att, idev);
 		goto out_put;	/* the attachment holds its own reference */
 	}
 
-	rc = ioasid_dev_pasid_new(idev, pasid, &t);
+	rc = ioasid_att_new(idev, pasid, &t);
 	if (rc)
 		goto out_put;
 out_done:
 	ioasid_device_set_pt(idev, pasid, pt_id);
-	mutex_unlock(&ioasid_attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	return 0;
 
 out_put:
 	if (!rc)
 		ioasid_device_set_pt(idev, pasid, pt_id);
-	mutex_unlock(&ioasid_attach_lock);
+	mutex_unlock(&idev->igroup->lock);
 	ioasid_obj_put(t.obj);
 	return rc;
 }
@@ -613,26 +582,26 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach_pasid, IOASID);
  */
 int ioasid_device_detach_pasid(struct ioasid_device *idev, u32 pasid)
 {
-	struct ioasid_dev_pasid *dp;
+	struct ioasid_attachment *att;
 
-	mutex_lock(&ioasid_attach_lock);
-	dp = xa_erase(&idev->attached, pasid);
-	if (!dp) {
-		mutex_unlock(&ioasid_attach_lock);
+	mutex_lock(&idev->igroup->lock);
+	att = xa_erase(&idev->attached, pasid);
+	if (!att) {
+		mutex_unlock(&idev->igroup->lock);
 		return -ENOENT;
 	}
 	ioasid_device_set_pt(idev, pasid, 0);
 	if (pasid == idev->pasid)
 		list_del(&idev->member_node);
-	if (--dp->users) {
-		ioasid_dp_leave(dp, idev);
-		mutex_unlock(&ioasid_attach_lock);
+	if (--att->users) {
+		ioasid_att_leave(att, idev);
+		mutex_unlock(&idev->igroup->lock);
 		return 0;
 	}
-	ioasid_dp_detach_target(dp);
-	list_del(&dp->node);
-	mutex_unlock(&ioasid_attach_lock);
-	kfree(dp);
+	ioasid_att_detach_target(att);
+	list_del(&att->node);
+	mutex_unlock(&idev->igroup->lock);
+	kfree(att);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
@@ -650,7 +619,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach_pasid, IOASID);
  */
 int ioasid_device_attach(struct ioasid_device *idev, u32 pt_id)
 {
-	if (READ_ONCE(idev->rid_pt_id))
+	if (READ_ONCE(idev->attached_pt_id))
 		return -EBUSY;
 	return ioasid_device_attach_pasid(idev, idev->pasid, pt_id);
 }
@@ -665,7 +634,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
  */
 int ioasid_device_replace(struct ioasid_device *idev, u32 pt_id)
 {
-	if (!READ_ONCE(idev->rid_pt_id))
+	if (!READ_ONCE(idev->attached_pt_id))
 		return -ENOENT;
 	return ioasid_device_attach_pasid(idev, idev->pasid, pt_id);
 }
@@ -697,7 +666,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 void ioasid_unregister_device(struct ioasid_device *idev)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
-	struct ioasid_dev_pasid *dp;
+	struct ioasid_attachment *att;
 	unsigned long pasid;
 
 	/*
@@ -706,9 +675,10 @@ void ioasid_unregister_device(struct ioasid_device *idev)
 	 */
 	ioasid_obj_remove_wait(ctx, &idev->obj);
 	/* No ioctl can reach the device now: detach what it left attached. */
-	xa_for_each(&idev->attached, pasid, dp)
+	xa_for_each(&idev->attached, pasid, att)
 		ioasid_device_detach_pasid(idev, pasid);
 	xa_destroy(&idev->attached);
+	ioasid_group_put(idev->igroup);
 	if (!(idev->ops->flags & IOASID_OPS_DMA_OWNED))
 		iommu_device_release_dma_owner(idev->dev);
 	iommu_group_put(idev->group);
@@ -815,8 +785,8 @@ static void ioasid_device_fill_entry(struct ioasid_device *idev,
 	e->max_pasid_bits = idev->max_pasids ? ilog2(idev->max_pasids) : 0;
 	e->pgsize_bitmap = idev->pgsize_bitmap;
 	e->aperture_start = idev->aperture_start;
-	e->aperture_last = idev->aperture_end;
-	e->attached_pt_id = READ_ONCE(idev->rid_pt_id);
+	e->aperture_last = idev->aperture_last;
+	e->attached_pt_id = READ_ONCE(idev->attached_pt_id);
 	if (idev->nesting_formats) {
 		e->flags |= IOASID_DEVICE_NESTING;
 		e->nesting_formats = idev->nesting_formats;
@@ -901,5 +871,5 @@ void ioasid_device_show(struct seq_file *m, struct ioasid_obj *obj)
 	seq_printf(m, " subsystem %s dev %s", idev->ops->name, dev_name(idev->dev));
 	if (idev->pasid != IOASID_PASID_NONE)
 		seq_printf(m, " pasid %u", idev->pasid);
-	seq_printf(m, " attached %u", READ_ONCE(idev->rid_pt_id));
+	seq_printf(m, " attached %u", READ_ONCE(idev->attached_pt_id));
 }

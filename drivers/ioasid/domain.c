@@ -15,6 +15,11 @@
 #include "compat.h"
 #include "ioasid_private.h"
 
+static struct ioasid_ioas *ioasid_target_ioas(const struct ioasid_target *t)
+{
+	return container_of(t->obj, struct ioasid_ioas, obj);
+}
+
 /* Scatterlist entries per iommu_map_sg() call when filling a domain. */
 #define IOASID_MAP_SG_NENTS	256
 /* The largest run one entry describes (scatterlist lengths are 32 bits). */
@@ -331,40 +336,41 @@ struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
 /**
  * ioasid_hw_attach() - point the hardware at a domain
  * @domain: the domain
- * @dev: the device
- * @group: its group, DMA-owned by the caller
- * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
- * @replace: the RID is attached elsewhere now: switch atomically
- * @handle: the attachment's handle, which the IOMMU core routes the
- *	(device, PASID)'s page faults by
+ * @att: the attachment: its RID (of its group, DMA-owned by the caller) or
+ *	(device, PASID)
+ * @replace: install the attachment's other handle (ioasid_att_handle()):
+ *	the RID is attached elsewhere now and switches atomically; a PASID
+ *	was detached by the caller (6.12 has no PASID replace)
+ *
+ * The handle is what the IOMMU core routes the (device, PASID)'s page faults
+ * by.
  *
  * Return: 0 or the IOMMU core's error.
  */
-int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
-		     struct iommu_group *group, u32 pasid, bool replace,
-		     struct iommu_attach_handle *handle)
+int ioasid_hw_attach(struct iommu_domain *domain, struct ioasid_attachment *att,
+		     bool replace)
 {
-	if (pasid != IOASID_PASID_NONE)
-		return iommu_attach_device_pasid(domain, dev, pasid, handle);
+	struct iommu_attach_handle *handle = ioasid_att_handle(att, replace);
+
+	if (att->pasid != IOASID_PASID_NONE)
+		return iommu_attach_device_pasid(domain, att->dev, att->pasid,
+						 handle);
 	if (replace)
-		return iommu_replace_group_handle(group, domain, handle);
-	return iommu_attach_group_handle(domain, group, handle);
+		return iommu_replace_group_handle(att->igroup->group, domain, handle);
+	return iommu_attach_group_handle(domain, att->igroup->group, handle);
 }
 
 /**
  * ioasid_hw_detach() - block what ioasid_hw_attach() attached
  * @domain: the domain
- * @dev: the device
- * @group: its group; a detached RID is left in the blocking domain
- * @pasid: IOASID_PASID_NONE or the PASID
+ * @att: the attachment; a detached RID is left in the blocking domain
  */
-void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
-		      struct iommu_group *group, u32 pasid)
+void ioasid_hw_detach(struct iommu_domain *domain, struct ioasid_attachment *att)
 {
-	if (pasid != IOASID_PASID_NONE)
-		iommu_detach_device_pasid(domain, dev, pasid);
+	if (att->pasid != IOASID_PASID_NONE)
+		iommu_detach_device_pasid(domain, att->dev, att->pasid);
 	else
-		iommu_detach_group_handle(domain, group);
+		iommu_detach_group_handle(domain, att->igroup->group);
 }
 
 /*
@@ -383,68 +389,29 @@ static void ioasid_domain_release(struct ioasid_domain *idom,
 		iommu_domain_free(domain);
 }
 
-/**
- * ioasid_domain_attach() - attach a device (RID or PASID) to a domain of an IOAS
- * @ioas: the IOAS, locked
- * @dev: the device
- * @group: its group, DMA-owned by the caller
- * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
- * @replace: the RID is attached elsewhere now: switch atomically
- * @owner: a cookie for the reserved regions this attachment adds
- * @own: a domain the registering subsystem owns and wants used, or NULL
- * @handle: the attachment's handle (see ioasid_hw_attach())
+/*
+ * The one "new domain" sequence: a domain of @ioas for @dev's IOMMU -
+ * allocated with IOMMU_HWPT_ALLOC_* @flags and made to deliver to the
+ * IOAS's fault queue, or the subsystem's @own one, claimed for this IOAS -
+ * checked against every area (aperture, alignment) and filled with them
+ * (the replay). Not listed in the IOAS yet: ioasid_domain_add() once it is
+ * in use, ioasid_domain_discard() if it never gets there.
  *
- * Tries every existing domain first; a domain the IOMMU driver refuses with
- * -EINVAL is incompatible with the device and skipped. If none fits, a new
- * paging domain is allocated, checked against the existing areas, filled
- * with them, and only then attached. The device's reserved regions are
- * carved out of the IOAS first; on any failure everything is as before
- * (with @replace, the RID still translates through its old domain).
- *
- * With @own, only that domain is used: if it already serves this IOAS it is
- * shared, otherwise it is checked, filled and attached like a new domain -
- * but it is never freed here, and it can feed only one IOAS at a time.
- *
- * Return: the domain the device is attached through, or an ERR_PTR():
- * -EADDRINUSE (a reserved region is mapped), -ERANGE (an area lies outside
- * the new domain's aperture or alignment), -EBUSY (@own feeds another
- * IOAS), or the IOMMU driver's error.
+ * Return: the domain, or an ERR_PTR(): -EBUSY (@own feeds another IOAS),
+ * -ERANGE (an area does not fit it), or the driver's error.
  */
-struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
-					   struct device *dev,
-					   struct iommu_group *group, u32 pasid,
-					   bool replace, const void *owner,
-					   struct iommu_domain *own,
-					   struct iommu_attach_handle *handle)
+static struct ioasid_domain *ioasid_domain_new(struct ioasid_ioas *ioas,
+					       struct device *dev, u32 flags,
+					       struct iommu_domain *own)
 {
 	struct ioasid_domain *idom;
 	struct iommu_domain *domain;
 	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
-	rc = ioasid_iova_add_resv(ioas, dev, group, owner);
-	if (rc)
-		return ERR_PTR(rc);
-
-	list_for_each_entry(idom, &ioas->domains, node) {
-		/* A borrowed domain serves only its owner's devices. */
-		if (own ? idom->domain != own : idom->borrowed)
-			continue;
-		rc = ioasid_hw_attach(idom->domain, dev, group, pasid, replace,
-				      handle);
-		if (!rc) {
-			idom->users++;
-			return idom;
-		}
-		if (rc != -EINVAL || own)
-			goto err_resv;
-	}
-
 	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
-	if (!idom) {
-		rc = -ENOMEM;
-		goto err_resv;
-	}
+	if (!idom)
+		return ERR_PTR(-ENOMEM);
 	if (own) {
 		/* Claim it for this IOAS; it feeds no other. */
 		rc = xa_insert(&ioasid_borrowed_domains, (unsigned long)own,
@@ -454,7 +421,7 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 		domain = own;
 		idom->borrowed = true;
 	} else {
-		domain = ioasid_paging_domain_alloc(dev, 0);
+		domain = ioasid_paging_domain_alloc(dev, flags);
 		if (IS_ERR(domain)) {
 			rc = PTR_ERR(domain);
 			goto err_free;
@@ -468,43 +435,132 @@ struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
 	rc = ioasid_domain_fill(ioas, domain);
 	if (rc)
 		goto err_domain;
-	rc = ioasid_hw_attach(domain, dev, group, pasid, replace, handle);
-	if (rc)
-		goto err_unfill;
-
 	idom->domain = domain;
-	idom->users = 1;
-	list_add_tail(&idom->node, &ioas->domains);
-	ioasid_ioas_recalc(ioas);
 	return idom;
 
-err_unfill:
-	ioasid_domain_unfill(ioas, domain, ULONG_MAX);
 err_domain:
 	ioasid_domain_release(idom, domain);
 err_free:
 	kfree(idom);
+	return ERR_PTR(rc);
+}
+
+/* List a domain from ioasid_domain_new() in its IOAS, with one use. */
+static void ioasid_domain_add(struct ioasid_ioas *ioas, struct ioasid_domain *idom)
+{
+	lockdep_assert_held(&ioas->mutex);
+	idom->users = 1;
+	list_add_tail(&idom->node, &ioas->domains);
+	ioasid_ioas_recalc(ioas);
+}
+
+/* Empty and free (or hand back) a domain ioasid_domain_new() made. */
+static void ioasid_domain_discard(struct ioasid_ioas *ioas,
+				  struct ioasid_domain *idom)
+{
+	lockdep_assert_held(&ioas->mutex);
+	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
+	ioasid_domain_release(idom, idom->domain);
+	kfree(idom);
+}
+
+/**
+ * ioasid_domain_attach() - attach a device (RID or PASID) to a domain of an IOAS
+ * @att: the attachment; with @att->own_domain (a domain the registering
+ *	subsystem owns and wants used) only that one is used
+ * @t: the IOAS; gets the domain used in @t->idom
+ * @replace: a replace (see ioasid_hw_attach())
+ *
+ * Tries every existing domain first; a domain the IOMMU driver refuses with
+ * -EINVAL is incompatible with the device and skipped. If none fits, a new
+ * paging domain is allocated, checked against the existing areas, filled
+ * with them, and only then attached. The device's reserved regions are
+ * carved out of the IOAS first; on any failure everything is as before
+ * (with @replace, the RID still translates through its old domain). The
+ * reserved regions are owned by the handle being installed.
+ *
+ * With an owned domain, only that domain is used: if it already serves this IOAS it is
+ * shared, otherwise it is checked, filled and attached like a new domain -
+ * but it is never freed here, and it can feed only one IOAS at a time.
+ *
+ * Return: 0, -EADDRINUSE (a reserved region is mapped), -ERANGE (an area
+ * lies outside the new domain's aperture or alignment), -EBUSY (the owned
+ * domain feeds another IOAS), or the IOMMU driver's error.
+ */
+static int ioasid_domain_attach(struct ioasid_attachment *att,
+				struct ioasid_target *t, bool replace)
+{
+	struct ioasid_ioas *ioas = ioasid_target_ioas(t);
+	const void *owner = ioasid_att_handle(att, replace);
+	struct iommu_domain *own = att->own_domain;
+	struct ioasid_domain *idom;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	rc = ioasid_iova_add_resv(ioas, att->dev, att->igroup->group, owner);
+	if (rc)
+		goto out_unlock;
+
+	list_for_each_entry(idom, &ioas->domains, node) {
+		/* A borrowed domain serves only its owner's devices. */
+		if (own ? idom->domain != own : idom->borrowed)
+			continue;
+		rc = ioasid_hw_attach(idom->domain, att, replace);
+		if (!rc) {
+			idom->users++;
+			goto out_done;
+		}
+		if (rc != -EINVAL || own)
+			goto err_resv;
+	}
+
+	idom = ioasid_domain_new(ioas, att->dev, 0, own);
+	if (IS_ERR(idom)) {
+		rc = PTR_ERR(idom);
+		goto err_resv;
+	}
+	rc = ioasid_hw_attach(idom->domain, att, replace);
+	if (rc)
+		goto err_discard;
+	ioasid_domain_add(ioas, idom);
+out_done:
+	t->idom = idom;
+	mutex_unlock(&ioas->mutex);
+	return 0;
+
+err_discard:
+	ioasid_domain_discard(ioas, idom);
 err_resv:
 	ioasid_iova_remove_resv(ioas, owner);
-	return ERR_PTR(rc);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+/* The domain of an IOAS an attachment already in place uses. */
+static void __ioasid_domain_put(struct ioasid_ioas *ioas,
+				struct ioasid_attachment *att)
+{
+	lockdep_assert_held(&ioas->mutex);
+	ioasid_iova_remove_resv(ioas, ioasid_att_handle(att, false));
+	ioasid_domain_unuse(ioas, att->target.idom);
 }
 
 /**
  * ioasid_domain_put() - forget an attachment the hardware no longer uses
- * @ioas: the IOAS, locked
- * @idom: the domain the attachment went through
- * @owner: the cookie given to ioasid_domain_attach()
+ * @att: the attachment, whose current target is an IOAS
  *
- * Drops the attachment's reserved regions and its use of @idom, emptying
- * and freeing the domain if it was the last. The caller has already moved
- * the hardware away (detach, or replace into another domain).
+ * Drops the attachment's reserved regions and its use of its domain,
+ * emptying and freeing the domain if it was the last. The caller has
+ * already moved the hardware away (detach, or replace into another domain).
  */
-void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-		       const void *owner)
+static void ioasid_domain_put(struct ioasid_attachment *att)
 {
-	lockdep_assert_held(&ioas->mutex);
-	ioasid_iova_remove_resv(ioas, owner);
-	ioasid_domain_unuse(ioas, idom);
+	struct ioasid_ioas *ioas = ioasid_target_ioas(&att->target);
+
+	mutex_lock(&ioas->mutex);
+	__ioasid_domain_put(ioas, att);
+	mutex_unlock(&ioas->mutex);
 }
 
 /**
@@ -517,10 +573,8 @@ void ioasid_domain_unuse(struct ioasid_ioas *ioas, struct ioasid_domain *idom)
 	lockdep_assert_held(&ioas->mutex);
 	if (--idom->users)
 		return;
-	ioasid_domain_unfill(ioas, idom->domain, ULONG_MAX);
-	ioasid_domain_release(idom, idom->domain);
 	list_del(&idom->node);
-	kfree(idom);
+	ioasid_domain_discard(ioas, idom);
 	ioasid_ioas_recalc(ioas);
 }
 
@@ -541,55 +595,46 @@ struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
 						    struct device *dev)
 {
 	struct ioasid_domain *idom;
-	struct iommu_domain *domain;
-	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
-	idom = kzalloc(sizeof(*idom), GFP_KERNEL_ACCOUNT);
-	if (!idom)
-		return ERR_PTR(-ENOMEM);
-	domain = ioasid_paging_domain_alloc(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
-	if (IS_ERR(domain)) {
-		rc = PTR_ERR(domain);
-		goto err_free;
-	}
-	if (ioas->fault)
-		ioasid_fault_domain_init(domain, ioas->fault);
-	rc = ioasid_domain_compatible(ioas, domain);
-	if (rc)
-		goto err_domain;
-	rc = ioasid_domain_fill(ioas, domain);
-	if (rc)
-		goto err_domain;
-
-	idom->domain = domain;
-	idom->users = 1;
+	idom = ioasid_domain_new(ioas, dev, IOMMU_HWPT_ALLOC_NEST_PARENT, NULL);
+	if (IS_ERR(idom))
+		return idom;
 	idom->nest_parent = true;
-	list_add_tail(&idom->node, &ioas->domains);
-	ioasid_ioas_recalc(ioas);
+	ioasid_domain_add(ioas, idom);
 	return idom;
-
-err_domain:
-	iommu_domain_free(domain);
-err_free:
-	kfree(idom);
-	return ERR_PTR(rc);
 }
 
 /**
  * ioasid_domain_detach() - detach a device (RID or PASID) from its domain
- * @ioas: the IOAS, locked
- * @idom: the domain it is attached through
- * @dev: the device
- * @group: its group; a detached RID is left in the blocking domain
- * @pasid: IOASID_PASID_NONE or the PASID
- * @owner: the cookie given to ioasid_domain_attach()
+ * @att: the attachment, whose current target is an IOAS; a detached RID is
+ *	left in the blocking domain
  */
-void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-			  struct device *dev, struct iommu_group *group,
-			  u32 pasid, const void *owner)
+static void ioasid_domain_detach(struct ioasid_attachment *att)
 {
-	lockdep_assert_held(&ioas->mutex);
-	ioasid_hw_detach(idom->domain, dev, group, pasid);
-	ioasid_domain_put(ioas, idom, owner);
+	struct ioasid_ioas *ioas = ioasid_target_ioas(&att->target);
+
+	mutex_lock(&ioas->mutex);
+	ioasid_hw_detach(att->target.idom->domain, att);
+	__ioasid_domain_put(ioas, att);
+	mutex_unlock(&ioas->mutex);
 }
+
+static struct ioasid_fault_queue *ioasid_ioas_target_fault(const struct ioasid_target *t)
+{
+	return ioasid_target_ioas(t)->fault;
+}
+
+static struct iommu_domain *ioasid_ioas_target_domain(const struct ioasid_target *t)
+{
+	return t->idom->domain;
+}
+
+/* An attachment to an IOAS, through one of its domains. */
+const struct ioasid_target_ops ioasid_ioas_target_ops = {
+	.fault = ioasid_ioas_target_fault,
+	.domain = ioasid_ioas_target_domain,
+	.attach = ioasid_domain_attach,
+	.put = ioasid_domain_put,
+	.detach = ioasid_domain_detach,
+};

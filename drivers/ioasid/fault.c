@@ -8,7 +8,7 @@
  * faulting (device, PASID) and calls the iopf_handler of its domain, which
  * for domains of a fault-delivering IOAS or nested object is
  * ioasid_fault_iopf_handler(). The attach handle is embedded in the
- * attachment (struct ioasid_dev_pasid), so routing never guesses.
+ * attachment (struct ioasid_attachment), so routing never guesses.
  *
  * A group lives on the queue's deliver list until read(), then in the
  * response xarray under its cookie until write() answers it - or until its
@@ -29,21 +29,22 @@ static DEFINE_XARRAY(ioasid_iopf_devs);
 
 /**
  * ioasid_iopf_enable() - make a device's IOMMU deliver its page requests
+ * @igroup: the device's group, locked: every count of a device changes
+ *	under its one group's lock
  * @dev: the device
  *
  * Counted: the first of a device's fault-delivering attachments enables
- * IOMMU_DEV_FEAT_IOPF, the last to go disables it. Called with
- * ioasid_attach_lock held.
+ * IOMMU_DEV_FEAT_IOPF, the last to go disables it.
  *
  * Return: 0, -EOPNOTSUPP if the IOMMU cannot (no PRI), -ENOMEM.
  */
-int ioasid_iopf_enable(struct device *dev)
+int ioasid_iopf_enable(struct ioasid_group *igroup, struct device *dev)
 {
 	unsigned long n = xa_to_value(xa_load(&ioasid_iopf_devs, (unsigned long)dev) ?:
 				      xa_mk_value(0));
 	int rc;
 
-	lockdep_assert_held(&ioasid_attach_lock);
+	lockdep_assert_held(&igroup->lock);
 	if (!n) {
 		rc = iommu_dev_enable_feature(dev, IOMMU_DEV_FEAT_IOPF);
 		if (rc)
@@ -58,14 +59,15 @@ int ioasid_iopf_enable(struct device *dev)
 
 /**
  * ioasid_iopf_disable() - drop one fault-delivering attachment of a device
+ * @igroup: the device's group, locked
  * @dev: the device
  */
-void ioasid_iopf_disable(struct device *dev)
+void ioasid_iopf_disable(struct ioasid_group *igroup, struct device *dev)
 {
 	unsigned long n = xa_to_value(xa_load(&ioasid_iopf_devs, (unsigned long)dev) ?:
 				      xa_mk_value(0));
 
-	lockdep_assert_held(&ioasid_attach_lock);
+	lockdep_assert_held(&igroup->lock);
 	if (WARN_ON(!n))
 		return;
 	if (n > 1) {
@@ -110,8 +112,8 @@ static int ioasid_fault_iopf_handler(struct iopf_group *group)
 {
 	struct iommu_attach_handle *handle = group->attach_handle;
 	struct ioasid_fault_queue *fq = handle->domain->fault_data;
-	struct ioasid_dev_pasid *dp = container_of(handle, struct ioasid_handle,
-						   handle)->dp;
+	struct ioasid_attachment *att = container_of(handle, struct ioasid_handle,
+						     handle)->att;
 	int rc = 0;
 
 	mutex_lock(&fq->mutex);
@@ -120,7 +122,7 @@ static int ioasid_fault_iopf_handler(struct iopf_group *group)
 		rc = -ENOSPC;	/* the core answers "failure" */
 		goto out_unlock;
 	}
-	group->cookie = dp->dev_id;
+	group->cookie = READ_ONCE(att->dev_id);
 	list_add_tail(&group->node, &fq->deliver);
 	fq->depth++;
 	fq->delivered++;

@@ -8,7 +8,10 @@
  *   ctx->show_sem          a context's debugfs walk (read, across printing
  *                          its objects); a free of one of them (write, a
  *                          barrier, nothing taken inside)
- *   ioasid_attach_lock     every device's attachments (device.c)
+ *   igroup->lock           one IOMMU group's attachments (device.c): its
+ *                          RID's and its devices' PASIDs'; held across a
+ *                          whole attach, replay included. One group's at
+ *                          a time: never two
  *   ioas->mutex            an IOAS: its areas, reserved regions, domains;
  *                          a software-nested child's is taken inside its
  *                          parent's (mutex_lock_nested)
@@ -18,7 +21,9 @@
  *                          iopf_group_response()
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
  * an entry (and by debugfs to count and find them), never across a call
- * out or anything that sleeps.
+ * out or anything that sleeps. ioasid_groups_lock is a leaf too: held only
+ * to look up, create or free a group object (device.c), never with a
+ * group's lock.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -381,56 +386,106 @@ int ioasid_iova_ranges(struct ioasid_ioas *ioas, struct ioasid_iova_range *out,
 int ioasid_area_map_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 void ioasid_area_unmap_domains(struct ioasid_ioas *ioas, struct ioasid_area *area);
 struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags);
-int ioasid_hw_attach(struct iommu_domain *domain, struct device *dev,
-		     struct iommu_group *group, u32 pasid, bool replace,
-		     struct iommu_attach_handle *handle);
-void ioasid_hw_detach(struct iommu_domain *domain, struct device *dev,
-		      struct iommu_group *group, u32 pasid);
+struct ioasid_attachment;
+struct ioasid_target;
+int ioasid_hw_attach(struct iommu_domain *domain, struct ioasid_attachment *att,
+		     bool replace);
+void ioasid_hw_detach(struct iommu_domain *domain, struct ioasid_attachment *att);
 struct ioasid_domain *ioasid_domain_new_nest_parent(struct ioasid_ioas *ioas,
 						    struct device *dev);
 void ioasid_domain_unuse(struct ioasid_ioas *ioas, struct ioasid_domain *idom);
-struct ioasid_domain *ioasid_domain_attach(struct ioasid_ioas *ioas,
-					   struct device *dev,
-					   struct iommu_group *group, u32 pasid,
-					   bool replace, const void *owner,
-					   struct iommu_domain *own,
-					   struct iommu_attach_handle *handle);
-void ioasid_domain_put(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-		       const void *owner);
-void ioasid_domain_detach(struct ioasid_ioas *ioas, struct ioasid_domain *idom,
-			  struct device *dev, struct iommu_group *group,
-			  u32 pasid, const void *owner);
+
+/**
+ * struct ioasid_group - the attachments of one IOMMU group (device.c)
+ * @node: in the table of groups, under ioasid_groups_lock
+ * @users: registrations of devices of @group, under ioasid_groups_lock
+ * @group: the IOMMU group, referenced
+ * @lock: serialises every attach, replace and detach in the group: protects
+ *	@attachments, each attachment on it, and the attachment state of each
+ *	registration of the group (its @attached, @attached_pt_id writes,
+ *	@member_node). Held across a whole attach, a replay included, so an
+ *	attach elsewhere never waits for it
+ * @attachments: struct ioasid_attachment: the group's RID (devices of one
+ *	group share it) and its devices' PASIDs
+ */
+struct ioasid_group {
+	struct list_head node;
+	unsigned int users;
+	struct iommu_group *group;
+	struct mutex lock;
+	struct list_head attachments;
+};
 
 /**
  * struct ioasid_handle - an attach handle of an attachment
  * @handle: what the IOMMU core finds the attachment of a page request by
- * @dp: the attachment (struct ioasid_dev_pasid) it belongs to
+ * @att: the attachment it belongs to
  */
 struct ioasid_handle {
 	struct iommu_attach_handle handle;
-	struct ioasid_dev_pasid *dp;
+	struct ioasid_attachment *att;
 };
 
 /**
- * struct ioasid_dev_pasid - one attached (device, PASID) or RID (device.c)
- * @node: in the global list of attachments
+ * struct ioasid_target_ops - what an attachment does with one type of target
+ * @fault: the fault queue @t delivers to, or NULL
+ * @domain: the iommu_domain an attachment to @t is attached to
+ * @attach: carve the device's reserved regions out of (the parent of) @t
+ *	and point the hardware at it, installing the attach handle
+ *	ioasid_att_handle(@att, @replace); for an IOAS, sets @t->idom. On
+ *	failure nothing changed
+ * @put: forget @att's current target, which the hardware left already
+ *	(detach, or a replace into another one)
+ * @detach: block @att (what @attach attached) and put its target
+ *
+ * One per type an attachment can translate through: an IOAS (domain.c) and
+ * a nested object (nested.c).
+ */
+struct ioasid_target_ops {
+	struct ioasid_fault_queue *(*fault)(const struct ioasid_target *t);
+	struct iommu_domain *(*domain)(const struct ioasid_target *t);
+	int (*attach)(struct ioasid_attachment *att, struct ioasid_target *t,
+		      bool replace);
+	void (*put)(struct ioasid_attachment *att);
+	void (*detach)(struct ioasid_attachment *att);
+};
+
+extern const struct ioasid_target_ops ioasid_ioas_target_ops;
+extern const struct ioasid_target_ops ioasid_nested_target_ops;
+
+/**
+ * struct ioasid_target - what an attachment translates through
+ * @ops: the ops of its type
+ * @obj: the IOAS or nested object, referenced by the attachment
+ * @idom: for an IOAS, the domain of it the attachment goes through; NULL
+ *	for a nested object
+ */
+struct ioasid_target {
+	const struct ioasid_target_ops *ops;
+	struct ioasid_obj *obj;
+	struct ioasid_domain *idom;
+};
+
+/**
+ * struct ioasid_attachment - one attached RID (of a group) or (device, PASID)
+ * @node: in @igroup's @attachments
  * @dev: the device; for a RID several devices of the group share, the
  *	first of @members (never one that left)
- * @group: its group
+ * @igroup: its group (the one of every device of @members)
  * @pasid: IOASID_PASID_NONE for the RID
- * @ctx: the context whose IOAS it translates through
- * @ioas: the IOAS it translates through, NULL for a nested object
- * @idom: the domain of @ioas it is attached through, NULL for a nested one
+ * @ctx: the context whose object it translates through
+ * @target: what it translates through (an IOAS or a nested object)
  * @users: registrations using it: 1, or several sub-devices sharing it
  * @shared: made by a sub-device, so other sub-devices may share it
  * @own_domain: the registering subsystem's domain it must use, or NULL
- * @pt: the object it translates through (an IOAS or a nested object),
- *	referenced by the attachment
- * @nested: @pt as a nested object, or NULL
  * @handles: the attach handles the IOMMU core routes this attachment's page
  *	faults by: @cur is the one installed. A replace installs the other, so
  *	an installed handle never changes under a page request the core is
- *	delivering through it (it reads the handle's domain more than once)
+ *	delivering through it (it reads the handle's domain more than once).
+ *	The installed one also owns the reserved regions of @target the
+ *	attachment added, so a replace between two targets sharing an IOAS
+ *	(a nested object and its parent, two nested objects of one parent)
+ *	adds the new ones before it drops the old without dropping the new
  * @cur: the index of the installed one of @handles
  * @dev_id: the dev_id of the first of @members, for fault records: the
  *	registration that made it, or once that one left, the earliest one
@@ -441,21 +496,18 @@ struct ioasid_handle {
  *	oldest first; the attachment of a registration's own PASID (or RID)
  *	only, the only kind that can be shared
  *
- * Protected by ioasid_attach_lock.
+ * Protected by @igroup's lock.
  */
-struct ioasid_dev_pasid {
+struct ioasid_attachment {
 	struct list_head node;
 	struct device *dev;
-	struct iommu_group *group;
+	struct ioasid_group *igroup;
 	u32 pasid;
 	struct ioasid_ctx *ctx;
-	struct ioasid_ioas *ioas;
-	struct ioasid_domain *idom;
+	struct ioasid_target target;
 	unsigned int users;
 	bool shared;
 	struct iommu_domain *own_domain;
-	struct ioasid_obj *pt;
-	struct ioasid_nested *nested;
 	struct ioasid_handle handles[2];
 	unsigned int cur;
 	u32 dev_id;
@@ -463,44 +515,58 @@ struct ioasid_dev_pasid {
 	struct list_head members;
 };
 
+/*
+ * The installed attach handle of @att, or (@next) the one a replace
+ * installs; each also owns the reserved regions its target got.
+ */
+static inline struct iommu_attach_handle *
+ioasid_att_handle(struct ioasid_attachment *att, bool next)
+{
+	return &att->handles[next ? !att->cur : att->cur].handle;
+}
+
 /**
  * struct ioasid_device - a device a subsystem registered (device.c)
  * @obj: the object header; obj.id is the dev_id user space sees
  * @ctx: the context, whose file this device holds a reference on
  * @dev: the device
  * @group: its iommu_group, referenced
+ * @igroup: the object of @group, referenced; its lock protects what this
+ *	registration has attached
  * @pasid: IOASID_PASID_NONE for a whole device, else the one PASID this
  *	registration may attach
  * @ops: the registering subsystem's name and flags
  * @data: the subsystem's cookie
  * @attached: PASID (IOASID_PASID_NONE for the RID) -> struct
- *	ioasid_dev_pasid this registration uses; under ioasid_attach_lock
- * @rid_pt_id: what the RID (or a sub-device's PASID) is attached to, 0 if
- *	nothing; written under ioasid_attach_lock, read locklessly
+ *	ioasid_attachment this registration uses; under @igroup's lock
+ * @attached_pt_id: what the registration's own RID or PASID (@pasid) is
+ *	attached to, 0 if nothing (IOASID_DEVICE_INFO's attached_pt_id);
+ *	written under @igroup's lock, read locklessly
  * @max_pasids: the PASID width the IOMMU core allows for @dev
  * @pgsize_bitmap: page sizes of a paging domain for @dev
  * @aperture_start: first IOVA a paging domain for @dev translates
- * @aperture_end: last IOVA a paging domain for @dev translates
+ * @aperture_last: last IOVA a paging domain for @dev translates (inclusive)
  * @own_domain: the subsystem's own domain (register_device_to_pasid()), or
  *	NULL when the context allocates domains
  * @nesting_formats: enum ioasid_nested_format bits its IOMMU can nest
  * @member_node: in the @members of the attachment of @pasid (the RID for a
- *	whole device) while it uses one; under ioasid_attach_lock
+ *	whole device) while it uses one; under @igroup's lock
  */
 struct ioasid_device {
 	struct ioasid_obj obj;
 	struct ioasid_ctx *ctx;
 	struct device *dev;
 	struct iommu_group *group;
+	struct ioasid_group *igroup;
 	u32 pasid;
 	const struct ioasid_device_ops *ops;
 	void *data;
 	struct xarray attached;
-	u32 rid_pt_id;
+	u32 attached_pt_id;
 	u32 max_pasids;
 	unsigned long pgsize_bitmap;
 	unsigned long aperture_start;
-	unsigned long aperture_end;
+	unsigned long aperture_last;
 	struct iommu_domain *own_domain;
 	u32 nesting_formats;
 	struct list_head member_node;
@@ -555,12 +621,6 @@ static inline void ioasid_put_nested(struct ioasid_nested *nested)
 
 int ioasid_nested_alloc_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd);
-int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
-			 struct iommu_group *group, u32 pasid, bool replace,
-			 const void *owner, struct iommu_attach_handle *handle);
-void ioasid_nested_put(struct ioasid_nested *nested, const void *owner);
-void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
-			  struct iommu_group *group, u32 pasid, const void *owner);
 void ioasid_nested_abort(struct ioasid_obj *obj);
 void ioasid_nested_destroy(struct ioasid_obj *obj);
 void ioasid_nested_show(struct seq_file *m, struct ioasid_obj *obj);
@@ -594,8 +654,6 @@ struct ioasid_fault_queue {
 	u64 overflows;
 };
 
-extern struct mutex ioasid_attach_lock;
-
 /* Return: the fault queue @id of @ctx, referenced, or ERR_PTR(-ENOENT). */
 static inline struct ioasid_fault_queue *ioasid_get_fault_queue(struct ioasid_ctx *ctx, u32 id)
 {
@@ -612,8 +670,8 @@ void ioasid_fault_domain_init(struct iommu_domain *domain,
 			      struct ioasid_fault_queue *fq);
 void ioasid_fault_purge(struct ioasid_fault_queue *fq,
 			struct iommu_attach_handle *handle);
-int ioasid_iopf_enable(struct device *dev);
-void ioasid_iopf_disable(struct device *dev);
+int ioasid_iopf_enable(struct ioasid_group *igroup, struct device *dev);
+void ioasid_iopf_disable(struct ioasid_group *igroup, struct device *dev);
 void ioasid_fault_queue_abort(struct ioasid_obj *obj);
 void ioasid_fault_queue_destroy(struct ioasid_obj *obj);
 void ioasid_fault_queue_show(struct seq_file *m, struct ioasid_obj *obj);

@@ -236,35 +236,42 @@ int ioasid_invalidate_ioctl(struct ioasid_ucmd *ucmd)
 	return rc ?: rc2;
 }
 
+static struct ioasid_nested *ioasid_target_nested(const struct ioasid_target *t)
+{
+	return container_of(t->obj, struct ioasid_nested, obj);
+}
+
 /**
  * ioasid_nested_attach() - translate a device (RID or PASID) through a nested object
- * @nested: the nested object; the caller holds a reference
- * @dev: the device
- * @group: its group, DMA-owned by the caller
- * @pasid: IOASID_PASID_NONE for the group's RID, else a PASID of @dev
- * @replace: the RID is attached elsewhere now: switch atomically
- * @owner: a cookie for the reserved regions this adds to the parent IOAS
- * @handle: the attachment's handle (see ioasid_hw_attach())
+ * @att: the attachment
+ * @t: the nested object, referenced by the caller
+ * @replace: a replace (see ioasid_hw_attach())
  *
  * The device's reserved regions are carved out of the parent IOAS (stage 2
- * must never map them); on failure nothing changed.
+ * must never map them), owned by the handle being installed; on failure
+ * nothing changed.
  *
- * Return: 0, -EADDRINUSE if a reserved region is mapped in the parent, or
- * the IOMMU driver's error (-EINVAL for a device behind another IOMMU,
- * -EOPNOTSUPP for a PASID when the driver cannot nest PASIDs).
+ * Return: 0; -EOPNOTSUPP if the registration brought its own domain (that
+ * is what it must translate through); -EADDRINUSE if a reserved region is
+ * mapped in the parent; or the IOMMU driver's error (-EINVAL for a device
+ * behind another IOMMU, -EOPNOTSUPP for a PASID when the driver cannot nest
+ * PASIDs).
  */
-int ioasid_nested_attach(struct ioasid_nested *nested, struct device *dev,
-			 struct iommu_group *group, u32 pasid, bool replace,
-			 const void *owner, struct iommu_attach_handle *handle)
+static int ioasid_nested_attach(struct ioasid_attachment *att,
+				struct ioasid_target *t, bool replace)
 {
+	struct ioasid_nested *nested = ioasid_target_nested(t);
+	const void *owner = ioasid_att_handle(att, replace);
 	struct ioasid_ioas *ioas = nested->ioas;
 	int rc;
 
+	if (att->own_domain)
+		return -EOPNOTSUPP;
 	mutex_lock(&ioas->mutex);
-	rc = ioasid_iova_add_resv(ioas, dev, group, owner);
+	rc = ioasid_iova_add_resv(ioas, att->dev, att->igroup->group, owner);
 	if (rc)
 		goto out_unlock;
-	rc = ioasid_hw_attach(nested->domain, dev, group, pasid, replace, handle);
+	rc = ioasid_hw_attach(nested->domain, att, replace);
 	if (rc)
 		ioasid_iova_remove_resv(ioas, owner);
 out_unlock:
@@ -274,30 +281,46 @@ out_unlock:
 
 /**
  * ioasid_nested_put() - forget an attachment the hardware no longer uses
- * @nested: the nested object
- * @owner: the cookie given to ioasid_nested_attach()
+ * @att: the attachment, whose current target is a nested object
  */
-void ioasid_nested_put(struct ioasid_nested *nested, const void *owner)
+static void ioasid_nested_put(struct ioasid_attachment *att)
 {
-	mutex_lock(&nested->ioas->mutex);
-	ioasid_iova_remove_resv(nested->ioas, owner);
-	mutex_unlock(&nested->ioas->mutex);
+	struct ioasid_ioas *ioas = ioasid_target_nested(&att->target)->ioas;
+
+	mutex_lock(&ioas->mutex);
+	ioasid_iova_remove_resv(ioas, ioasid_att_handle(att, false));
+	mutex_unlock(&ioas->mutex);
 }
 
 /**
  * ioasid_nested_detach() - detach a device (RID or PASID) from a nested object
- * @nested: the nested object
- * @dev: the device
- * @group: its group; a detached RID is left in the blocking domain
- * @pasid: IOASID_PASID_NONE or the PASID
- * @owner: the cookie given to ioasid_nested_attach()
+ * @att: the attachment, whose current target is a nested object; a
+ *	detached RID is left in the blocking domain
  */
-void ioasid_nested_detach(struct ioasid_nested *nested, struct device *dev,
-			  struct iommu_group *group, u32 pasid, const void *owner)
+static void ioasid_nested_detach(struct ioasid_attachment *att)
 {
-	ioasid_hw_detach(nested->domain, dev, group, pasid);
-	ioasid_nested_put(nested, owner);
+	ioasid_hw_detach(ioasid_target_nested(&att->target)->domain, att);
+	ioasid_nested_put(att);
 }
+
+static struct ioasid_fault_queue *ioasid_nested_target_fault(const struct ioasid_target *t)
+{
+	return ioasid_target_nested(t)->fault;
+}
+
+static struct iommu_domain *ioasid_nested_target_domain(const struct ioasid_target *t)
+{
+	return ioasid_target_nested(t)->domain;
+}
+
+/* An attachment to a nested object's domain. */
+const struct ioasid_target_ops ioasid_nested_target_ops = {
+	.fault = ioasid_nested_target_fault,
+	.domain = ioasid_nested_target_domain,
+	.attach = ioasid_nested_attach,
+	.put = ioasid_nested_put,
+	.detach = ioasid_nested_detach,
+};
 
 /*
  * The abort step of a nested object never published, and the body of its

@@ -942,6 +942,102 @@ TEST_F(dev, stress_attach_replace_map)
 	ASSERT_EQ(vmlck, vm_locked_kb());
 }
 
+/* A large IOAS, for a replay that takes seconds (TCG). */
+#define REPLAY_LEN	(256 * MB)
+#define REPLAY_IOVA	(1UL << 32)
+
+struct replayer {
+	int fd;
+	__u32 dev_id;
+	__u32 ioas;
+	int rc;
+	volatile int done;
+};
+
+/* Attach (the replay of REPLAY_LEN into a new domain), then say so. */
+static void *replayer(void *p)
+{
+	struct replayer *r = p;
+
+	r->rc = ioasid_attach(r->fd, r->dev_id, r->ioas);
+	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * Attaches of different IOMMU groups do not wait for each other: context
+ * A attaches a device to an IOAS holding REPLAY_LEN of non-contiguous 4 KiB
+ * pages, whose replay into the new domain takes long; once A's domain
+ * exists (the mock counts its domains), context B attaches a device of
+ * another group to a small IOAS, and that attach returns before A's does.
+ * Under one global attach lock held across the replay, B's attach would
+ * return only after A's. An ordering, not a timing: how long either takes
+ * is for 'make bench' (ioasid-bench-attach).
+ */
+TEST_F_TIMEOUT(dev, attach_during_other_group_replay, 300)
+{
+	struct ioasid_mock_domain_info info;
+	struct replayer r = { .fd = -1 };
+	__u32 ma, mb, idb;
+	__u64 domains;
+	pthread_t th;
+	size_t off;
+	int mfd_a, b_first;
+	char *big;
+
+	/* Context A: its own files, a large IOAS and a device. */
+	r.fd = ioasid_open();
+	ASSERT_LE(0, r.fd);
+	mfd_a = mock_open();
+	ASSERT_LE(0, mfd_a);
+	big = mmap(NULL, REPLAY_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	madvise(big, REPLAY_LEN, MADV_NOHUGEPAGE);
+	/* Even pages first, then odd ones: neighbours are not contiguous. */
+	for (off = 0; off < REPLAY_LEN; off += 2 * PSZ)
+		big[off] = 1;
+	for (off = PSZ; off < REPLAY_LEN; off += 2 * PSZ)
+		big[off] = 1;
+	ASSERT_EQ(0, ioasid_ioas_alloc(r.fd, &r.ioas));
+	ASSERT_EQ(0, ioasid_map_fixed(r.fd, r.ioas, big, REPLAY_LEN, REPLAY_IOVA));
+	ASSERT_EQ(0, mock_dev_add(mfd_a, r.fd, 0, &ma, &r.dev_id));
+
+	/* Context B (the fixture's): a device of another group, small IOAS. */
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, 0, &mb, &idb));
+	ASSERT_EQ(0, mock_domain_info(self->mfd, mb, &info));
+	domains = info.out_domains;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, replayer, &r));
+	/* A's new domain exists: A is in its replay (or attaching). */
+	do {
+		ASSERT_EQ(0, mock_domain_info(self->mfd, mb, &info));
+		if (info.out_domains > domains)
+			break;
+		sched_yield();
+	} while (!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST));
+	ASSERT_GT(info.out_domains, domains) {
+		TH_LOG("A's attach finished before its domain was seen");
+	}
+	ASSERT_EQ(0, ioasid_attach(self->fd, idb, self->ioas[0]));
+	b_first = !__atomic_load_n(&r.done, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, r.rc);
+	ASSERT_TRUE(b_first) {
+		TH_LOG("B's attach waited for A's replay");
+	}
+	ASSERT_EQ(0, mock_check_map(self->mfd, mb, 0, self->buf, MB, NULL));
+	ASSERT_EQ(0, mock_check_map(mfd_a, ma, REPLAY_IOVA, big, 2 * MB, NULL));
+	ASSERT_EQ(0, mock_check_map(mfd_a, ma, REPLAY_IOVA + REPLAY_LEN - 2 * MB,
+				    big + REPLAY_LEN - 2 * MB, 2 * MB, NULL));
+
+	ASSERT_EQ(0, mock_dev_del(self->mfd, mb));
+	ASSERT_EQ(0, mock_dev_del(mfd_a, ma));
+	close(mfd_a);
+	close(r.fd);
+	ASSERT_EQ(0, munmap(big, REPLAY_LEN));
+}
+
 struct destroyer {
 	int fd;
 	volatile __u32 *dev_id;

@@ -416,6 +416,41 @@ TEST_F(nest, replace)
 	ASSERT_EQ(0, ninfo(self->mfd, self->m).out_nested_domains);
 }
 
+/*
+ * A device's reserved regions stay carved out of the parent IOAS across
+ * every replace between targets that share it: a child and its parent,
+ * and two children of one parent (whose regions a replace adds before it
+ * drops the old ones).
+ */
+TEST_F(nest, replace_keeps_reserved_regions)
+{
+	__u32 m, id, n1, n2;
+
+	ASSERT_EQ(0, mock_dev_add(self->mfd, self->fd, IOASID_MOCK_DEV_NESTING |
+				  IOASID_MOCK_DEV_RESV, &m, &id));
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, id, 1, &n1));
+	ASSERT_EQ(0, nested_alloc(self->fd, self->ioas, id, 2, &n2));
+	ASSERT_EQ(0, ioasid_attach(self->fd, id, n1));
+	ASSERT_EQ(-EADDRINUSE, ioasid_map_fixed(self->fd, self->ioas, self->buf, PSZ,
+						IOASID_MOCK_RESV_START));
+	ASSERT_EQ(0, ioasid_attach(self->fd, id, n2));
+	ASSERT_EQ(-EADDRINUSE, ioasid_map_fixed(self->fd, self->ioas, self->buf, PSZ,
+						IOASID_MOCK_RESV_START));
+	ASSERT_EQ(0, ioasid_attach(self->fd, id, self->ioas));
+	ASSERT_EQ(-EADDRINUSE, ioasid_map_fixed(self->fd, self->ioas, self->buf, PSZ,
+						IOASID_MOCK_RESV_START));
+	ASSERT_EQ(0, ioasid_attach(self->fd, id, n1));
+	ASSERT_EQ(-EADDRINUSE, ioasid_map_fixed(self->fd, self->ioas, self->buf, PSZ,
+						IOASID_MOCK_RESV_START));
+	/* Detached, the regions go with the attachment. */
+	ASSERT_EQ(0, ioasid_detach(self->fd, id));
+	ASSERT_EQ(0, ioasid_map_fixed(self->fd, self->ioas, self->buf, PSZ,
+				      IOASID_MOCK_RESV_START));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n1));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, n2));
+	ASSERT_EQ(0, mock_dev_del(self->mfd, m));
+}
+
 /* The mock nests RIDs only; its PASIDs stay on plain IOASes. */
 TEST_F(nest, pasid)
 {
