@@ -2,23 +2,30 @@
 /*
  * ioasid: types shared by the files of the driver. Not a contract: the
  * contracts are include/uapi/linux/ioasid.h and include/linux/ioasid.h.
+ */
+
+/**
+ * DOC: Lock order
  *
- * Lock order (outer first):
- *   ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
- *   ctx->show_sem          a context's debugfs walk (read, across printing
- *                          its objects); a free of one of them (write, a
- *                          barrier, nothing taken inside)
- *   igroup->lock           one IOMMU group's attachments (device.c): its
- *                          RID's and its devices' PASIDs'; held across a
- *                          whole attach, replay included. One group's at
- *                          a time: never two
- *   ioas->mutex            an IOAS: its areas, reserved regions, domains;
- *                          a software-nested child's is taken inside its
- *                          parent's (mutex_lock_nested)
- *   fq->mutex              a fault queue: its groups (fault.c); also taken
- *                          by the iopf handler, called with no ioasid lock
- *   (iommu core locks)     taken inside iommu_attach_group() and friends,
- *                          iopf_group_response()
+ * Outer first (the one copy: Documentation/driver-api/ioasid.rst shows this
+ * text)::
+ *
+ *     ioasid_ctx_list_lock   the list of open contexts (open, close, debugfs)
+ *     ctx->show_sem          a context's debugfs walk (read, across printing
+ *                            its objects); a free of one of them (write, a
+ *                            barrier, nothing taken inside)
+ *     igroup->lock           one IOMMU group's attachments (device.c): its
+ *                            RID's and its devices' PASIDs'; held across a
+ *                            whole attach, replay included. One group's at
+ *                            a time: never two
+ *     ioas->mutex            an IOAS: its areas, reserved regions, domains;
+ *                            a software-nested child's is taken inside its
+ *                            parent's (mutex_lock_nested)
+ *     fq->mutex              a fault queue: its groups (fault.c); also taken
+ *                            by the iopf handler, called with no ioasid lock
+ *     (iommu core locks)     taken inside iommu_attach_group() and friends,
+ *                            iopf_group_response()
+ *
  * ctx->objects' xa_lock is a leaf: held only to look up, publish or remove
  * an entry (and by debugfs to count and find them), never across a call
  * out or anything that sleeps. ioasid_groups_lock is a leaf too: held only
