@@ -12,6 +12,12 @@
  *            (VFIO_DEVICE_ATTACH_IOMMUFD_PT), IOMMU_IOAS_MAP / _UNMAP
  *   type1    VFIO's own type1 (ioasid_vfio's type1_compat=N while the
  *            container picks its driver), VFIO_IOMMU_MAP_DMA / _UNMAP_DMA
+ *   io-v1    a VFIO_TYPE1_IOMMU (v1) container served by ioasid_vfio, as
+ *            DPDK opens one: type1's v1 unmap never splits a mapping, so
+ *            huge IOPTEs stay
+ *   fd-4k    iommufd with IOMMU_OPTION_HUGE_PAGES off: what iommufd's own
+ *            type1 emulation does to every v1 container (it splits
+ *            mappings, so it disables huge IOPTEs)
  *   floor    pin + one iommu_map() per physically contiguous run into a
  *            private, never attached domain of the edu
  *            (IOASID_MOCK_FLOOR_MAP_DEV): the least any of them must do
@@ -504,6 +510,45 @@ static int type1_unmap_mem(struct ctx *c, __u64 iova, size_t len)
 	return rc ?: (unmap.size == len ? 0 : -EIO);
 }
 
+/* ---- v1 on ioasid_vfio ---- */
+
+static int io_v1_open_ctx(struct ctx *c)
+{
+	long refs = read_long(IOASID_VFIO "/refcnt");
+	int rc = vfio_container_open(c, VFIO_TYPE1_IOMMU, false);
+
+	if (rc)
+		return rc;
+	if (refs < 0 || read_long(IOASID_VFIO "/refcnt") <= refs) {
+		c->step = "the v1 container is not ioasid_vfio's";
+		return -EPROTO;
+	}
+	snprintf(c->info, sizeof(c->info), "VFIO_TYPE1_IOMMU served by ioasid_vfio");
+	return group_device_open(c);
+}
+
+/* ---- iommufd without huge IOPTEs ---- */
+
+static int fd_4k_open_ctx(struct ctx *c)
+{
+	struct iommu_option opt = {
+		.size = sizeof(opt), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 0,
+	};
+	int rc = iommufd_open_ctx(c);
+
+	if (rc)
+		return rc;
+	c->step = "IOMMU_OPTION_HUGE_PAGES=0";
+	opt.object_id = c->ioas;
+	rc = xioctl(c->iommufd, IOMMU_OPTION, &opt);
+	if (rc)
+		return rc;
+	snprintf(c->info, sizeof(c->info),
+		 "iommufd IOAS with IOMMU_OPTION_HUGE_PAGES=0 (its type1 v1 emulation)");
+	return 0;
+}
+
 /* ---- the floor ---- */
 
 static int floor_open_ctx(struct ctx *c)
@@ -551,12 +596,14 @@ struct method {
 	bool dma_check;		/* the device translates through it */
 };
 
-enum { M_IOASID, M_IOMMUFD, M_TYPE1, M_FLOOR, NR_METHODS };
+enum { M_IOASID, M_IOMMUFD, M_TYPE1, M_IO_V1, M_FD_4K, M_FLOOR, NR_METHODS };
 
 static const struct method methods[NR_METHODS] = {
 	[M_IOASID] = { "ioasid", ioasid_open_ctx, ioasid_map_mem, ioasid_unmap_mem, true },
 	[M_IOMMUFD] = { "iommufd", iommufd_open_ctx, iommufd_map_mem, iommufd_unmap_mem, true },
 	[M_TYPE1] = { "type1", type1_open_ctx, type1_map_mem, type1_unmap_mem, true },
+	[M_IO_V1] = { "io-v1", io_v1_open_ctx, type1_map_mem, type1_unmap_mem, true },
+	[M_FD_4K] = { "fd-4k", fd_4k_open_ctx, iommufd_map_mem, iommufd_unmap_mem, true },
 	[M_FLOOR] = { "floor", floor_open_ctx, floor_map_mem, floor_unmap_mem, false },
 };
 
@@ -845,7 +892,12 @@ static void print_table(const char *what, struct buf *bufs, int nbufs,
 	printf("%-5s %-4s |", "size", "mem");
 	for (k = 0; k < NR_METHODS; k++)
 		printf(" %17s", methods[k].name);
-	printf(" | %12s %12s %12s\n", "io/fd", "io/t1", "io/floor");
+	printf(" |");
+	for (k = M_IOMMUFD; k < NR_METHODS; k++) {
+		snprintf(cell, sizeof(cell), "io/%s", methods[k].name);
+		printf(" %12s", cell);
+	}
+	printf(" | %12s %12s\n", "v1/t1", "v1/fd-4k");
 	for (i = 0; i < nbufs; i++) {
 		struct result *r = res[i];
 		double med[NR_METHODS], min[NR_METHODS];
@@ -867,6 +919,17 @@ static void print_table(const char *what, struct buf *bufs, int nbufs,
 			    r[k].n && !r[k].failed && med[k] > 0 && min[k] > 0)
 				snprintf(cell, sizeof(cell), "%.2f (%.2f)",
 					 med[M_IOASID] / med[k], min[M_IOASID] / min[k]);
+			else
+				snprintf(cell, sizeof(cell), "-");
+			printf(" %12s", cell);
+		}
+		/* The v1 container against type1 and against iommufd's v1. */
+		printf(" |");
+		for (k = M_TYPE1; k <= M_FD_4K; k += M_FD_4K - M_TYPE1) {
+			if (r[M_IO_V1].n && !r[M_IO_V1].failed &&
+			    r[k].n && !r[k].failed && med[k] > 0 && min[k] > 0)
+				snprintf(cell, sizeof(cell), "%.2f (%.2f)",
+					 med[M_IO_V1] / med[k], min[M_IO_V1] / min[k]);
 			else
 				snprintf(cell, sizeof(cell), "-");
 			printf(" %12s", cell);
