@@ -892,8 +892,12 @@ static int pair_copy_ok(struct edu *e, char *buf, __u64 iova, unsigned int seed)
 	return !memcmp(buf, buf + PSZ, PSZ);
 }
 
+/*
+ * @remap: between the two maps, replace the buffer's memory with new pages
+ * at the same address, as a VMM that frees and reallocates guest RAM would.
+ */
 static void pair_child(char bdf[][32], bool real_type1, rlim_t limit,
-		       struct pair_result *r)
+		       bool remap, struct pair_result *r)
 {
 	size_t len = PAIR_PAGES * PSZ;
 	struct edu_ctx a, b;
@@ -919,6 +923,14 @@ static void pair_child(char bdf[][32], bool real_type1, rlim_t limit,
 
 	r->map_a = ctx_map(&a, 0, buf, len, PAIR_IOVA_A);
 	r->lck_a = vm_locked_kb() - base;
+	if (remap && (mmap(buf, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf ||
+		      madvise(buf, len, MADV_NOHUGEPAGE))) {
+		r->setup = -errno;
+		goto out;
+	}
+	if (remap)
+		memset(buf, UNTOUCHED, len);
 	r->map_b = ctx_map(&b, 0, buf, len, PAIR_IOVA_B);
 	r->lck_b = vm_locked_kb() - base;
 	if (r->map_a || r->map_b)
@@ -939,7 +951,7 @@ out:
 
 /* Runs pair_child() in a child process (its own mm, rlimit, capabilities). */
 static int pair_run(char bdf[][32], bool real_type1, rlim_t limit,
-		    struct pair_result *r)
+		    bool remap, struct pair_result *r)
 {
 	int status, fds[2];
 	pid_t pid;
@@ -951,7 +963,7 @@ static int pair_run(char bdf[][32], bool real_type1, rlim_t limit,
 		return -errno;
 	if (!pid) {
 		close(fds[0]);
-		pair_child(bdf, real_type1, limit, r);
+		pair_child(bdf, real_type1, limit, remap, r);
 		_exit(write(fds[1], r, sizeof(*r)) == sizeof(*r) ? 0 : 1);
 	}
 	close(fds[1]);
@@ -974,7 +986,8 @@ TEST_F_TIMEOUT(edu_pair, charged_once, 120)
 	long kb = PAIR_PAGES * PSZ / 1024;
 	struct pair_result r;
 
-	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, 4 * kb * 1024, &r));
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, 4 * kb * 1024,
+			      false, &r));
 	ASSERT_EQ(0, r.setup) TH_LOG("opening the containers: %s", strerror(-r.setup));
 	ASSERT_EQ(0, r.map_a);
 	ASSERT_EQ(0, r.map_b);
@@ -998,7 +1011,8 @@ TEST_F_TIMEOUT(edu_pair, limit_of_one_buffer, 120)
 {
 	struct pair_result r;
 
-	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, PAIR_PAGES * PSZ, &r));
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, PAIR_PAGES * PSZ,
+			      false, &r));
 	ASSERT_EQ(0, r.setup) TH_LOG("opening the containers: %s", strerror(-r.setup));
 	ASSERT_EQ(0, r.map_a);
 	ASSERT_EQ(variant->real_type1 ? -ENOMEM : 0, r.map_b)
@@ -1007,6 +1021,27 @@ TEST_F_TIMEOUT(edu_pair, limit_of_one_buffer, 120)
 		EXPECT_EQ(1, r.b_reads);
 		EXPECT_EQ(0, r.lck_end);
 	}
+}
+
+/*
+ * The buffer's memory is replaced (new pages at the same address) between
+ * A's map and B's: B must map the new pages, pinned and charged anew - the
+ * device reads what the process wrote - while A keeps the old ones.
+ */
+TEST_F_TIMEOUT(edu_pair, remapped_range_not_shared, 120)
+{
+	long kb = PAIR_PAGES * PSZ / 1024;
+	struct pair_result r;
+
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, 4 * kb * 1024,
+			      true, &r));
+	ASSERT_EQ(0, r.setup) TH_LOG("setup: %s", strerror(-r.setup));
+	ASSERT_EQ(0, r.map_a);
+	ASSERT_EQ(0, r.map_b);
+	EXPECT_EQ(2 * kb, r.lck_b) TH_LOG("the new pages are charged too");
+	EXPECT_EQ(1, r.b_reads) TH_LOG("B maps the old pages, not the process's memory");
+	EXPECT_EQ(1, r.b_still_reads);
+	EXPECT_EQ(0, r.lck_end);
 }
 
 /* ---- native only: devices in the ioasid context ---- */
