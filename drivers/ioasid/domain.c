@@ -285,6 +285,14 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
 	WRITE_ONCE(ioas->nr_domains, list_count_nodes(&ioas->domains));
 }
 
+/* Whether a domain ioasid_paging_domain_alloc() made for @dev enforces coherency. */
+static bool ioasid_domain_enforces_cc(struct device *dev,
+				      struct iommu_domain *domain)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
+	       domain->ops->enforce_cache_coherency;
+}
+
 /**
  * ioasid_paging_domain_alloc() - a paging domain for the IOMMU behind @dev
  * @dev: the device
@@ -303,14 +311,6 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
  * Return: the domain, or an ERR_PTR(); -EOPNOTSUPP when @flags are asked of
  * a driver without domain_alloc_user().
  */
-/* Whether a domain ioasid_paging_domain_alloc() made for @dev enforces coherency. */
-static bool ioasid_domain_enforces_cc(struct device *dev,
-				      struct iommu_domain *domain)
-{
-	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
-	       domain->ops->enforce_cache_coherency;
-}
-
 struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
 {
 	const struct iommu_ops *ops = NULL;

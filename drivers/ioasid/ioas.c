@@ -805,7 +805,7 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_alloc, IOASID);
  * @length: bytes, a non-zero multiple of PAGE_SIZE
  * @iova: the IOVA to map at
  * @prot: IOMMU_READ and/or IOMMU_WRITE
- * @flags: enum ioasid_kern_map_flags
+ * @kflags: enum ioasid_kern_map_flags
  *
  * Pins the memory of the calling process (FOLL_LONGTERM), charges it to its
  * locked_vm against RLIMIT_MEMLOCK (unless IOASID_KERN_MAP_SHARE_PINS finds
