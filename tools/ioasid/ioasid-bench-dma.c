@@ -164,8 +164,8 @@ struct edu {
 	char cdev[64];		/* /dev/vfio/devices/vfioN, "" if none */
 };
 
-/* The first edu (in bus order) bound to vfio-pci. */
-static int edu_find(struct edu *e)
+/* The edu after @skip others (in bus order) bound to vfio-pci. */
+static int edu_find_nth(struct edu *e, int skip)
 {
 	struct dirent **ents;
 	char path[512], name[64];
@@ -192,6 +192,8 @@ static int edu_find(struct edu *e)
 			snprintf(path, sizeof(path), PCI_SYSFS "/%s/iommu_group", bdf);
 			if (link_name(path, name, sizeof(name)))
 				goto next;
+			if (skip-- > 0)
+				goto next;
 			snprintf(e->bdf, sizeof(e->bdf), "%.31s", bdf);
 			e->group_id = atoi(name);
 			e->cdev[0] = 0;
@@ -210,6 +212,11 @@ next:
 	}
 	free(ents);
 	return rc;
+}
+
+static int edu_find(struct edu *e)
+{
+	return edu_find_nth(e, 0);
 }
 
 /* ---- one method's state ---- */
@@ -938,6 +945,79 @@ static void print_table(const char *what, struct buf *bufs, int nbufs,
 	}
 }
 
+static long vm_locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * What a VMM with a vIOMMU pays: one buffer mapped into two type1
+ * containers (edu0 in one, edu1 in the other), VmLck read back, on
+ * ioasid_vfio and on VFIO's type1. Returns the KiB charged, or -errno.
+ */
+static long charge_two_containers(bool real_type1, void *buf, size_t len,
+				  const char **step)
+{
+	struct edu e[2];
+	struct ctx c[2];
+	long base, kb = 0;
+	int i, rc = 0;
+
+	if (edu_find_nth(&e[0], 0) || edu_find_nth(&e[1], 1)) {
+		*step = "two edu devices bound to vfio-pci";
+		return -ENODEV;
+	}
+	ctx_init(&c[0], &e[0]);
+	ctx_init(&c[1], &e[1]);
+	base = vm_locked_kb();
+	for (i = 0; i < 2; i++) {
+		rc = vfio_container_open(&c[i], VFIO_TYPE1v2_IOMMU, real_type1) ?:
+		     group_device_open(&c[i]);
+		if (!rc) {
+			c[i].step = "VFIO_IOMMU_MAP_DMA";
+			rc = type1_map_mem(&c[i], buf, len, BENCH_IOVA);
+		}
+		if (rc) {
+			*step = c[i].step;
+			break;
+		}
+	}
+	if (!rc)
+		kb = vm_locked_kb() - base;
+	ctx_close(&c[1]);
+	ctx_close(&c[0]);
+	return rc ?: kb;
+}
+
+static void report_charge(struct buf *b)
+{
+	long kb[2];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		const char *step = "";
+
+		kb[k] = charge_two_containers(k, b->p, b->len, &step);
+		if (kb[k] < 0) {
+			printf("charge with two containers: not measured (%s: %s)\n",
+			       step, strerror(-kb[k]));
+			return;
+		}
+	}
+	printf("charge with two containers, one %zu MiB buffer mapped in both: ioasid_vfio %ld MiB, type1 %ld MiB (io/t1 %.2f)\n",
+	       b->len / MB, kb[0] / 1024, kb[1] / 1024,
+	       kb[1] ? (double)kb[0] / kb[1] : 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 4 * KB, 2 * MB, 64 * MB, 1 * GB };
@@ -1031,8 +1111,10 @@ int main(int argc, char **argv)
 	print_table("MAP", bufs, nbufs, res, false);
 	print_table("UNMAP", bufs, nbufs, res, true);
 	printf("\n");
-	if (nsizes)
+	if (nsizes) {
 		report_mock_huge(&bufs[nbufs - 1]);
+		report_charge(&bufs[nsizes - 1]);
+	}
 	free(res);
 	return 0;
 }
