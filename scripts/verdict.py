@@ -13,6 +13,16 @@ prints one renumbered TAP stream:
                                          oops/panic/hung task in the console
   ok <n> <label>.vm.kmemleak_clean       (debug kernel) no leak reported
 
+and, for an app test's "# IOASID-DPDK-TX <nic> <variant> <udp port> <count>"
+lines (apps/dpdk), the frames QEMU dumped from that NIC (LOG.<nic>.pcap):
+
+  ok <n> <label>.<program>.<nic>_<variant>_captured_eq_tx
+                                         the pcap holds exactly <count>
+                                         testpmd frames of that UDP port
+  ok <n> <label>.<program>.<nic>_only_testpmd_frames
+                                         and nothing else (a descriptor the
+                                         IOMMU refused still leaves, zeroed)
+
 A run fails when any line is "not ok". The counts are written to --counts as
 "passed failed skipped".
 """
@@ -78,6 +88,24 @@ def pcap_frames(path):
     return frames
 
 
+# testpmd's txonly flow (apps/dpdk passes --tx-ip with these).
+DPDK_TX_SRC = bytes([198, 18, 0, 1])
+DPDK_TX_DST = bytes([198, 18, 0, 2])
+
+
+def testpmd_udp_port(frame):
+    """The UDP source port of a testpmd txonly frame, or None for any other."""
+    if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 0xF) * 4
+    if ip[0] >> 4 != 4 or ihl < 20 or ip[9] != 17 or len(ip) < ihl + 8:
+        return None
+    if ip[12:16] != DPDK_TX_SRC or ip[16:20] != DPDK_TX_DST:
+        return None
+    return struct.unpack(">H", ip[ihl:ihl + 2])[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", required=True)
@@ -114,6 +142,7 @@ def main():
         console = []
 
     program = "init"
+    dpdk_tx = []
     sent = []
     unreachable = []
     bad_exit = []
@@ -146,6 +175,13 @@ def main():
         if line.startswith("# IOASID-VDPA-FRAME "):
             sent.append(line.split()[2])
             continue
+        if line.startswith("# IOASID-DPDK-TX "):
+            f = line.split()
+            if len(f) == 6 and f[4].isdigit() and f[5].isdigit():
+                dpdk_tx.append((program, f[2], f[3], int(f[4]), int(f[5])))
+            else:
+                emit(False, f"{program}.dpdk_tx_line", f" # malformed: {line[:100]}")
+            continue
         if line.startswith("# IOASID-VDPA-UNREACHABLE "):
             unreachable.append(line.split()[2])
             continue
@@ -170,6 +206,30 @@ def main():
         for i, hexframe in enumerate(unreachable):
             ok = hexframe not in captured
             emit(ok, f"vdpa.unmapped{i}_not_sent", "" if ok else f" # found in {pcap}")
+    # Every frame testpmd counted as sent left the VM, through that NIC,
+    # once: captured == TX count per NIC and variant (told apart by port).
+    base = re.sub(r"\.tap$", "", args.tap)
+    by_nic = {}
+    for prog, nic, variant, port, count in dpdk_tx:
+        by_nic.setdefault((prog, nic), []).append((variant, port, count))
+    for (prog, nic), runs in by_nic.items():
+        pcap = f"{base}.{nic}.pcap"
+        ports = {}
+        stray = 0
+        for frame in pcap_frames(pcap):
+            port = testpmd_udp_port(frame)
+            if port is None:
+                stray += 1
+            else:
+                ports[port] = ports.get(port, 0) + 1
+        for variant, port, count in runs:
+            got = ports.pop(port, 0)
+            emit(got == count, f"{prog}.{nic}_{variant}_captured_eq_tx",
+                 f" # {got} frames captured, testpmd sent {count}"
+                 + ("" if got == count else f" ({pcap})"))
+        stray += sum(ports.values())
+        emit(stray == 0, f"{prog}.{nic}_only_testpmd_frames",
+             "" if stray == 0 else f" # {stray} other frames in {pcap}")
     emit(completed, "vm.completed", "" if completed else " # the VM did not reach /init's end marker")
     emit(not bad_exit, "vm.programs_exited_0", "" if not bad_exit else " # " + "; ".join(bad_exit))
     splats = [l for l in console if SPLAT_RE.search(l)]
