@@ -110,13 +110,18 @@ static int ioasid_mdev_pin(struct ioasid_mdev_state *st, struct ioasid_mdev_cmd 
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return -ENOMEM;
-	rc = vfio_pin_pages(&st->vdev, cmd->iova, cmd->npage, prot, pages);
+	/*
+	 * By the page's IOVA, as mdev drivers pin (gfn << PAGE_SHIFT) and as
+	 * the pin is released: type1 keys its pins by the exact IOVA given,
+	 * so an unpin by another IOVA of the page would release nothing.
+	 */
+	pin->iova = ALIGN_DOWN(cmd->iova, PAGE_SIZE);
+	rc = vfio_pin_pages(&st->vdev, pin->iova, cmd->npage, prot, pages);
 	if (rc != cmd->npage) {
 		kfree(pin);
 		return rc < 0 ? rc : -EFAULT;
 	}
 	ioasid_mdev_copy(pages, cmd);
-	pin->iova = ALIGN_DOWN(cmd->iova, PAGE_SIZE);
 	pin->npage = cmd->npage;
 	list_add_tail(&pin->node, &st->pins);
 	st->last.out_pins++;
