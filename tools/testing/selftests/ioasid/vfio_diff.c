@@ -98,6 +98,14 @@
  *   6.12 x86 IOMMU driver implements ``iommu_enable_nesting()``, so type1
  *   fails such a container when a group joins it; upstream removed the type
  *   in 6.13. Hardware nesting is ``IOASID_NESTED_ALLOC`` on /dev/ioasid.
+ * - [unmap_notice] an unmap of pinned memory: type1 calls an mdev driver's
+ *   ``dma_unmap`` once for each mapping that holds pins, with the range of
+ *   that mapping; ioasid once for the unmap, with the range unmapped. Both
+ *   call it before the unmap returns, for every unmap that removes a pin,
+ *   and only then, and both ranges cover every pin removed, which is all a
+ *   driver may rely on (it unpins what it pinned in the range): ioasid
+ *   tracks pins per device access, not per mapping. The pins left after
+ *   every step must be the same.
  */
 
 /* What the deliberate differences allow, by the tag of the DOC list above. */
@@ -121,6 +129,15 @@ static bool argsz_without_migration(const char *type1, const char *ioasid)
 	       t == i + sizeof(struct vfio_iommu_type1_info_cap_migration);
 }
 
+/* Both backends called the mdev's dma_unmap, or neither did. */
+static bool notified_alike(const char *type1, const char *ioasid)
+{
+	unsigned int c1 = ~0U, c2 = ~0U;
+
+	return sscanf(type1, "calls=%u", &c1) == 1 && sscanf(ioasid, "calls=%u", &c2) == 1 &&
+	       !c1 == !c2;
+}
+
 static const struct deliberate deliberate[] = {
 	{ "*", "*.info.cap.migration", "v1 *", "absent", NULL, "migration" },
 	{ "*", "*.info.argsz", NULL, NULL, argsz_without_migration, "migration" },
@@ -129,6 +146,7 @@ static const struct deliberate deliberate[] = {
 	{ "*", "*.map_vaddr", "*", "EINVAL", NULL, "update_vaddr" },
 	{ "*", "*.unmap_vaddr", "*", "EINVAL *", NULL, "update_vaddr" },
 	{ "*", "*.ext.6", "1", "0", NULL, "nesting" },
+	{ "*", "*.notice", NULL, NULL, notified_alike, "unmap_notice" },
 };
 
 /* ---- the table of sequences ---- */
@@ -352,7 +370,10 @@ static const struct seq seq_mdev_pin_rw = {
 		   PIN(A + 3 * PSZ, 1, 100, IOASID_MDEV_WRITE), UNPIN(A + 3 * PSZ, 1),
 		   RWD(A + 2 * PSZ - 50, 100, 0), RWD(A + 2 * PSZ - 50, 100, IOASID_MDEV_WRITE),
 		   PIN(A + 4 * PSZ, 1, 0, 0), RWD(A + 4 * PSZ - 8, 16, 0), PIN(A + 3 * PSZ, 2, 0, 0),
-		   UNMAP(A, 4 * PSZ), RWD(A, 16, 0), PIN(A, 1, 16, 0) },
+		   UNMAP(A, 4 * PSZ), RWD(A, 16, 0), PIN(A, 1, 16, 0),
+		   MAPX(C, 2 * PSZ, 8, 0, VFIO_DMA_MAP_FLAG_READ, 0), PIN(C, 1, 16, 0),
+		   PIN(C + PSZ, 1, 16, IOASID_MDEV_WRITE), RWD(C, 16, 0),
+		   RWD(C, 16, IOASID_MDEV_WRITE), UNMAP_ALL },
 };
 
 static const struct seq seq_mdev_no_map = {
@@ -706,19 +727,27 @@ static void step_map(struct run *r, const struct step *st, const char *key)
 	rec(&r->rows, k, "%s", rc < 0 ? errname(-rc) : "0");
 }
 
-static void mdev_state_row(struct run *r, const char *key)
+/*
+ * The mdev's pins, and after an unmap the dma_unmap calls it got so far
+ * and the range of the last (see [unmap_notice]).
+ */
+static void mdev_state_row(struct run *r, const char *key, bool unmap)
 {
 	struct ioasid_mdev_cmd cmd;
 	char k[48];
 
-	snprintf(k, sizeof(k), "%s.mdev", key);
+	snprintf(k, sizeof(k), "%s.pins", key);
 	memset(&cmd, 0, sizeof(cmd));
 	if (pread(r->dev, &cmd, sizeof(cmd), 0) != sizeof(cmd)) {
 		rec(&r->rows, k, "pread %s", errname(errno));
 		return;
 	}
-	rec(&r->rows, k, "pins=%u unmap_calls=%u last=%#llx+%#llx", cmd.out_pins,
-	    cmd.out_unmap_calls, (unsigned long long)cmd.out_last_unmap_iova,
+	rec(&r->rows, k, "%u", cmd.out_pins);
+	if (!unmap)
+		return;
+	snprintf(k, sizeof(k), "%s.notice", key);
+	rec(&r->rows, k, "calls=%u last=%#llx+%#llx", cmd.out_unmap_calls,
+	    (unsigned long long)cmd.out_last_unmap_iova,
 	    (unsigned long long)cmd.out_last_unmap_length);
 }
 
@@ -745,7 +774,7 @@ static void step_unmap(struct run *r, const struct step *st, const char *key,
 	else
 		rec(&r->rows, k, "%d size=%#llx", rc, (unsigned long long)u.u.size);
 	if (s->dev == DEV_MDEV && r->dev >= 0)
-		mdev_state_row(r, key);
+		mdev_state_row(r, key, true);
 }
 
 static void cap_row(struct run *r, const char *key, const char *name, bool found,
@@ -905,7 +934,7 @@ static void step_mdev(struct run *r, const struct step *st, const char *key)
 		}
 	}
 	rec(&r->rows, key, "%s%s%s", v, where[0] ? " data@" : "", where);
-	mdev_state_row(r, key);
+	mdev_state_row(r, key, false);
 }
 
 /* The edu writes the marker to @iova: where it landed in the memory. */
