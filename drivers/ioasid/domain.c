@@ -285,6 +285,14 @@ static void ioasid_ioas_recalc(struct ioasid_ioas *ioas)
 	WRITE_ONCE(ioas->nr_domains, list_count_nodes(&ioas->domains));
 }
 
+/* Whether a domain ioasid_paging_domain_alloc() made for @dev enforces coherency. */
+static bool ioasid_domain_enforces_cc(struct device *dev,
+				      struct iommu_domain *domain)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
+	       domain->ops->enforce_cache_coherency;
+}
+
 /**
  * ioasid_paging_domain_alloc() - a paging domain for the IOMMU behind @dev
  * @dev: the device
@@ -324,8 +332,7 @@ struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev, u32 flags)
 		if (IS_ERR(domain))
 			return domain;
 	}
-	if (device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) &&
-	    domain->ops->enforce_cache_coherency &&
+	if (ioasid_domain_enforces_cc(dev, domain) &&
 	    !domain->ops->enforce_cache_coherency(domain)) {
 		iommu_domain_free(domain);
 		return ERR_PTR(-EINVAL);
@@ -428,6 +435,7 @@ static struct ioasid_domain *ioasid_domain_new(struct ioasid_ioas *ioas,
 		}
 		if (ioas->fault)
 			ioasid_fault_domain_init(domain, ioas->fault);
+		idom->enforce_cc = ioasid_domain_enforces_cc(dev, domain);
 	}
 	rc = ioasid_domain_compatible(ioas, domain);
 	if (rc)

@@ -252,20 +252,27 @@ static int ioasid_map_validate(u32 flags, u64 length, u64 iova)
  * @length: page-aligned, non-zero length
  * @iova: the IOVA with IOASID_MAP_FIXED_IOVA; returns the IOVA used
  * @flags: enum ioasid_map_flags
+ * @kflags: enum ioasid_kern_map_flags
  *
  * Return: 0 or the errno of IOASID_MAP; on error nothing is pinned.
  */
 int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
-			 unsigned long length, unsigned long *iova, u32 flags)
+			 unsigned long length, unsigned long *iova, u32 flags,
+			 u32 kflags)
 {
 	struct ioasid_piece piece = { .npages = length >> PAGE_SHIFT };
+	bool writable = flags & IOASID_MAP_WRITE;
 	int rc;
 
 	/* A software-nested IOAS maps only its parent's IOVAs (COPY). */
 	if (ioas->parent)
 		return -EINVAL;
 	/* Pin before taking the lock: it may take long and fault. */
-	piece.pages = ioasid_pages_pin(uaddr, piece.npages, flags & IOASID_MAP_WRITE);
+	if (kflags & IOASID_KERN_MAP_SHARE_PINS)
+		piece.pages = ioasid_pages_pin_shared(uaddr, piece.npages,
+						      writable, &piece.pgoff);
+	else
+		piece.pages = ioasid_pages_pin(uaddr, piece.npages, writable);
 	if (IS_ERR(piece.pages))
 		return PTR_ERR(piece.pages);
 
@@ -292,7 +299,8 @@ static int ioasid_check_uaddr(u64 uaddr, u64 length)
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
-	unsigned long iova = cmd->iova, unmapped;
+	struct ioasid_unmapped unmapped;
+	unsigned long iova = cmd->iova;
 	struct ioasid_ioas *ioas;
 	int rc;
 
@@ -306,13 +314,14 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	rc = ioasid_ioas_map_user(ioas, cmd->user_va, cmd->length, &iova, cmd->flags);
+	rc = ioasid_ioas_map_user(ioas, cmd->user_va, cmd->length, &iova,
+				  cmd->flags, 0);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 		if (rc)
 			ioasid_ioas_unmap_range(ioas, iova, iova + cmd->length - 1,
-						&unmapped);
+						0, &unmapped);
 	}
 	ioasid_put_ioas(ioas);
 	return rc;
@@ -363,24 +372,44 @@ static int ioasid_ioas_unmap_check(struct ioasid_ioas *ioas, unsigned long iova,
 /*
  * Remove the areas in [iova, last], and the child areas that depend on
  * them. Checked by the caller: every area that intersects the range lies
- * inside it. Returns the bytes removed.
+ * inside it. Adds what it removed to @res.
  */
-static unsigned long ioasid_ioas_remove_range(struct ioasid_ioas *ioas,
-					      unsigned long iova,
-					      unsigned long last)
+static void ioasid_ioas_remove_range(struct ioasid_ioas *ioas,
+				     unsigned long iova, unsigned long last,
+				     struct ioasid_unmapped *res)
 {
 	struct ioasid_area *area, *next;
-	unsigned long removed = 0;
 
 	lockdep_assert_held(&ioas->mutex);
 	for (area = ioasid_area_first(&ioas->areas, iova, last); area; area = next) {
 		next = ioasid_area_next(area, iova, last);
-		removed += area->last - area->iova + 1;
+		res->bytes += area->last - area->iova + 1;
+		res->mappings++;
 		ioasid_area_remove(ioas, area);
 		cond_resched();
 	}
 	ioasid_ioas_unmap_children(ioas, iova, last);
-	return removed;
+}
+
+/*
+ * IOASID_KERN_UNMAP_WHOLE: the range type1 v1 removes for [iova, *last]:
+ * nothing (-ENOENT) if the first area it touches begins before @iova, else
+ * every area that begins inside it, whole - *@last is moved to the end of
+ * the last of them.
+ */
+static int ioasid_ioas_whole_range(struct ioasid_ioas *ioas, unsigned long iova,
+				   unsigned long *last)
+{
+	struct ioasid_area *area, *end = NULL;
+
+	lockdep_assert_held(&ioas->mutex);
+	area = ioasid_area_first(&ioas->areas, iova, *last);
+	if (!area || area->iova < iova)
+		return -ENOENT;
+	for (; area; area = ioasid_area_next(area, iova, *last))
+		end = area;
+	*last = max(*last, end->last);
+	return 0;
 }
 
 /* How many times UNMAP lets emulated devices unpin before it gives up. */
@@ -391,22 +420,27 @@ static unsigned long ioasid_ioas_remove_range(struct ioasid_ioas *ioas,
  * @ioas: the IOAS (referenced, not locked)
  * @iova: first IOVA
  * @last: last IOVA
- * @unmapped: returns the bytes unmapped
+ * @flags: enum ioasid_kern_unmap_flags
+ * @res: returns what was removed
  *
  * Emulated devices (accesses) that pinned part of the range are told
  * first and must unpin (access.c).
  *
  * Return: 0; -EINVAL if a mapping sticks out of the range (nothing is
- * unmapped then); -ENOENT if the range holds no mapping; -EBUSY if an
+ * unmapped then; with IOASID_KERN_UNMAP_WHOLE the range grows instead);
+ * -ENOENT if the range holds no mapping (IOASID_KERN_UNMAP_WHOLE: none
+ * that begins inside it, or the first begins before it); -EBUSY if an
  * access kept its pins (nothing is unmapped); -ENOMEM.
  */
 int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
-			    unsigned long last, unsigned long *unmapped)
+			    unsigned long last, u32 flags,
+			    struct ioasid_unmapped *res)
 {
+	unsigned long end = last;
 	unsigned int tries = 0;
 	int rc;
 
-	*unmapped = 0;
+	*res = (struct ioasid_unmapped){};
 	mutex_lock(&ioas->mutex);
 	/*
 	 * Check, let the accesses unpin, remove: all under the lock, which
@@ -414,15 +448,19 @@ int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
 	 * holds again when it returns; if it dropped it, check again.
 	 */
 	do {
-		rc = ioasid_ioas_unmap_check(ioas, iova, last);
+		end = last;
+		if (flags & IOASID_KERN_UNMAP_WHOLE)
+			rc = ioasid_ioas_whole_range(ioas, iova, &end);
+		else
+			rc = ioasid_ioas_unmap_check(ioas, iova, end);
 		if (rc)
 			goto out_unlock;
-		rc = ioasid_access_unmap_begin(ioas, iova, last);
+		rc = ioasid_access_unmap_begin(ioas, iova, end);
 	} while (rc == -EAGAIN && ++tries < IOASID_UNMAP_ACCESS_TRIES);
 	if (rc == -EAGAIN)
 		rc = -EBUSY;
 	if (!rc)
-		*unmapped = ioasid_ioas_remove_range(ioas, iova, last);
+		ioasid_ioas_remove_range(ioas, iova, end, res);
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return rc;
@@ -431,7 +469,8 @@ out_unlock:
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_unmap *cmd = ucmd->cmd;
-	unsigned long iova, last, unmapped;
+	struct ioasid_unmapped unmapped;
+	unsigned long iova, last;
 	struct ioasid_ioas *ioas;
 	int rc;
 
@@ -452,11 +491,11 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	ioas = ioasid_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	rc = ioasid_ioas_unmap_range(ioas, iova, last, &unmapped);
+	rc = ioasid_ioas_unmap_range(ioas, iova, last, 0, &unmapped);
 	ioasid_put_ioas(ioas);
 	if (rc)
 		return rc;
-	cmd->length = unmapped;
+	cmd->length = unmapped.bytes;
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -549,7 +588,8 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_copy *cmd = ucmd->cmd;
 	struct ioasid_ioas *src, *dst;
 	struct ioasid_piece *pieces;
-	unsigned long iova = cmd->dst_iova, unmapped;
+	struct ioasid_unmapped unmapped;
+	unsigned long iova = cmd->dst_iova;
 	unsigned int n, i;
 	u64 src_last;
 	int rc;
@@ -616,7 +656,7 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		ioasid_ioas_unmap_range(dst, iova, iova + cmd->length - 1,
-					&unmapped);
+					0, &unmapped);
 out_dst:
 	ioasid_put_ioas(dst);
 out_src:
@@ -710,6 +750,7 @@ int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd)
 void ioasid_ioas_destroy(struct ioasid_obj *obj)
 {
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
+	struct ioasid_unmapped removed = {};
 
 	/*
 	 * Leave the parent's children first: a parent UNMAP walks them and
@@ -720,7 +761,7 @@ void ioasid_ioas_destroy(struct ioasid_obj *obj)
 	/* No device is attached (they hold references), so no domain is left. */
 	mutex_lock(&ioas->mutex);
 	WARN_ON(!list_empty(&ioas->domains) || !list_empty(&ioas->children));
-	ioasid_ioas_remove_range(ioas, 0, ULONG_MAX);
+	ioasid_ioas_remove_range(ioas, 0, ULONG_MAX, &removed);
 	mutex_unlock(&ioas->mutex);
 	ioasid_ioas_release(ioas);
 	kfree(ioas);
@@ -764,18 +805,21 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_alloc, IOASID);
  * @length: bytes, a non-zero multiple of PAGE_SIZE
  * @iova: the IOVA to map at
  * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @kflags: enum ioasid_kern_map_flags
  *
  * Pins the memory of the calling process (FOLL_LONGTERM), charges it to its
- * locked_vm against RLIMIT_MEMLOCK and maps it at @iova into every domain of
- * the IOAS. All or nothing.
+ * locked_vm against RLIMIT_MEMLOCK (unless IOASID_KERN_MAP_SHARE_PINS finds
+ * it pinned already) and maps it at @iova into every domain of the IOAS.
+ * All or nothing.
  *
  * Return: 0 or the errno of IOASID_MAP: -EINVAL (no access bit, zero
- * length, misaligned or wrapping values), -ENOENT (@ioas_id names no IOAS
- * of @ctx), -ENOMEM (also over the memlock limit), -EFAULT, -ERANGE,
- * -EADDRINUSE, -EEXIST, or an IOMMU driver error.
+ * length, misaligned or wrapping values, an unknown flag), -ENOENT
+ * (@ioas_id names no IOAS of @ctx), -ENOMEM (also over the memlock limit),
+ * -EFAULT, -ERANGE, -EADDRINUSE, -EEXIST, or an IOMMU driver error.
  */
 int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
-		    unsigned long length, unsigned long iova, int prot)
+		    unsigned long length, unsigned long iova, int prot,
+		    u32 kflags)
 {
 	u32 flags = IOASID_MAP_FIXED_IOVA |
 		    (prot & IOMMU_READ ? IOASID_MAP_READ : 0) |
@@ -783,6 +827,8 @@ int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
 	struct ioasid_ioas *ioas;
 	int rc;
 
+	if (kflags & ~IOASID_KERN_MAP_SHARE_PINS)
+		return -EINVAL;
 	rc = ioasid_map_validate(flags, length, iova) ?:
 	     ioasid_check_uaddr(uaddr, length);
 	if (rc)
@@ -790,7 +836,7 @@ int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
 	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	rc = ioasid_ioas_map_user(ioas, uaddr, length, &iova, flags);
+	rc = ioasid_ioas_map_user(ioas, uaddr, length, &iova, flags, kflags);
 	ioasid_put_ioas(ioas);
 	return rc;
 }
@@ -802,24 +848,31 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kern_map, IOASID);
  * @ioas_id: the IOAS
  * @iova: start; with @length 0 as well, everything is unmapped
  * @length: bytes
- * @unmapped: returns the bytes unmapped
+ * @flags: enum ioasid_kern_unmap_flags
+ * @unmapped: returns what was removed (zeroes on error)
  *
- * Removes the whole mappings inside [@iova, @iova + @length).
+ * Removes the whole mappings inside [@iova, @iova + @length); with
+ * IOASID_KERN_UNMAP_WHOLE, those that begin inside it (type1 v1).
  *
- * Return: 0; -EINVAL for a misaligned or wrapping range, or one that would
- * split a mapping (nothing is unmapped then); -ENOENT if @ioas_id names no
- * IOAS of @ctx or nothing was mapped there (also for an empty IOAS); -EBUSY
- * if an emulated device kept its pins in the range (nothing is unmapped);
- * -ENOMEM.
+ * Return: 0; -EINVAL for a misaligned or wrapping range, an unknown flag,
+ * or (without IOASID_KERN_UNMAP_WHOLE) a range that would split a mapping
+ * (nothing is unmapped then); -ENOENT if @ioas_id names no IOAS of @ctx or
+ * nothing was mapped there (also for an empty IOAS), or with
+ * IOASID_KERN_UNMAP_WHOLE when the first mapping touched begins before
+ * @iova; -EBUSY if an emulated device kept its pins in the range (nothing
+ * is unmapped); -ENOMEM.
  */
 int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
-		      unsigned long length, unsigned long *unmapped)
+		      unsigned long length, u32 flags,
+		      struct ioasid_unmapped *unmapped)
 {
 	unsigned long last = ULONG_MAX;
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	*unmapped = 0;
+	*unmapped = (struct ioasid_unmapped){};
+	if (flags & ~IOASID_KERN_UNMAP_WHOLE)
+		return -EINVAL;
 	if (length || iova) {
 		rc = ioasid_range_last(iova, length, PAGE_SIZE, &last);
 		if (rc)
@@ -828,7 +881,7 @@ int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 	ioas = ioasid_get_ioas(ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	rc = ioasid_ioas_unmap_range(ioas, iova, last, unmapped);
+	rc = ioasid_ioas_unmap_range(ioas, iova, last, flags, unmapped);
 	ioasid_put_ioas(ioas);
 	return rc;
 }
@@ -869,3 +922,33 @@ int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 	return n;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kern_iova_ranges, IOASID);
+
+/**
+ * ioasid_kern_ioas_coherent() - whether an IOAS's DMA is always cache coherent
+ * @ctx: the context
+ * @ioas_id: the IOAS
+ *
+ * VFIO_DMA_CC_IOMMU: whether every domain of the IOAS enforces cache
+ * coherency (no-snoop requests are snooped anyway), as VFIO type1 answers
+ * it for its domains - so also when the IOAS has no domain yet.
+ *
+ * Return: 1 or 0, or -ENOENT if @ioas_id names no IOAS of @ctx.
+ */
+int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id)
+{
+	struct ioasid_domain *idom;
+	struct ioasid_ioas *ioas;
+	int coherent = 1;
+
+	ioas = ioasid_get_ioas(ctx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(idom, &ioas->domains, node)
+		if (!idom->enforce_cc)
+			coherent = 0;
+	mutex_unlock(&ioas->mutex);
+	ioasid_put_ioas(ioas);
+	return coherent;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_coherent, IOASID);

@@ -30,7 +30,9 @@
  * an entry (and by debugfs to count and find them), never across a call
  * out or anything that sleeps. ioasid_groups_lock is a leaf too: held only
  * to look up, create or free a group object (device.c), never with a
- * group's lock.
+ * group's lock. ioasid_pin_share_lock (pages.c, the pins one process's maps
+ * share) is a leaf: taken under ioas->mutex when an area's last reference
+ * to its pages goes, never around pinning or a call out.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -181,6 +183,8 @@ void ioasid_obj_show(struct seq_file *m, struct ioasid_obj *obj);
 extern struct mutex ioasid_ctx_list_lock;
 extern struct list_head ioasid_ctx_list;
 
+struct ioasid_pin_mm;
+
 /**
  * struct ioasid_pages - one pinned run of user memory (pages.c)
  * @kref: one reference per area that maps (part of) it
@@ -188,6 +192,10 @@ extern struct list_head ioasid_ctx_list;
  * @pages: the pinned pages
  * @npages: how many
  * @writable: pinned with FOLL_WRITE
+ * @uaddr: the user address it was pinned from, in @mm
+ * @share_node: with @share, in its tree by user address
+ * @share: the runs of @mm that later maps may share
+ *	(IOASID_KERN_MAP_SHARE_PINS); NULL when this one is not shared
  */
 struct ioasid_pages {
 	struct kref kref;
@@ -195,6 +203,9 @@ struct ioasid_pages {
 	struct page **pages;
 	unsigned long npages;
 	bool writable;
+	unsigned long uaddr;
+	struct interval_tree_node share_node;
+	struct ioasid_pin_mm *share;
 };
 
 /*
@@ -209,6 +220,9 @@ static inline struct page *ioasid_pages_page(const struct ioasid_pages *pages,
 
 struct ioasid_pages *ioasid_pages_pin(unsigned long uaddr, unsigned long npages,
 				      bool writable);
+struct ioasid_pages *ioasid_pages_pin_shared(unsigned long uaddr,
+					     unsigned long npages, bool writable,
+					     unsigned long *pgoff);
 void ioasid_pages_get(struct ioasid_pages *pages);
 void ioasid_pages_put(struct ioasid_pages *pages);
 unsigned long ioasid_pages_run(struct ioasid_pages *pages, unsigned long index,
@@ -292,6 +306,8 @@ ioasid_area_next(struct ioasid_area *area, unsigned long start,
  * @borrowed: @domain belongs to the subsystem that registered the device
  * @nest_parent: allocated as a nesting parent; nested objects count in
  *	@users too
+ * @enforce_cc: ioasid made it enforce cache coherency (a borrowed one is
+ *	not known to)
  */
 struct ioasid_domain {
 	struct list_head node;
@@ -299,6 +315,7 @@ struct ioasid_domain {
 	unsigned int users;
 	bool borrowed;
 	bool nest_parent;
+	bool enforce_cc;
 };
 
 /**
@@ -363,9 +380,11 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_ioas_option_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_ioas_map_user(struct ioasid_ioas *ioas, unsigned long uaddr,
-			 unsigned long length, unsigned long *iova, u32 flags);
+			 unsigned long length, unsigned long *iova, u32 flags,
+			 u32 kflags);
 int ioasid_ioas_unmap_range(struct ioasid_ioas *ioas, unsigned long iova,
-			    unsigned long last, unsigned long *unmapped);
+			    unsigned long last, u32 flags,
+			    struct ioasid_unmapped *res);
 int ioasid_ioas_span(struct ioasid_ioas *ioas, unsigned long iova,
 		     unsigned long last, bool writable, int prot);
 void ioasid_ioas_abort(struct ioasid_obj *obj);

@@ -78,6 +78,42 @@ struct ioasid_access_ops {
 };
 
 /**
+ * enum ioasid_kern_map_flags - flags of ioasid_kern_map()
+ * @IOASID_KERN_MAP_SHARE_PINS: pin once per process: when an earlier map
+ *	with this flag, by the same mm, in any IOAS of any context, pinned a
+ *	user range that contains this one whole, with the very pages this
+ *	range has now and (for a writable map) writable, the new mapping
+ *	shares that pin and nothing more is charged to RLIMIT_MEMLOCK; the
+ *	pin lasts while any mapping uses it. Otherwise the range is pinned
+ *	and charged as without the flag, and later maps may share it.
+ */
+enum ioasid_kern_map_flags {
+	IOASID_KERN_MAP_SHARE_PINS = 1 << 0,
+};
+
+/**
+ * enum ioasid_kern_unmap_flags - flags of ioasid_kern_unmap()
+ * @IOASID_KERN_UNMAP_WHOLE: VFIO type1 v1's rule instead of a cut being an
+ *	error: every mapping that begins inside the range is removed whole,
+ *	also where it extends past the range's end; if the first mapping the
+ *	range touches begins before the range, nothing is removed (-ENOENT).
+ *	Mappings are never split, so huge IOPTEs never need to be.
+ */
+enum ioasid_kern_unmap_flags {
+	IOASID_KERN_UNMAP_WHOLE = 1 << 0,
+};
+
+/**
+ * struct ioasid_unmapped - what an unmap removed
+ * @bytes: bytes unmapped
+ * @mappings: mappings removed (each MAP, or each piece of a COPY, is one)
+ */
+struct ioasid_unmapped {
+	unsigned long bytes;
+	unsigned long mappings;
+};
+
+/**
  * enum ioasid_device_ops_flags - how a subsystem hands over its devices
  * @IOASID_OPS_DMA_OWNED: the subsystem already owns DMA of the device's
  *	group (VFIO's group path claims it before the IOMMU backend runs);
@@ -128,9 +164,12 @@ void ioasid_free_global_pasid(u32 pasid);
 struct ioasid_ctx *ioasid_ctx_create(void);
 int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id);
 int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long uaddr,
-		    unsigned long length, unsigned long iova, int prot);
+		    unsigned long length, unsigned long iova, int prot,
+		    u32 flags);
 int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
-		      unsigned long length, unsigned long *unmapped);
+		      unsigned long length, u32 flags,
+		      struct ioasid_unmapped *unmapped);
+int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id);
 int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 			    struct ioasid_iova_range *ranges, unsigned int max,
 			    unsigned long *pgsize_bitmap);
@@ -221,14 +260,19 @@ static inline int ioasid_kern_ioas_alloc(struct ioasid_ctx *ctx, u32 *ioas_id)
 
 static inline int ioasid_kern_map(struct ioasid_ctx *ctx, u32 ioas_id,
 				  unsigned long uaddr, unsigned long length,
-				  unsigned long iova, int prot)
+				  unsigned long iova, int prot, u32 flags)
 {
 	return -EOPNOTSUPP;
 }
 
 static inline int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id,
 				    unsigned long iova, unsigned long length,
-				    unsigned long *unmapped)
+				    u32 flags, struct ioasid_unmapped *unmapped)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id)
 {
 	return -EOPNOTSUPP;
 }

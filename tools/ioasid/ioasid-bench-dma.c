@@ -12,6 +12,12 @@
  *            (VFIO_DEVICE_ATTACH_IOMMUFD_PT), IOMMU_IOAS_MAP / _UNMAP
  *   type1    VFIO's own type1 (ioasid_vfio's type1_compat=N while the
  *            container picks its driver), VFIO_IOMMU_MAP_DMA / _UNMAP_DMA
+ *   io-v1    a VFIO_TYPE1_IOMMU (v1) container served by ioasid_vfio, as
+ *            DPDK opens one: type1's v1 unmap never splits a mapping, so
+ *            huge IOPTEs stay
+ *   fd-4k    iommufd with IOMMU_OPTION_HUGE_PAGES off: what iommufd's own
+ *            type1 emulation does to every v1 container (it splits
+ *            mappings, so it disables huge IOPTEs)
  *   floor    pin + one iommu_map() per physically contiguous run into a
  *            private, never attached domain of the edu
  *            (IOASID_MOCK_FLOOR_MAP_DEV): the least any of them must do
@@ -158,8 +164,8 @@ struct edu {
 	char cdev[64];		/* /dev/vfio/devices/vfioN, "" if none */
 };
 
-/* The first edu (in bus order) bound to vfio-pci. */
-static int edu_find(struct edu *e)
+/* The edu after @skip others (in bus order) bound to vfio-pci. */
+static int edu_find_nth(struct edu *e, int skip)
 {
 	struct dirent **ents;
 	char path[512], name[64];
@@ -186,6 +192,8 @@ static int edu_find(struct edu *e)
 			snprintf(path, sizeof(path), PCI_SYSFS "/%s/iommu_group", bdf);
 			if (link_name(path, name, sizeof(name)))
 				goto next;
+			if (skip-- > 0)
+				goto next;
 			snprintf(e->bdf, sizeof(e->bdf), "%.31s", bdf);
 			e->group_id = atoi(name);
 			e->cdev[0] = 0;
@@ -204,6 +212,11 @@ next:
 	}
 	free(ents);
 	return rc;
+}
+
+static int edu_find(struct edu *e)
+{
+	return edu_find_nth(e, 0);
 }
 
 /* ---- one method's state ---- */
@@ -504,6 +517,45 @@ static int type1_unmap_mem(struct ctx *c, __u64 iova, size_t len)
 	return rc ?: (unmap.size == len ? 0 : -EIO);
 }
 
+/* ---- v1 on ioasid_vfio ---- */
+
+static int io_v1_open_ctx(struct ctx *c)
+{
+	long refs = read_long(IOASID_VFIO "/refcnt");
+	int rc = vfio_container_open(c, VFIO_TYPE1_IOMMU, false);
+
+	if (rc)
+		return rc;
+	if (refs < 0 || read_long(IOASID_VFIO "/refcnt") <= refs) {
+		c->step = "the v1 container is not ioasid_vfio's";
+		return -EPROTO;
+	}
+	snprintf(c->info, sizeof(c->info), "VFIO_TYPE1_IOMMU served by ioasid_vfio");
+	return group_device_open(c);
+}
+
+/* ---- iommufd without huge IOPTEs ---- */
+
+static int fd_4k_open_ctx(struct ctx *c)
+{
+	struct iommu_option opt = {
+		.size = sizeof(opt), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 0,
+	};
+	int rc = iommufd_open_ctx(c);
+
+	if (rc)
+		return rc;
+	c->step = "IOMMU_OPTION_HUGE_PAGES=0";
+	opt.object_id = c->ioas;
+	rc = xioctl(c->iommufd, IOMMU_OPTION, &opt);
+	if (rc)
+		return rc;
+	snprintf(c->info, sizeof(c->info),
+		 "iommufd IOAS with IOMMU_OPTION_HUGE_PAGES=0 (its type1 v1 emulation)");
+	return 0;
+}
+
 /* ---- the floor ---- */
 
 static int floor_open_ctx(struct ctx *c)
@@ -551,12 +603,14 @@ struct method {
 	bool dma_check;		/* the device translates through it */
 };
 
-enum { M_IOASID, M_IOMMUFD, M_TYPE1, M_FLOOR, NR_METHODS };
+enum { M_IOASID, M_IOMMUFD, M_TYPE1, M_IO_V1, M_FD_4K, M_FLOOR, NR_METHODS };
 
 static const struct method methods[NR_METHODS] = {
 	[M_IOASID] = { "ioasid", ioasid_open_ctx, ioasid_map_mem, ioasid_unmap_mem, true },
 	[M_IOMMUFD] = { "iommufd", iommufd_open_ctx, iommufd_map_mem, iommufd_unmap_mem, true },
 	[M_TYPE1] = { "type1", type1_open_ctx, type1_map_mem, type1_unmap_mem, true },
+	[M_IO_V1] = { "io-v1", io_v1_open_ctx, type1_map_mem, type1_unmap_mem, true },
+	[M_FD_4K] = { "fd-4k", fd_4k_open_ctx, iommufd_map_mem, iommufd_unmap_mem, true },
 	[M_FLOOR] = { "floor", floor_open_ctx, floor_map_mem, floor_unmap_mem, false },
 };
 
@@ -845,7 +899,12 @@ static void print_table(const char *what, struct buf *bufs, int nbufs,
 	printf("%-5s %-4s |", "size", "mem");
 	for (k = 0; k < NR_METHODS; k++)
 		printf(" %17s", methods[k].name);
-	printf(" | %12s %12s %12s\n", "io/fd", "io/t1", "io/floor");
+	printf(" |");
+	for (k = M_IOMMUFD; k < NR_METHODS; k++) {
+		snprintf(cell, sizeof(cell), "io/%s", methods[k].name);
+		printf(" %12s", cell);
+	}
+	printf(" | %12s %12s\n", "v1/t1", "v1/fd-4k");
 	for (i = 0; i < nbufs; i++) {
 		struct result *r = res[i];
 		double med[NR_METHODS], min[NR_METHODS];
@@ -871,8 +930,92 @@ static void print_table(const char *what, struct buf *bufs, int nbufs,
 				snprintf(cell, sizeof(cell), "-");
 			printf(" %12s", cell);
 		}
+		/* The v1 container against type1 and against iommufd's v1. */
+		printf(" |");
+		for (k = M_TYPE1; k <= M_FD_4K; k += M_FD_4K - M_TYPE1) {
+			if (r[M_IO_V1].n && !r[M_IO_V1].failed &&
+			    r[k].n && !r[k].failed && med[k] > 0 && min[k] > 0)
+				snprintf(cell, sizeof(cell), "%.2f (%.2f)",
+					 med[M_IO_V1] / med[k], min[M_IO_V1] / min[k]);
+			else
+				snprintf(cell, sizeof(cell), "-");
+			printf(" %12s", cell);
+		}
 		printf("\n");
 	}
+}
+
+static long vm_locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * What a VMM with a vIOMMU pays: one buffer mapped into two type1
+ * containers (edu0 in one, edu1 in the other), VmLck read back, on
+ * ioasid_vfio and on VFIO's type1. Returns the KiB charged, or -errno.
+ */
+static long charge_two_containers(bool real_type1, void *buf, size_t len,
+				  const char **step)
+{
+	struct edu e[2];
+	struct ctx c[2];
+	long base, kb = 0;
+	int i, rc = 0;
+
+	if (edu_find_nth(&e[0], 0) || edu_find_nth(&e[1], 1)) {
+		*step = "two edu devices bound to vfio-pci";
+		return -ENODEV;
+	}
+	ctx_init(&c[0], &e[0]);
+	ctx_init(&c[1], &e[1]);
+	base = vm_locked_kb();
+	for (i = 0; i < 2; i++) {
+		rc = vfio_container_open(&c[i], VFIO_TYPE1v2_IOMMU, real_type1) ?:
+		     group_device_open(&c[i]);
+		if (!rc) {
+			c[i].step = "VFIO_IOMMU_MAP_DMA";
+			rc = type1_map_mem(&c[i], buf, len, BENCH_IOVA);
+		}
+		if (rc) {
+			*step = c[i].step;
+			break;
+		}
+	}
+	if (!rc)
+		kb = vm_locked_kb() - base;
+	ctx_close(&c[1]);
+	ctx_close(&c[0]);
+	return rc ?: kb;
+}
+
+static void report_charge(struct buf *b)
+{
+	long kb[2];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		const char *step = "";
+
+		kb[k] = charge_two_containers(k, b->p, b->len, &step);
+		if (kb[k] < 0) {
+			printf("charge with two containers: not measured (%s: %s)\n",
+			       step, strerror(-kb[k]));
+			return;
+		}
+	}
+	printf("charge with two containers, one %zu MiB buffer mapped in both: ioasid_vfio %ld MiB, type1 %ld MiB (io/t1 %.2f)\n",
+	       b->len / MB, kb[0] / 1024, kb[1] / 1024,
+	       kb[1] ? (double)kb[0] / kb[1] : 0);
 }
 
 int main(int argc, char **argv)
@@ -968,8 +1111,10 @@ int main(int argc, char **argv)
 	print_table("MAP", bufs, nbufs, res, false);
 	print_table("UNMAP", bufs, nbufs, res, true);
 	printf("\n");
-	if (nsizes)
+	if (nsizes) {
 		report_mock_huge(&bufs[nbufs - 1]);
+		report_charge(&bufs[nsizes - 1]);
+	}
 	free(res);
 	return 0;
 }

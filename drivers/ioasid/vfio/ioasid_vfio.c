@@ -18,16 +18,24 @@
  *   IOASID_DEVICE_INFO and attaches them with IOASID_ATTACH. A container is
  *   bound at most once (EBUSY) and stays bound until it is released.
  *
- * Compatibility (VFIO_TYPE1v2_IOMMU, while the module parameter type1_compat
- * is set):
+ * Compatibility (VFIO_TYPE1_IOMMU and VFIO_TYPE1v2_IOMMU, while the module
+ * parameter type1_compat is set):
  *
  *   SET_IOMMU -> OPEN -> released
  *
  *   open creates an internal context (no user fd) with one IOAS. Each device
  *   VFIO opens is registered with that context and attached to the IOAS;
  *   VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA act on
- *   the IOAS with type1 v2 semantics. ioasid pins at map time and replays
- *   the IOAS into the domain of each device that attaches later.
+ *   the IOAS with type1's semantics for the container's version: v1 unmaps
+ *   whole every mapping that begins in the range and nothing when the range
+ *   begins inside one, v2 refuses a range that cuts a mapping. Neither ever
+ *   splits a mapping, so both keep huge IOPTEs. ioasid pins at map time
+ *   and replays the IOAS into the domain of each device that attaches
+ *   later. Maps share pins across the compat containers of one process
+ *   (IOASID_KERN_MAP_SHARE_PINS): a VMM with one container per address
+ *   space pins and charges guest RAM once, not once per container. As in
+ *   type1, a container holds at most dma_entry_limit mappings (read at
+ *   open; VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL reports what is left).
  *
  * VFIO's register_device callback cannot fail. A device that cannot be
  * registered (or, in compatibility mode, attached) is warned about and stays
@@ -128,15 +136,17 @@
 static bool type1_compat = true;
 module_param(type1_compat, bool, 0644);
 MODULE_PARM_DESC(type1_compat,
-		 "Serve VFIO_TYPE1v2_IOMMU containers on ioasid (default: Y); read at each VFIO_SET_IOMMU");
+		 "Serve VFIO_TYPE1_IOMMU and VFIO_TYPE1v2_IOMMU containers on ioasid (default: Y); read at each VFIO_SET_IOMMU");
 
 /*
- * VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL: type1 counts mappings against its
- * dma_entry_limit (default U16_MAX) and reports what is left. ioasid has no
- * per-mapping limit (memory is bounded by RLIMIT_MEMLOCK), so the
- * compatibility container always reports type1's default limit, in full.
+ * type1's limit on the mappings of one container, with its name, meaning and
+ * default: each mapping costs kernel memory that RLIMIT_MEMLOCK does not
+ * bound (CVE-2019-3882), so a user mapping page by page stops at ENOSPC.
  */
-#define IOASID_VFIO_DMA_AVAIL	U16_MAX
+static unsigned int dma_entry_limit = U16_MAX;
+module_param(dma_entry_limit, uint, 0644);
+MODULE_PARM_DESC(dma_entry_limit,
+		 "Maximum number of user DMA mappings per compatibility container (65535); read at VFIO_SET_IOMMU");
 
 /* GET_INFO gives up on IOVA ranges that keep changing under it. */
 #define IOASID_VFIO_RANGES_TRIES	8
@@ -178,7 +188,11 @@ struct ioasid_vfio_device {
  *	the last one ends the context
  * @rcu: frees the memory two RCU Tasks grace periods after the last put
  * @rcu_again: the first of the two grace periods has passed
- * @compat: a VFIO_TYPE1v2_IOMMU container; else VFIO_IOASID_IOMMU
+ * @compat: a VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU container; else
+ *	VFIO_IOASID_IOMMU
+ * @v1: compat only: VFIO_TYPE1_IOMMU
+ * @dma_avail: compat only: mappings it may still make (dma_entry_limit at
+ *	open, one taken by each MAP_DMA, given back by UNMAP_DMA)
  * @ioas_id: compat only: the IOAS every device is attached to
  * @lock: protects @ctx of a native container, @groups and @devices
  * @ctx: the context; compat: created by open, constant; native: NULL until
@@ -198,6 +212,8 @@ struct ioasid_vfio {
 	struct rcu_head rcu;
 	bool rcu_again;
 	bool compat;
+	bool v1;
+	atomic_t dma_avail;
 	u32 ioas_id;
 	struct mutex lock; /* protects ctx (native), groups, devices */
 	struct ioasid_ctx *ctx;
@@ -323,6 +339,7 @@ static void *ioasid_vfio_open(unsigned long arg)
 			return ERR_PTR(-ENOMEM);
 		ioasid_vfio_publish(iv);
 		return iv;
+	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 		if (!READ_ONCE(type1_compat))
 			return ERR_PTR(-EINVAL);
@@ -334,6 +351,9 @@ static void *ioasid_vfio_open(unsigned long arg)
 	iv = ioasid_vfio_alloc(true);
 	if (!iv)
 		return ERR_PTR(-ENOMEM);
+	iv->v1 = arg == VFIO_TYPE1_IOMMU;
+	atomic_set(&iv->dma_avail, min_t(unsigned int, READ_ONCE(dma_entry_limit),
+					 INT_MAX));
 	ctx = ioasid_ctx_create();
 	if (IS_ERR(ctx)) {
 		rc = PTR_ERR(ctx);
@@ -634,8 +654,9 @@ static void ioasid_vfio_release(void *iommu_data)
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  * @pages: receives the pages
  *
- * Return: @npage; -EINVAL without an access (no emulated device, or a
- * native container without an IOAS for them); the errors of
+ * Return: @npage; -EACCES in a VFIO_TYPE1_IOMMU container (type1 pins for
+ * v2 only); -EINVAL without an access (no emulated device, or a native
+ * container without an IOAS for them); the errors of
  * ioasid_access_pin_pages().
  */
 static int ioasid_vfio_pin_pages(void *iommu_data, struct iommu_group *iommu_group,
@@ -646,6 +667,8 @@ static int ioasid_vfio_pin_pages(void *iommu_data, struct iommu_group *iommu_gro
 	struct ioasid_access *access = READ_ONCE(iv->access);
 	int rc;
 
+	if (iv->v1)
+		return -EACCES;
 	if (!access || npage <= 0 || user_iova > ULONG_MAX)
 		return -EINVAL;
 	rc = ioasid_access_pin_pages(access, ALIGN_DOWN(user_iova, PAGE_SIZE),
@@ -697,9 +720,13 @@ static int ioasid_vfio_dma_rw(void *iommu_data, dma_addr_t user_iova,
 /*
  * VFIO_CHECK_EXTENSION. Without a container (@iv NULL, VFIO polling the
  * backends) the answers describe the backend: VFIO_IOASID_IOMMU always,
- * VFIO_TYPE1v2_IOMMU and VFIO_UNMAP_ALL while type1_compat is set. With a
- * container they describe that container: a native one has no type1
- * ioctls, a compat one keeps them whatever type1_compat says now.
+ * VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU and VFIO_UNMAP_ALL while
+ * type1_compat is set. With a container they describe that container: a
+ * native one has no type1 ioctls, a compat one keeps them whatever
+ * type1_compat says now, and answers VFIO_DMA_CC_IOMMU as type1 does:
+ * whether every domain of its IOAS enforces cache coherency (yes while it
+ * has none). VFIO calls this with container->group_lock held for read, so
+ * @iv cannot be released under it.
  */
 static long ioasid_vfio_check_extension(struct ioasid_vfio *iv,
 					unsigned long ext)
@@ -707,11 +734,16 @@ static long ioasid_vfio_check_extension(struct ioasid_vfio *iv,
 	switch (ext) {
 	case VFIO_IOASID_IOMMU:
 		return 1;
+	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
 		if (!iv)
 			return READ_ONCE(type1_compat) ? 1 : 0;
 		return iv->compat ? 1 : 0;
+	case VFIO_DMA_CC_IOMMU:
+		if (!iv || !iv->compat)
+			return 0;
+		return ioasid_kern_ioas_coherent(iv->ctx, iv->ioas_id) == 1;
 	default:
 		return 0;
 	}
@@ -827,7 +859,7 @@ static int ioasid_vfio_info_caps(struct ioasid_vfio *iv,
 	struct vfio_iommu_type1_info_dma_avail dma_avail = {
 		.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
 		.header.version = 1,
-		.avail = IOASID_VFIO_DMA_AVAIL,
+		.avail = atomic_read(&iv->dma_avail),
 	};
 	struct vfio_iommu_type1_info_cap_iova_range *cap_iovas;
 	struct vfio_info_cap_header *header;
@@ -916,13 +948,15 @@ out_free:
 }
 
 /*
- * VFIO_IOMMU_MAP_DMA, as type1 v2 minus VFIO_DMA_MAP_FLAG_VADDR (not offered:
- * CHECK_EXTENSION(VFIO_UPDATE_VADDR) is 0), which is refused with EINVAL
- * like any flag the backend does not know, as iommufd's type1 emulation
- * does. Errors: EFAULT; EINVAL (argsz, flags, neither READ nor WRITE, zero
- * size, misaligned or wrapping values, IOVA outside the usable ranges);
- * EEXIST (overlaps a mapping); ENOMEM (including over RLIMIT_MEMLOCK);
- * otherwise ioasid's IOASID_MAP errors.
+ * VFIO_IOMMU_MAP_DMA, as type1 (v1 and v2 alike) minus
+ * VFIO_DMA_MAP_FLAG_VADDR (not offered: CHECK_EXTENSION(VFIO_UPDATE_VADDR)
+ * is 0), which is refused with EINVAL like any flag the backend does not
+ * know, as iommufd's type1 emulation does. The pins are shared with the
+ * other compat maps of the process (IOASID_KERN_MAP_SHARE_PINS). Errors:
+ * EFAULT; EINVAL (argsz, flags, neither READ nor WRITE, zero size,
+ * misaligned or wrapping values, IOVA outside the usable ranges); ENOSPC
+ * (dma_entry_limit mappings exist); EEXIST (overlaps a mapping); ENOMEM
+ * (including over RLIMIT_MEMLOCK); otherwise ioasid's IOASID_MAP errors.
  */
 static int ioasid_vfio_map_dma(struct ioasid_vfio *iv, void __user *uarg)
 {
@@ -951,8 +985,13 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio *iv, void __user *uarg)
 	    map.vaddr + map.size - 1 < map.vaddr)
 		return -EINVAL;
 
+	/* A mapping slot first, as type1 counts before it pins. */
+	if (!atomic_add_unless(&iv->dma_avail, -1, 0))
+		return -ENOSPC;
 	rc = ioasid_kern_map(iv->ctx, iv->ioas_id, map.vaddr, map.size,
-			     map.iova, prot);
+			     map.iova, prot, IOASID_KERN_MAP_SHARE_PINS);
+	if (rc)
+		atomic_inc(&iv->dma_avail);
 	/*
 	 * type1 refuses IOVAs outside its valid ranges (apertures minus
 	 * reserved regions) with EINVAL; ioasid says which limit was hit.
@@ -963,19 +1002,23 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio *iv, void __user *uarg)
 }
 
 /*
- * VFIO_IOMMU_UNMAP_DMA, as type1 v2: every mapping the range touches must
- * lie inside it (EINVAL, nothing unmapped, otherwise); success with size 0
- * when the range holds no mapping; size returns the bytes unmapped.
+ * VFIO_IOMMU_UNMAP_DMA, as type1. v2: every mapping the range touches must
+ * lie inside it (EINVAL, nothing unmapped, otherwise). v1: the mappings
+ * that begin inside the range go whole, also past its end, and nothing
+ * goes when the range begins inside a mapping (IOASID_KERN_UNMAP_WHOLE).
+ * Success with size 0 when nothing went; size returns the bytes unmapped.
  * VFIO_DMA_UNMAP_FLAG_ALL needs iova and size 0. GET_DIRTY_BITMAP and VADDR
  * are refused with EINVAL, type1's errno when dirty tracking is off and
  * iommufd's for flags it does not support. Errors: EFAULT; EINVAL (argsz,
- * flags, zero size, misaligned or wrapping range, a mapping cut).
+ * flags, zero size, misaligned or wrapping range, v2: a mapping cut); EBUSY
+ * (an emulated device kept its pins).
  */
 static int ioasid_vfio_unmap_dma(struct ioasid_vfio *iv, void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	u32 flags = iv->v1 ? IOASID_KERN_UNMAP_WHOLE : 0;
 	struct vfio_iommu_type1_dma_unmap unmap;
-	unsigned long unmapped = 0;
+	struct ioasid_unmapped unmapped;
 	int rc;
 
 	if (copy_from_user(&unmap, uarg, minsz))
@@ -987,23 +1030,24 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio *iv, void __user *uarg)
 		if (unmap.iova || unmap.size)
 			return -EINVAL;
 		/* iova 0 and length 0: everything */
-		rc = ioasid_kern_unmap(iv->ctx, iv->ioas_id, 0, 0, &unmapped);
+		rc = ioasid_kern_unmap(iv->ctx, iv->ioas_id, 0, 0, flags,
+				       &unmapped);
 	} else {
 		if (!unmap.size || unmap.iova != (unsigned long)unmap.iova ||
 		    unmap.size != (unsigned long)unmap.size ||
 		    unmap.iova + unmap.size - 1 < unmap.iova)
 			return -EINVAL;
 		rc = ioasid_kern_unmap(iv->ctx, iv->ioas_id, unmap.iova,
-				       unmap.size, &unmapped);
+				       unmap.size, flags, &unmapped);
 	}
-	if (rc == -ENOENT) {
+	/* Nothing to unmap: success, size 0, as type1. */
+	if (rc == -ENOENT)
 		rc = 0;
-		unmapped = 0;
-	}
 	if (rc)
 		return rc;
+	atomic_add(unmapped.mappings, &iv->dma_avail);
 
-	unmap.size = unmapped;
+	unmap.size = unmapped.bytes;
 	return copy_to_user(uarg, &unmap, minsz) ? -EFAULT : 0;
 }
 
@@ -1094,7 +1138,7 @@ static void __exit ioasid_vfio_exit(void)
 module_init(ioasid_vfio_init);
 module_exit(ioasid_vfio_exit);
 
-MODULE_DESCRIPTION("ioasid: VFIO container IOMMU backend (VFIO_IOASID_IOMMU, type1 v2 compatibility)");
+MODULE_DESCRIPTION("ioasid: VFIO container IOMMU backend (VFIO_IOASID_IOMMU, type1 compatibility)");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(IOASID_VERSION);
 MODULE_IMPORT_NS(IOASID);

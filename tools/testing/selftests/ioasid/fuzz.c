@@ -1305,7 +1305,9 @@ static int g_v(struct rng *r, int k)
 		}
 	}
 	case K_V_SET_IOMMU: {
-		unsigned long type = rp(r, 50) ? VFIO_IOASID_IOMMU : rp(r, 70) ? VFIO_TYPE1v2_IOMMU : rn(r, 20);
+		unsigned long type = rp(r, 40) ? VFIO_IOASID_IOMMU :
+				     rp(r, 45) ? VFIO_TYPE1v2_IOMMU :
+				     rp(r, 80) ? VFIO_TYPE1_IOMMU : rn(r, 20);
 
 		desc(" cont %d type %#lx", *cont, type);
 		return vret(k, ioctl(*cont, VFIO_SET_IOMMU, type));

@@ -713,15 +713,9 @@ TEST_F(ioas, memlock_limit)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		struct __user_cap_data_struct data[2] = {};
-		struct rlimit rl = { 256 * 1024, 256 * 1024 };
 		long base;
 
-		if (syscall(SYS_capget, &hdr, data))
-			_exit(10);
-		data[0].effective &= ~(1U << CAP_IPC_LOCK);
-		if (syscall(SYS_capset, &hdr, data) || setrlimit(RLIMIT_MEMLOCK, &rl))
+		if (memlock_bind(256 * 1024))
 			_exit(11);
 		base = vm_locked_kb();
 		if (ioasid_map_fixed(self->fd, self->ioas, self->buf, MB, 0) != -ENOMEM)
@@ -940,17 +934,12 @@ TEST(map_huge_over_memlock)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		struct __user_cap_data_struct data[2] = {};
 		static const rlim_t limits[] = { 0, 64 * 1024 };
 		bool injecting = fail_nth_supported() && !fail_nth_setup();
 		unsigned int i, j;
 		long base;
 
-		if (syscall(SYS_capget, &hdr, data))
-			_exit(10);
-		data[0].effective &= ~(1U << CAP_IPC_LOCK);
-		if (syscall(SYS_capset, &hdr, data))
+		if (memlock_bind(RLIM_INFINITY))
 			_exit(11);
 		base = vm_locked_kb();
 		for (i = 0; i < 2; i++) {

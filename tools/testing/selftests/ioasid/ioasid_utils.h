@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <linux/userfaultfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -238,6 +240,28 @@ static inline long read_key_long(const char *path, const char *key)
 static inline long vm_locked_kb(void)
 {
 	return read_key_long("/proc/self/status", "VmLck");
+}
+
+/*
+ * Make RLIMIT_MEMLOCK bind this process: drop CAP_IPC_LOCK from its
+ * effective set (root keeps every other capability) and, unless @limit is
+ * RLIM_INFINITY, set the limit to @limit bytes. Returns 0 or -errno; for a
+ * forked child of a test.
+ */
+static inline int memlock_bind(rlim_t limit)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	struct rlimit rl = { limit, limit };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	if (limit != RLIM_INFINITY && setrlimit(RLIMIT_MEMLOCK, &rl))
+		return -errno;
+	return 0;
 }
 
 #define IOASID_MOCK_DEV "/dev/ioasid_mock"

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -824,6 +825,223 @@ TEST_F_TIMEOUT(edu, two_devices, 120)
 	ASSERT_EQ(4 * PSZ, unmapped);
 	ASSERT_EQ(base, vm_locked_kb());
 	munmap(buf, 4 * PSZ);
+}
+
+/* ---- two type1 containers of one process: pins charged once ---- */
+
+/*
+ * A VMM with a vIOMMU opens one container per address space and maps the
+ * same guest RAM into each. type1 charges every container for it;
+ * ioasid_vfio shares the pins (same mm, same range, same pages) and charges
+ * once. Container A holds edu0, B edu1; both map one buffer.
+ */
+FIXTURE(edu_pair) {
+	char bdf[MAX_EDU][32];
+};
+
+FIXTURE_VARIANT(edu_pair) {
+	bool real_type1;
+};
+
+FIXTURE_VARIANT_ADD(edu_pair, ioasid) {
+	.real_type1 = false,
+};
+
+FIXTURE_VARIANT_ADD(edu_pair, type1_real) {
+	.real_type1 = true,
+};
+
+FIXTURE_SETUP(edu_pair)
+{
+	if (edu_find(self->bdf, MAX_EDU) < 2)
+		SKIP(return, "needs two edu devices");
+	if (!variant->real_type1 && access(IOASID_VFIO, F_OK))
+		SKIP(return, "ioasid_vfio is not loaded");
+}
+
+FIXTURE_TEARDOWN(edu_pair)
+{
+	EXPECT_TEARDOWN_CLEAN(0, NULL, 0);
+}
+
+#define PAIR_PAGES	16
+#define PAIR_IOVA_A	0x500000
+#define PAIR_IOVA_B	0x600000
+
+/* What a child saw; VmLck in KiB above its baseline, -1 where not reached. */
+struct pair_result {
+	int setup;		/* 0, or the -errno of opening a container */
+	int map_a, map_b;
+	long lck_a, lck_b;	/* after A's map, after B's */
+	int b_reads;		/* edu1 read the buffer through B (1) or not */
+	int unmap_a;
+	long lck_unmap_a;	/* A unmapped, B still maps it */
+	int a_blocked;		/* edu0's DMA to A's old IOVA did not land */
+	int b_still_reads;	/* edu1 still reads it through B */
+	int unmap_b;
+	long lck_end;
+};
+
+/* edu @e copies page 0 of the buffer (at @iova) to page 1; did it? */
+static int pair_copy_ok(struct edu *e, char *buf, __u64 iova, unsigned int seed)
+{
+	fill(buf, PSZ, seed);
+	memset(buf + PSZ, UNTOUCHED, PSZ);
+	if (edu_to_dev(e, iova, 0, PSZ) || edu_to_ram(e, 0, iova + PSZ, PSZ))
+		return 0;
+	return !memcmp(buf, buf + PSZ, PSZ);
+}
+
+/*
+ * @remap: between the two maps, replace the buffer's memory with new pages
+ * at the same address, as a VMM that frees and reallocates guest RAM would.
+ */
+static void pair_child(char bdf[][32], bool real_type1, rlim_t limit,
+		       bool remap, struct pair_result *r)
+{
+	size_t len = PAIR_PAGES * PSZ;
+	struct edu_ctx a, b;
+	char *buf;
+	long base;
+
+	memset(r, 0xff, sizeof(*r));	/* -1: not reached */
+	edu_ctx_init(&a);
+	edu_ctx_init(&b);
+	r->setup = memlock_bind(limit);
+	if (r->setup)
+		return;
+	base = vm_locked_kb();
+	r->setup = edu_ctx_open(&a, EDU_TYPE1, real_type1, bdf, 1) ?:
+		   edu_ctx_open(&b, EDU_TYPE1, real_type1, bdf + 1, 1);
+	if (!r->setup && (a.by_ioasid == real_type1 || b.by_ioasid == real_type1))
+		r->setup = -EPROTO;	/* the wrong backend took a container */
+	buf = alloc_pages(PAIR_PAGES);
+	if (!r->setup && !buf)
+		r->setup = -ENOMEM;
+	if (r->setup)
+		goto out;
+
+	r->map_a = ctx_map(&a, 0, buf, len, PAIR_IOVA_A);
+	r->lck_a = vm_locked_kb() - base;
+	if (remap && (mmap(buf, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf ||
+		      madvise(buf, len, MADV_NOHUGEPAGE))) {
+		r->setup = -errno;
+		goto out;
+	}
+	if (remap)
+		memset(buf, UNTOUCHED, len);
+	r->map_b = ctx_map(&b, 0, buf, len, PAIR_IOVA_B);
+	r->lck_b = vm_locked_kb() - base;
+	if (r->map_a || r->map_b)
+		goto out;
+	r->b_reads = pair_copy_ok(&b.edu[0], buf, PAIR_IOVA_B, 1);
+	r->unmap_a = ctx_unmap(&a, 0, PAIR_IOVA_A, len, NULL);
+	r->lck_unmap_a = vm_locked_kb() - base;
+	memset(buf + 2 * PSZ, UNTOUCHED, PSZ);
+	edu_to_ram(&a.edu[0], 0, PAIR_IOVA_A + 2 * PSZ, PSZ);
+	r->a_blocked = first_not(buf + 2 * PSZ, PSZ, UNTOUCHED) == -1;
+	r->b_still_reads = pair_copy_ok(&b.edu[0], buf, PAIR_IOVA_B, 2);
+	r->unmap_b = ctx_unmap(&b, 0, PAIR_IOVA_B, len, NULL);
+	r->lck_end = vm_locked_kb() - base;
+out:
+	edu_ctx_close(&b);
+	edu_ctx_close(&a);
+}
+
+/* Runs pair_child() in a child process (its own mm, rlimit, capabilities). */
+static int pair_run(char bdf[][32], bool real_type1, rlim_t limit,
+		    bool remap, struct pair_result *r)
+{
+	int status, fds[2];
+	pid_t pid;
+
+	if (pipe(fds))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		close(fds[0]);
+		pair_child(bdf, real_type1, limit, remap, r);
+		_exit(write(fds[1], r, sizeof(*r)) == sizeof(*r) ? 0 : 1);
+	}
+	close(fds[1]);
+	if (read(fds[0], r, sizeof(*r)) != sizeof(*r))
+		memset(r, 0xff, sizeof(*r));
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -ECHILD;
+	return 0;
+}
+
+/*
+ * Without a binding limit: both maps work; VmLck is the buffer once on
+ * ioasid_vfio, twice on type1. Unmapping in A leaves B's mapping (and its
+ * pins and charge) alone and cuts edu0 off; the charge goes with B's unmap.
+ */
+TEST_F_TIMEOUT(edu_pair, charged_once, 120)
+{
+	long kb = PAIR_PAGES * PSZ / 1024;
+	struct pair_result r;
+
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, 4 * kb * 1024,
+			      false, &r));
+	ASSERT_EQ(0, r.setup) TH_LOG("opening the containers: %s", strerror(-r.setup));
+	ASSERT_EQ(0, r.map_a);
+	ASSERT_EQ(0, r.map_b);
+	EXPECT_EQ(kb, r.lck_a);
+	EXPECT_EQ(variant->real_type1 ? 2 * kb : kb, r.lck_b)
+		TH_LOG("VmLck with the buffer in two containers: %ld KiB", r.lck_b);
+	EXPECT_EQ(1, r.b_reads);
+	EXPECT_EQ(0, r.unmap_a);
+	EXPECT_EQ(kb, r.lck_unmap_a);
+	EXPECT_EQ(1, r.a_blocked) TH_LOG("edu0 still reached the buffer after A's unmap");
+	EXPECT_EQ(1, r.b_still_reads) TH_LOG("A's unmap cut B's mapping");
+	EXPECT_EQ(0, r.unmap_b);
+	EXPECT_EQ(0, r.lck_end);
+}
+
+/*
+ * RLIMIT_MEMLOCK of exactly the buffer: enough for both containers on
+ * ioasid_vfio; type1 refuses the second map with ENOMEM.
+ */
+TEST_F_TIMEOUT(edu_pair, limit_of_one_buffer, 120)
+{
+	struct pair_result r;
+
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, PAIR_PAGES * PSZ,
+			      false, &r));
+	ASSERT_EQ(0, r.setup) TH_LOG("opening the containers: %s", strerror(-r.setup));
+	ASSERT_EQ(0, r.map_a);
+	ASSERT_EQ(variant->real_type1 ? -ENOMEM : 0, r.map_b)
+		TH_LOG("second container's map: %s", strerror(-r.map_b));
+	if (!variant->real_type1) {
+		EXPECT_EQ(1, r.b_reads);
+		EXPECT_EQ(0, r.lck_end);
+	}
+}
+
+/*
+ * The buffer's memory is replaced (new pages at the same address) between
+ * A's map and B's: B must map the new pages, pinned and charged anew - the
+ * device reads what the process wrote - while A keeps the old ones.
+ */
+TEST_F_TIMEOUT(edu_pair, remapped_range_not_shared, 120)
+{
+	long kb = PAIR_PAGES * PSZ / 1024;
+	struct pair_result r;
+
+	ASSERT_EQ(0, pair_run(self->bdf, variant->real_type1, 4 * kb * 1024,
+			      true, &r));
+	ASSERT_EQ(0, r.setup) TH_LOG("setup: %s", strerror(-r.setup));
+	ASSERT_EQ(0, r.map_a);
+	ASSERT_EQ(0, r.map_b);
+	EXPECT_EQ(2 * kb, r.lck_b) TH_LOG("the new pages are charged too");
+	EXPECT_EQ(1, r.b_reads) TH_LOG("B maps the old pages, not the process's memory");
+	EXPECT_EQ(1, r.b_still_reads);
+	EXPECT_EQ(0, r.lck_end);
 }
 
 /* ---- native only: devices in the ioasid context ---- */
