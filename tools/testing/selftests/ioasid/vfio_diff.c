@@ -75,8 +75,18 @@
  * ``VFIO_IOMMU_GET_INFO`` contents, ``VFIO_CHECK_EXTENSION`` answers, mdev
  * pin/rw results or in what the edu device's DMA reaches afterwards --
  * except these, each an entry of the test's ``deliberate[]`` table by the
- * tag in brackets:
+ * tag in brackets (the last two are not rows the test can compare):
  *
+ * - [charge_once] the same memory mapped twice (at two IOVAs of a
+ *   container, or into two containers of one process): type1 charges
+ *   ``locked_vm`` for each mapping, ioasid once (see *pins are charged
+ *   once per process* above), so a second map that type1 refuses with
+ *   ``ENOMEM`` over ``RLIMIT_MEMLOCK`` succeeds. A VM with several
+ *   containers needs its memory limit once, not once per container.
+ * - [pin_at_map] memory is pinned at map time even in a container with no
+ *   IOMMU domain (only emulated-IOMMU devices; type1 pins there only when
+ *   an mdev pins): a bad user address is ``EFAULT`` at once, not when a
+ *   device first touches it.
  * - [migration] ``VFIO_IOMMU_GET_INFO``: type1 reports a
  *   ``VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION`` capability, ioasid none (so the
  *   size a short ``argsz`` is raised to is smaller by that capability's 32
@@ -106,6 +116,12 @@
  *   driver may rely on (it unpins what it pinned in the range): ioasid
  *   tracks pins per device access, not per mapping. The pins left after
  *   every step must be the same.
+ * - an unmap of a range an mdev driver keeps pinned fails with ``EBUSY``
+ *   after ``access_unmap_timeout_ms``; type1 asks again and again, then
+ *   crashes the kernel (``BUG_ON`` after 10 retries).
+ * - MSI isolation is checked against ioasid's ``allow_unsafe_interrupts``,
+ *   not type1's parameter of the same name, and devices whose IOMMU cannot
+ *   enforce cache coherency are refused.
  */
 
 /* What the deliberate differences allow, by the tag of the DOC list above. */
@@ -129,6 +145,15 @@ static bool argsz_without_migration(const char *type1, const char *ioasid)
 	       t == i + sizeof(struct vfio_iommu_type1_info_cap_migration);
 }
 
+/* ioasid charged no more than type1 (VmLck growth, in kB). */
+static bool charged_no_more(const char *type1, const char *ioasid)
+{
+	char *end1, *end2;
+	long t = strtol(type1, &end1, 10), i = strtol(ioasid, &end2, 10);
+
+	return *type1 && *ioasid && !*end1 && !*end2 && i >= 0 && i <= t;
+}
+
 /* Both backends called the mdev's dma_unmap, or neither did. */
 static bool notified_alike(const char *type1, const char *ioasid)
 {
@@ -147,6 +172,8 @@ static const struct deliberate deliberate[] = {
 	{ "*", "*.unmap_vaddr", "*", "EINVAL *", NULL, "update_vaddr" },
 	{ "*", "*.ext.6", "1", "0", NULL, "nesting" },
 	{ "*", "*.notice", NULL, NULL, notified_alike, "unmap_notice" },
+	{ "*", "*.vmlck", NULL, NULL, charged_no_more, "charge_once" },
+	{ "mdev_*", "*.map", "0", "EFAULT", NULL, "pin_at_map" },
 };
 
 /* ---- the table of sequences ---- */
@@ -162,6 +189,7 @@ enum op {
 	OP_PIN,		/* mdev: pin iova, size pages, argsz bytes copied, flags */
 	OP_UNPIN,	/* mdev: unpin iova, size pages */
 	OP_RW,		/* mdev: vfio_dma_rw() of size bytes at iova, flags */
+	OP_VMLCK,	/* VmLck now minus before the container, in kB */
 };
 
 struct step {
@@ -188,6 +216,7 @@ struct step {
 #define EXT		{ .op = OP_EXT }
 #define DIRTY(f, a)	{ .op = OP_DIRTY, .flags = (f), .argsz = (a) }
 #define OPEN_DEV	{ .op = OP_OPEN_DEV }
+#define VMLCK		{ .op = OP_VMLCK }
 #define PIN(i, n, len, f) { .op = OP_PIN, .iova = (i), .size = (n), .argsz = (len), .flags = (f) }
 #define UNPIN(i, n)	{ .op = OP_UNPIN, .iova = (i), .size = (n) }
 #define RWD(i, len, f)	{ .op = OP_RW, .iova = (i), .size = (len), .flags = (f) }
@@ -354,6 +383,14 @@ static const struct seq seq_late_device = {
 	.probes = { A, B, C },
 };
 
+/* The same pages at two IOVAs: charged twice by type1 [charge_once]. */
+static const struct seq seq_same_pages = {
+	.name = "same_pages",
+	.steps = { VMLCK, MAP(A, 4, 0), VMLCK, MAP(C, 4, 0), VMLCK, MAP(B, 2, 2), VMLCK,
+		   UNMAP(A, 4 * PSZ), VMLCK, UNMAP_ALL, VMLCK },
+	.probes = { A, C + 3 * PSZ },
+};
+
 static const struct seq seq_nesting_type = {
 	.name = "nesting_type",
 	.type = VFIO_TYPE1_NESTING_IOMMU,
@@ -380,7 +417,8 @@ static const struct seq seq_mdev_no_map = {
 	.name = "mdev_no_map",
 	.dev = DEV_MDEV,
 	.steps = { PIN(A, 1, 16, 0), RWD(A, 16, 0), INFO(4096), INFO(16), EXT,
-		   UNMAP(A, 4 * PSZ), UNMAP_ALL },
+		   UNMAP(A, 4 * PSZ), UNMAP_ALL, MAP(A, 2, 0), VMLCK, UNMAP_ALL,
+		   MAPV(A, 2 * PSZ, 0) },
 };
 
 static const struct seq seq_mdev_unmap = {
@@ -459,6 +497,7 @@ struct run {
 	unsigned char *ctrl;	/* the control page, holding the marker */
 	bool backend_ok;	/* the container went where this run asked */
 	bool dev_open;
+	long vmlck;		/* VmLck before the container, kB */
 	const char *fail;	/* setup that failed, for the log */
 	struct rows rows;
 };
@@ -1008,6 +1047,7 @@ static int run_seq(struct _test_data_diff *self, const struct seq *s, __u32 type
 	if (rc)
 		return rc;
 
+	r->vmlck = vm_locked_kb();
 	r->fail = "open /dev/vfio/vfio";
 	r->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (r->container < 0)
@@ -1095,6 +1135,10 @@ static int run_seq(struct _test_data_diff *self, const struct seq *s, __u32 type
 		case OP_RW:
 			strcat(key, "rw");
 			step_mdev(r, st, key);
+			break;
+		case OP_VMLCK:
+			strcat(key, "vmlck");
+			rec(&r->rows, key, "%ld", vm_locked_kb() - r->vmlck);
 			break;
 		case OP_END:
 			break;
@@ -1349,6 +1393,11 @@ TEST_F_TIMEOUT(diff, dirty, 120)
 TEST_F_TIMEOUT(diff, late_device, 120)
 {
 	diff_seq(_metadata, self, variant, &seq_late_device);
+}
+
+TEST_F_TIMEOUT(diff, same_pages, 120)
+{
+	diff_seq(_metadata, self, variant, &seq_same_pages);
 }
 
 TEST_F_TIMEOUT(diff, nesting_type, 120)
