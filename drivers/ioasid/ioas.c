@@ -952,3 +952,37 @@ int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id)
 	return coherent;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kern_ioas_coherent, IOASID);
+
+/**
+ * ioasid_kern_mapped() - whether anything is mapped in an IOVA range
+ * @ctx: the context
+ * @ioas_id: the IOAS
+ * @iova: first IOVA
+ * @length: bytes, non-zero; the range must not wrap
+ *
+ * For a consumer whose user API checks overlap before anything else (VFIO
+ * type1 answers EEXIST before its limit and range checks, and before it
+ * pins). A snapshot: a map racing with the caller may change the answer.
+ *
+ * Return: 1 if a mapping intersects [@iova, @iova + @length), 0 if none
+ * does, -EINVAL for an empty or wrapping range, -ENOENT if @ioas_id names no
+ * IOAS of @ctx.
+ */
+int ioasid_kern_mapped(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
+		       unsigned long length)
+{
+	struct ioasid_ioas *ioas;
+	int mapped;
+
+	if (!length || iova + length - 1 < iova)
+		return -EINVAL;
+	ioas = ioasid_get_ioas(ctx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	mapped = !!ioasid_area_first(&ioas->areas, iova, iova + length - 1);
+	mutex_unlock(&ioas->mutex);
+	ioasid_put_ioas(ioas);
+	return mapped;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_kern_mapped, IOASID);

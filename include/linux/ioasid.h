@@ -170,6 +170,8 @@ int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
 		      unsigned long length, u32 flags,
 		      struct ioasid_unmapped *unmapped);
 int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id);
+int ioasid_kern_mapped(struct ioasid_ctx *ctx, u32 ioas_id, unsigned long iova,
+		       unsigned long length);
 int ioasid_kern_iova_ranges(struct ioasid_ctx *ctx, u32 ioas_id,
 			    struct ioasid_iova_range *ranges, unsigned int max,
 			    unsigned long *pgsize_bitmap);
@@ -273,6 +275,12 @@ static inline int ioasid_kern_unmap(struct ioasid_ctx *ctx, u32 ioas_id,
 }
 
 static inline int ioasid_kern_ioas_coherent(struct ioasid_ctx *ctx, u32 ioas_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int ioasid_kern_mapped(struct ioasid_ctx *ctx, u32 ioas_id,
+				     unsigned long iova, unsigned long length)
 {
 	return -EOPNOTSUPP;
 }

@@ -32,7 +32,8 @@ struct ioasid_mdev_pin {
 /**
  * struct ioasid_mdev_state - one device
  * @vdev: the VFIO device
- * @lock: protects everything below; taken by dma_unmap too
+ * @lock: protects everything below; taken by dma_unmap too, never held
+ *	across a call into VFIO
  * @pins: struct ioasid_mdev_pin
  * @last: the last command with the counters
  */
@@ -52,20 +53,37 @@ static struct device ioasid_mdev_parent_dev;
 static struct mdev_parent ioasid_mdev_parent;
 static const struct vfio_device_ops ioasid_mdev_ops;
 
-static void ioasid_mdev_unpin_locked(struct ioasid_mdev_state *st,
-				     struct ioasid_mdev_pin *pin)
+/*
+ * st->lock is never held across a call into VFIO (pin, unpin, rw): type1
+ * takes its iommu->lock there and calls dma_unmap with its
+ * device_list_lock held, which it takes inside iommu->lock, so a driver
+ * lock held across those calls and taken in dma_unmap closes a cycle
+ * (lockdep). Pins leave the list under the lock and are unpinned after.
+ */
+static void ioasid_mdev_take_locked(struct ioasid_mdev_state *st,
+				    struct ioasid_mdev_pin *pin, struct list_head *gone)
 {
 	lockdep_assert_held(&st->lock);
-	vfio_unpin_pages(&st->vdev, pin->iova, pin->npage);
-	list_del(&pin->node);
-	kfree(pin);
+	list_move_tail(&pin->node, gone);
 	st->last.out_pins--;
+}
+
+static void ioasid_mdev_release(struct ioasid_mdev_state *st, struct list_head *gone)
+{
+	struct ioasid_mdev_pin *pin, *next;
+
+	list_for_each_entry_safe(pin, next, gone, node) {
+		vfio_unpin_pages(&st->vdev, pin->iova, pin->npage);
+		list_del(&pin->node);
+		kfree(pin);
+	}
 }
 
 static void ioasid_mdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct ioasid_mdev_state *st = container_of(vdev, struct ioasid_mdev_state, vdev);
 	struct ioasid_mdev_pin *pin, *next;
+	LIST_HEAD(gone);
 
 	mutex_lock(&st->lock);
 	st->last.out_unmap_calls++;
@@ -74,8 +92,9 @@ static void ioasid_mdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length
 	list_for_each_entry_safe(pin, next, &st->pins, node)
 		if (pin->iova < iova + length &&
 		    pin->iova + ((u64)pin->npage << PAGE_SHIFT) > iova)
-			ioasid_mdev_unpin_locked(st, pin);
+			ioasid_mdev_take_locked(st, pin, &gone);
 	mutex_unlock(&st->lock);
+	ioasid_mdev_release(st, &gone);
 }
 
 /* Copy between @cmd->data and the pinned pages, from @cmd->iova on. */
@@ -110,31 +129,48 @@ static int ioasid_mdev_pin(struct ioasid_mdev_state *st, struct ioasid_mdev_cmd 
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return -ENOMEM;
-	rc = vfio_pin_pages(&st->vdev, cmd->iova, cmd->npage, prot, pages);
+	/*
+	 * By the page's IOVA, as mdev drivers pin (gfn << PAGE_SHIFT) and as
+	 * the pin is released: type1 keys its pins by the exact IOVA given,
+	 * so an unpin by another IOVA of the page would release nothing.
+	 */
+	pin->iova = ALIGN_DOWN(cmd->iova, PAGE_SIZE);
+	rc = vfio_pin_pages(&st->vdev, pin->iova, cmd->npage, prot, pages);
 	if (rc != cmd->npage) {
 		kfree(pin);
 		return rc < 0 ? rc : -EFAULT;
 	}
 	ioasid_mdev_copy(pages, cmd);
-	pin->iova = ALIGN_DOWN(cmd->iova, PAGE_SIZE);
 	pin->npage = cmd->npage;
+	/*
+	 * Listed once pinned: an unmap racing with this pin would miss it
+	 * (the tests do not race the two on this device).
+	 */
+	mutex_lock(&st->lock);
 	list_add_tail(&pin->node, &st->pins);
 	st->last.out_pins++;
+	mutex_unlock(&st->lock);
 	return 0;
 }
 
 static int ioasid_mdev_unpin(struct ioasid_mdev_state *st, struct ioasid_mdev_cmd *cmd)
 {
 	struct ioasid_mdev_pin *pin;
+	LIST_HEAD(gone);
 
+	mutex_lock(&st->lock);
 	list_for_each_entry(pin, &st->pins, node) {
 		if (pin->iova == ALIGN_DOWN(cmd->iova, PAGE_SIZE) &&
 		    pin->npage == cmd->npage) {
-			ioasid_mdev_unpin_locked(st, pin);
-			return 0;
+			ioasid_mdev_take_locked(st, pin, &gone);
+			break;
 		}
 	}
-	return -ENOENT;
+	mutex_unlock(&st->lock);
+	if (list_empty(&gone))
+		return -ENOENT;
+	ioasid_mdev_release(st, &gone);
+	return 0;
 }
 
 static ssize_t ioasid_mdev_write(struct vfio_device *vdev, const char __user *buf,
@@ -151,7 +187,6 @@ static ssize_t ioasid_mdev_write(struct vfio_device *vdev, const char __user *bu
 	if (cmd.length > IOASID_MDEV_DATA || (cmd.flags & ~IOASID_MDEV_WRITE))
 		return -EINVAL;
 
-	mutex_lock(&st->lock);
 	switch (cmd.op) {
 	case IOASID_MDEV_PIN:
 		rc = ioasid_mdev_pin(st, &cmd);
@@ -166,6 +201,7 @@ static ssize_t ioasid_mdev_write(struct vfio_device *vdev, const char __user *bu
 	default:
 		rc = -EINVAL;
 	}
+	mutex_lock(&st->lock);
 	if (!rc) {
 		st->last.op = cmd.op;
 		st->last.flags = cmd.flags;
@@ -198,12 +234,14 @@ static void ioasid_mdev_close(struct vfio_device *vdev)
 {
 	struct ioasid_mdev_state *st = container_of(vdev, struct ioasid_mdev_state, vdev);
 	struct ioasid_mdev_pin *pin, *next;
+	LIST_HEAD(gone);
 
 	mutex_lock(&st->lock);
 	list_for_each_entry_safe(pin, next, &st->pins, node)
-		ioasid_mdev_unpin_locked(st, pin);
+		ioasid_mdev_take_locked(st, pin, &gone);
 	memset(&st->last, 0, sizeof(st->last));
 	mutex_unlock(&st->lock);
+	ioasid_mdev_release(st, &gone);
 }
 
 static int ioasid_mdev_init_dev(struct vfio_device *vdev)

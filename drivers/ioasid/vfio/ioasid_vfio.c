@@ -385,9 +385,20 @@ static void ioasid_vfio_access_unmap(void *data, unsigned long iova,
 	struct ioasid_vfio_device *vd;
 
 	mutex_lock(&iv->emu_lock);
-	list_for_each_entry(vd, &iv->emulated, emu_node)
-		if (vd->vdev->ops->dma_unmap)
+	list_for_each_entry(vd, &iv->emulated, emu_node) {
+		if (!vd->vdev->ops->dma_unmap)
+			continue;
+		/*
+		 * An unmap of everything comes as length 0 (2^64 wrapped);
+		 * dma_unmap has no such convention: two halves.
+		 */
+		if (!length) {
+			vd->vdev->ops->dma_unmap(vd->vdev, iova, 1ULL << 63);
+			vd->vdev->ops->dma_unmap(vd->vdev, iova + (1ULL << 63), 1ULL << 63);
+		} else {
 			vd->vdev->ops->dma_unmap(vd->vdev, iova, length);
+		}
+	}
 	mutex_unlock(&iv->emu_lock);
 }
 
@@ -674,6 +685,9 @@ static int ioasid_vfio_pin_pages(void *iommu_data, struct iommu_group *iommu_gro
 	rc = ioasid_access_pin_pages(access, ALIGN_DOWN(user_iova, PAGE_SIZE),
 				     (unsigned long)npage << PAGE_SHIFT, pages,
 				     prot & IOMMU_WRITE ? IOASID_ACCESS_WRITE : 0);
+	/* type1: EINVAL for an IOVA no mapping covers */
+	if (rc == -ENOENT)
+		rc = -EINVAL;
 	return rc ?: npage;
 }
 
@@ -710,11 +724,14 @@ static int ioasid_vfio_dma_rw(void *iommu_data, dma_addr_t user_iova,
 {
 	struct ioasid_vfio *iv = iommu_data;
 	struct ioasid_access *access = READ_ONCE(iv->access);
+	int rc;
 
 	if (!access || user_iova > ULONG_MAX)
 		return -EINVAL;
-	return ioasid_access_rw(access, user_iova, data, count,
-				write ? IOASID_ACCESS_WRITE : 0);
+	rc = ioasid_access_rw(access, user_iova, data, count,
+			      write ? IOASID_ACCESS_WRITE : 0);
+	/* type1: EINVAL for an IOVA no mapping covers */
+	return rc == -ENOENT ? -EINVAL : rc;
 }
 
 /*
@@ -847,6 +864,20 @@ static int ioasid_vfio_get_ranges(struct ioasid_vfio *iv,
 	return n < 0 ? n : -EAGAIN;
 }
 
+/* Whether a group behind a real IOMMU is in the container. */
+static bool ioasid_vfio_has_iommu_group(struct ioasid_vfio *iv)
+{
+	struct ioasid_vfio_group *ig;
+	bool found = false;
+
+	mutex_lock(&iv->lock);
+	list_for_each_entry(ig, &iv->groups, node)
+		if (!ig->emulated)
+			found = true;
+	mutex_unlock(&iv->lock);
+	return found;
+}
+
 /*
  * The capability chain of VFIO_IOMMU_GET_INFO: the DMA mappings available
  * and the usable IOVA ranges. Unlike type1 there is no migration capability:
@@ -875,8 +906,12 @@ static int ioasid_vfio_info_caps(struct ioasid_vfio *iv,
 	if (rc)
 		goto out_free;
 
-	/* As type1: no capability when there is no range. */
-	if (!n)
+	/*
+	 * As type1: no capability when there is no range - and none while
+	 * the container holds only emulated-IOMMU groups, whose IOAS no
+	 * IOMMU limits (type1 learns its ranges from IOMMU domains only).
+	 */
+	if (!n || !ioasid_vfio_has_iommu_group(iv))
 		goto out_free;
 	header = vfio_info_cap_add(caps, struct_size(cap_iovas, iova_ranges, n),
 				   VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
@@ -985,7 +1020,14 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio *iv, void __user *uarg)
 	    map.vaddr + map.size - 1 < map.vaddr)
 		return -EINVAL;
 
-	/* A mapping slot first, as type1 counts before it pins. */
+	/*
+	 * type1's order: an overlap (EEXIST) before the mapping limit
+	 * (ENOSPC), the IOVA ranges (EINVAL) and anything pinning finds. A
+	 * map racing with this one may still lose to it with EEXIST below.
+	 */
+	if (ioasid_kern_mapped(iv->ctx, iv->ioas_id, map.iova, map.size) > 0)
+		return -EEXIST;
+	/* A mapping slot next, as type1 counts before it pins. */
 	if (!atomic_add_unless(&iv->dma_avail, -1, 0))
 		return -ENOSPC;
 	rc = ioasid_kern_map(iv->ctx, iv->ioas_id, map.vaddr, map.size,
